@@ -1,0 +1,129 @@
+/*
+ * config: the YAML configuration, loaded through libyaml by a table-driven walker.
+ * Only config.c includes yaml.h. Every error is reported as file:line:col with the
+ * offending line and a caret; all errors are collected before the load gives up.
+ */
+#ifndef CERTPROBE_CONFIG_H
+#define CERTPROBE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Where a secret comes from. Only SECRET_VALUE holds the secret itself. */
+enum secret_source {
+	SECRET_NONE = 0,
+	SECRET_VALUE, /* {value: "..."} inline */
+	SECRET_FILE,  /* {file: /path}: first line of the file, trailing CR/LF stripped */
+	SECRET_ENV,   /* {env: NAME} */
+};
+
+struct secret_ref {
+	enum secret_source source;
+	char *value; /* SECRET_VALUE: the secret (wiped on free) */
+	char *path;  /* SECRET_FILE */
+	char *env;   /* SECRET_ENV */
+};
+
+enum challenge_kind {
+	CHALLENGE_NONE = 0, /* no challenge key: CSR carries no challengePassword */
+	CHALLENGE_STATIC,   /* {value|file|env} */
+	CHALLENGE_NDES_ADMIN,
+};
+
+struct ndes_admin_conf {
+	char *url;      /* http(s) URL of the mscep_admin page */
+	char *username; /* may be NULL (no auth) */
+	struct secret_ref password;
+};
+
+struct challenge_conf {
+	enum challenge_kind kind;
+	struct secret_ref secret;    /* CHALLENGE_STATIC */
+	struct ndes_admin_conf ndes; /* CHALLENGE_NDES_ADMIN */
+};
+
+enum key_type { KEY_TYPE_RSA = 0, KEY_TYPE_EC };
+
+struct key_conf {
+	enum key_type type; /* default RSA */
+	unsigned bits;      /* RSA: 2048 (default), 3072 or 4096 */
+	char *curve;        /* EC: "P-256" (default) or "P-384"; NULL for RSA */
+	unsigned reuse_runs; /* 0 or 1: fresh key every run; N: rotate every N runs */
+};
+
+struct pending_conf {
+	uint64_t poll_interval_ms; /* default 30 s */
+	uint64_t max_wait_ms;      /* default 10 min */
+};
+
+enum txn_type { TXN_TYPE_ENROLLMENT = 0 };
+enum txn_protocol { TXN_PROTOCOL_SCEP = 0 };
+enum scep_method { SCEP_METHOD_AUTO = 0, SCEP_METHOD_POST, SCEP_METHOD_GET };
+
+struct txn_conf {
+	char *name;                /* unique, [A-Za-z0-9_.-]{1,64} */
+	enum txn_type type;        /* "enrollment" */
+	enum txn_protocol protocol; /* "scep" */
+	char *url;                 /* http:// or https://, with a host */
+	bool has_ca_fingerprint;
+	unsigned char ca_fingerprint[32]; /* sha256 over the CA certificate DER */
+	struct challenge_conf challenge;
+	char *subject;       /* "CN=x,O=y" (validated syntactically) */
+	struct key_conf key;
+	char *trust_store;   /* PEM bundle for TLS to https URLs; NULL = system default */
+	char *ca_identifier; /* the message= parameter of GetCACaps/GetCACert; NULL = none */
+	enum scep_method method; /* "auto" (default: POST when advertised), "post", "get" */
+	bool renewal;        /* RenewalReq with the previous certificate when advertised */
+	uint64_t interval_ms; /* from defaults when absent */
+	uint64_t timeout_ms;  /* overall deadline of one run; from defaults when absent */
+	struct pending_conf pending; /* from defaults when absent */
+	unsigned line;       /* 1-based line of the transaction in the file */
+	struct txn_conf *next;
+};
+
+struct config {
+	char *path;
+	char *state_dir;             /* default /var/lib/certprobe */
+	uint64_t default_interval_ms; /* default 15 min */
+	uint64_t default_timeout_ms;  /* default 30 s */
+	struct pending_conf default_pending;
+	struct txn_conf *txns; /* in file order */
+	size_t n_txns;
+};
+
+/*
+ * Load and validate path. On success returns a config the caller frees with
+ * config_free(). On failure returns NULL after writing every error to errout
+ * (one "file:line:col: message" line each, then the source line and a caret line,
+ * then an optional "  hint: ..." line) and storing their count in *nerrors.
+ * Errors that are not tied to a position (cannot open file) are "file: message".
+ * The errout text never contains a secret value.
+ */
+struct config *config_load(const char *path, FILE *errout, unsigned *nerrors);
+
+/* Same, from a buffer; name is used in messages. */
+struct config *config_load_buffer(const char *name, const char *buf, size_t len, FILE *errout,
+                                  unsigned *nerrors);
+
+/* NULL-safe. Inline secrets are wiped before being freed. */
+void config_free(struct config *cfg);
+
+/* Find a transaction by name; NULL if absent. */
+struct txn_conf *config_find_txn(const struct config *cfg, const char *name);
+
+/*
+ * Resolve a secret at run time into a newly malloced NUL-terminated string (*out,
+ * caller frees with secret_wipe_free()). Returns 0, or -1 with a message (never
+ * containing the secret) in err.
+ */
+int secret_resolve(const struct secret_ref *ref, char **out, char *err, size_t errlen);
+
+/* Overwrite then free a secret string; NULL-safe. */
+void secret_wipe_free(char *s);
+
+/* Parse "15m", "30s", "500ms", "1h30m", "2d"; returns 0 and ms, or -1. */
+int config_parse_duration(const char *s, uint64_t *ms);
+
+#endif

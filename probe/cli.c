@@ -1,0 +1,253 @@
+/*
+ * certprobe: the one-shot command line. check-config validates a configuration;
+ * run executes transactions once on the event loop and prints a report per
+ * transaction (Test-CsPhoneBootstrap style) or JSON. Init and cleanup order live here.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+#include <event2/thread.h>
+
+#include "config/config.h"
+#include "core/log.h"
+#include "core/xalloc.h"
+#include "net/http_client.h"
+#include "pki/keypool.h"
+#include "pki/pki.h"
+#include "transactions/report.h"
+#include "transactions/scep/scep_txn.h"
+
+#define EXIT_USAGE 3
+
+static void usage(FILE *out)
+{
+	fputs(
+"Usage: certprobe run -c FILE [-j] [-v] [-s DIR] [NAME...]\n"
+"       certprobe check-config FILE\n"
+"       certprobe --help | --version\n"
+"\n"
+"Runs the synthetic transactions a device runs to get its certificate (SCEP\n"
+"enrollment against NDES/Intune-style services and generic SCEP CAs) once, and\n"
+"reports each one: Target, Result, Latency, Error, Diagnosis, then every step\n"
+"with its timing.\n"
+"\n"
+"Commands:\n"
+"  run            run the configured transactions once (all, or those NAMEd)\n"
+"  check-config   load and validate FILE; print every error as file:line:col\n"
+"\n"
+"Options for run:\n"
+"  -c, --config FILE     configuration file (YAML); required\n"
+"  -j, --json            print a JSON array of results instead of text\n"
+"  -v, --verbose         add a wire-level trace on stderr (credentials redacted)\n"
+"  -s, --state-dir DIR   keep issued certificates and keys here instead of the\n"
+"                        configured probe.state_dir\n"
+"\n"
+"Exit status (monitoring-plugins convention):\n"
+"  0  every transaction OK\n"
+"  1  at least one WARNING (e.g. the CA answered with single DES)\n"
+"  2  at least one CRITICAL (the transaction failed)\n"
+"  3  UNKNOWN: configuration or usage error, or the probe could not judge\n"
+"\n"
+"Secrets (challenge passwords, NDES credentials) never appear in any output.\n"
+"See certprobe(1) in README.md for the configuration keys.\n", out);
+}
+
+struct cli_run {
+	struct txn_result *results;
+	struct scep_txn **txns;
+	size_t n, done;
+	struct event_base *base;
+};
+
+struct cli_slot {
+	struct cli_run *run;
+	size_t index;
+};
+
+static void cli_txn_done(const struct txn_result *r, void *arg)
+{
+	struct cli_slot *slot = arg;
+	struct cli_run *run = slot->run;
+
+	run->results[slot->index] = *r;
+	run->done++;
+	if (run->done == run->n)
+		event_base_loopexit(run->base, NULL);
+}
+
+static int cli_check_config(const char *path)
+{
+	unsigned nerr = 0;
+	struct config *cfg = config_load(path, stderr, &nerr);
+
+	if (cfg == NULL)
+		return 1;
+	printf("%s: OK (%zu transactions)\n", path, cfg->n_txns);
+	config_free(cfg);
+	return 0;
+}
+
+static int cli_run(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'}, {"json", no_argument, NULL, 'j'},
+		{"verbose", no_argument, NULL, 'v'},      {"state-dir", required_argument, NULL, 's'},
+		{"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+	};
+	const char *cfgpath = NULL, *state_dir = NULL;
+	bool json = false, verbose = false;
+	struct config *cfg;
+	struct cli_run run = {0};
+	struct cli_slot *slots;
+	struct http_client *http;
+	struct keypool *keys;
+	unsigned nerr = 0;
+	int ch, worst = 0;
+	size_t n = 0;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "c:jvs:h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			cfgpath = optarg;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 'v':
+			verbose = true;
+			break;
+		case 's':
+			state_dir = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (cfgpath == NULL) {
+		fprintf(stderr, "certprobe run: -c FILE is required\n");
+		return EXIT_USAGE;
+	}
+	cfg = config_load(cfgpath, stderr, &nerr);
+	if (cfg == NULL)
+		return EXIT_USAGE;
+	for (int i = optind; i < argc; i++) {
+		if (config_find_txn(cfg, argv[i]) == NULL) {
+			fprintf(stderr, "certprobe run: no transaction named '%s' in %s\n", argv[i],
+			        cfgpath);
+			config_free(cfg);
+			return EXIT_USAGE;
+		}
+	}
+	if (verbose)
+		log_set_level(LOG_LEVEL_DEBUG);
+	if (pki_init() == -1 || http_client_global_init() == -1 ||
+	    evthread_use_pthreads() == -1) {
+		fprintf(stderr, "certprobe: cannot initialise OpenSSL, libcurl or libevent\n");
+		config_free(cfg);
+		return EXIT_USAGE;
+	}
+	run.base = event_base_new();
+	http = http_client_new(run.base);
+	http_client_set_trace(http, verbose);
+	keys = keypool_new(run.base, 1);
+
+	run.n = cfg->n_txns;
+	run.results = xcalloc(run.n, sizeof *run.results);
+	run.txns = xcalloc(run.n, sizeof *run.txns);
+	slots = xcalloc(run.n, sizeof *slots);
+	{
+		struct scep_txn_env env = {.base = run.base, .http = http, .keys = keys,
+		                           .state_dir = state_dir != NULL ? state_dir : cfg->state_dir};
+		for (struct txn_conf *tc = cfg->txns; tc != NULL; tc = tc->next) {
+			bool wanted = optind >= argc;
+			for (int i = optind; i < argc && !wanted; i++)
+				wanted = strcmp(argv[i], tc->name) == 0;
+			if (!wanted)
+				continue;
+			slots[n].run = &run;
+			slots[n].index = n;
+			n++;
+		}
+		run.n = n;
+		n = 0;
+		for (struct txn_conf *tc = cfg->txns; tc != NULL; tc = tc->next) {
+			bool wanted = optind >= argc;
+			for (int i = optind; i < argc && !wanted; i++)
+				wanted = strcmp(argv[i], tc->name) == 0;
+			if (!wanted)
+				continue;
+			run.txns[n] = scep_txn_start(&env, tc, cli_txn_done, &slots[n]);
+			n++;
+		}
+	}
+	if (run.n > 0)
+		event_base_dispatch(run.base);
+
+	if (json)
+		fputc('[', stdout);
+	for (size_t i = 0; i < run.n; i++) {
+		const struct txn_result *r = &run.results[i];
+		if (json) {
+			if (i > 0)
+				fputc(',', stdout);
+			report_json(stdout, r);
+		} else {
+			if (i > 0)
+				fputc('\n', stdout);
+			report_text(stdout, r);
+		}
+		if ((int)r->result > worst)
+			worst = (int)r->result;
+		scep_txn_free(run.txns[i]);
+	}
+	if (json)
+		fputs("]\n", stdout);
+	keypool_free(keys);
+	http_client_free(http);
+	event_base_free(run.base);
+	free(slots);
+	free(run.txns);
+	free(run.results);
+	config_free(cfg);
+	http_client_global_cleanup();
+	pki_cleanup();
+	return worst;
+}
+
+int main(int argc, char **argv)
+{
+	log_init("certprobe", LOG_LEVEL_WARN);
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+		printf("certprobe %s\n", CERTPROBE_VERSION);
+		return 0;
+	}
+	if (strcmp(argv[1], "check-config") == 0) {
+		if (argc != 3) {
+			fprintf(stderr, "usage: certprobe check-config FILE\n");
+			return EXIT_USAGE;
+		}
+		return cli_check_config(argv[2]);
+	}
+	if (strcmp(argv[1], "run") == 0)
+		return cli_run(argc - 1, argv + 1);
+	fprintf(stderr, "certprobe: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,228 @@
+/* pki: providers, names, fingerprints, PEM files (see pki.h). */
+#include "pki/pki.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/provider.h>
+#include <openssl/x509v3.h>
+
+#include "core/log.h"
+#include "core/xalloc.h"
+
+static OSSL_PROVIDER *pki_default_provider;
+static OSSL_PROVIDER *pki_legacy_provider;
+
+int pki_init(void)
+{
+	pki_default_provider = OSSL_PROVIDER_load(NULL, "default");
+	if (pki_default_provider == NULL)
+		return -1;
+	pki_legacy_provider = OSSL_PROVIDER_load(NULL, "legacy");
+	if (pki_legacy_provider == NULL) {
+		ERR_clear_error();
+		log_warn("OpenSSL legacy provider not available: single-DES SCEP replies cannot be "
+		         "read");
+	}
+	return 0;
+}
+
+void pki_cleanup(void)
+{
+	if (pki_legacy_provider != NULL)
+		OSSL_PROVIDER_unload(pki_legacy_provider);
+	if (pki_default_provider != NULL)
+		OSSL_PROVIDER_unload(pki_default_provider);
+	pki_legacy_provider = NULL;
+	pki_default_provider = NULL;
+}
+
+X509_NAME *pki_name_parse(const char *subject)
+{
+	X509_NAME *name = X509_NAME_new();
+	const char *p = subject;
+	char buf[512];
+
+	while (*p != '\0') {
+		size_t n = 0;
+		char *eq;
+		while (*p != '\0' && *p != ',' && n + 1 < sizeof buf) {
+			if (*p == '\\' && p[1] != '\0')
+				p++;
+			buf[n++] = *p++;
+		}
+		buf[n] = '\0';
+		if (*p == ',')
+			p++;
+		else if (*p != '\0')
+			goto bad;
+		while (*p == ' ')
+			p++;
+		eq = strchr(buf, '=');
+		if (eq == NULL || eq == buf || eq[1] == '\0')
+			goto bad;
+		*eq = '\0';
+		if (X509_NAME_add_entry_by_txt(name, buf, MBSTRING_UTF8, (unsigned char *)eq + 1, -1,
+		                               -1, 0) != 1)
+			goto bad;
+	}
+	if (X509_NAME_entry_count(name) == 0)
+		goto bad;
+	return name;
+bad:
+	ERR_clear_error();
+	X509_NAME_free(name);
+	return NULL;
+}
+
+void pki_name_string(const X509_NAME *name, char *buf, size_t len)
+{
+	BIO *b = BIO_new(BIO_s_mem());
+	char *data;
+	long n;
+
+	X509_NAME_print_ex(b, name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB);
+	n = BIO_get_mem_data(b, &data);
+	snprintf(buf, len, "%.*s", (int)n, data);
+	BIO_free(b);
+}
+
+void pki_cert_sha256(X509 *cert, unsigned char out[32])
+{
+	unsigned int n = 32;
+
+	X509_digest(cert, EVP_sha256(), out, &n);
+}
+
+void pki_cert_fingerprint_string(X509 *cert, char *buf, size_t len)
+{
+	unsigned char md[32];
+	size_t off;
+
+	pki_cert_sha256(cert, md);
+	off = (size_t)snprintf(buf, len, "sha256:");
+	for (int i = 0; i < 32 && off + 2 < len; i++)
+		off += (size_t)snprintf(buf + off, len - off, "%02x", md[i]);
+}
+
+bool pki_cert_is_ca(X509 *cert)
+{
+	return X509_check_ca(cert) != 0;
+}
+
+bool pki_cert_is_self_signed(X509 *cert)
+{
+	return X509_self_signed(cert, 0) == 1;
+}
+
+bool pki_cert_has_ku(X509 *cert, unsigned long ku)
+{
+	uint32_t have = X509_get_key_usage(cert);
+
+	return (have & ku) == ku;
+}
+
+long pki_cert_seconds_left(X509 *cert, long *notbefore_in)
+{
+	int days = 0, secs = 0;
+
+	if (notbefore_in != NULL) {
+		*notbefore_in = 0;
+		if (ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notBefore(cert)) == 1)
+			*notbefore_in = (long)days * 86400 + secs;
+	}
+	if (ASN1_TIME_diff(&days, &secs, NULL, X509_get0_notAfter(cert)) != 1)
+		return -1;
+	return (long)days * 86400 + secs;
+}
+
+EVP_PKEY *pki_key_load(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	EVP_PKEY *k;
+
+	if (f == NULL)
+		return NULL;
+	k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	fclose(f);
+	return k;
+}
+
+X509 *pki_cert_load(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	X509 *c;
+
+	if (f == NULL)
+		return NULL;
+	c = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	return c;
+}
+
+/* Write through a 0600 temp file and rename, so a reader never sees half a key. */
+static int pki_write_pem(const char *path, EVP_PKEY *key, X509 *cert)
+{
+	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	FILE *f = NULL;
+	int rc = -1;
+
+	if (fd == -1)
+		goto out;
+	f = fdopen(fd, "w");
+	if (f == NULL) {
+		close(fd);
+		goto out;
+	}
+	if (key != NULL && PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL) != 1)
+		goto out;
+	if (cert != NULL && PEM_write_X509(f, cert) != 1)
+		goto out;
+	if (fflush(f) != 0 || fsync(fileno(f)) == -1)
+		goto out;
+	if (fclose(f) != 0) {
+		f = NULL;
+		goto out;
+	}
+	f = NULL;
+	if (rename(tmp, path) == -1)
+		goto out;
+	rc = 0;
+out:
+	if (f != NULL)
+		fclose(f);
+	if (rc == -1)
+		unlink(tmp);
+	free(tmp);
+	return rc;
+}
+
+int pki_key_save(const char *path, EVP_PKEY *key)
+{
+	return pki_write_pem(path, key, NULL);
+}
+
+int pki_cert_save(const char *path, X509 *cert)
+{
+	return pki_write_pem(path, NULL, cert);
+}
+
+const char *pki_last_error(char *buf, size_t len)
+{
+	unsigned long e = ERR_peek_last_error();
+
+	if (e == 0)
+		snprintf(buf, len, "no OpenSSL error");
+	else
+		ERR_error_string_n(e, buf, len);
+	ERR_clear_error();
+	return buf;
+}

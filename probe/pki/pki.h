@@ -1,0 +1,47 @@
+/*
+ * pki: OpenSSL set-up and small certificate helpers shared by the SCEP code.
+ * pki_init loads the "default" and "legacy" providers into the process's default
+ * library context: CAs that answer with single DES (micromdm scepserver, old NDES)
+ * must stay readable, and we report them rather than fail on them.
+ */
+#ifndef CERTPROBE_PKI_H
+#define CERTPROBE_PKI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <time.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+/* 0, or -1 when a provider could not be loaded (the legacy one is optional: a warning). */
+int pki_init(void);
+void pki_cleanup(void);
+
+/* "CN=a,O=b" → X509_NAME (caller frees), NULL on syntax error. "\," escapes a comma. */
+X509_NAME *pki_name_parse(const char *subject);
+/* One-line RFC 2253 rendering into buf. */
+void pki_name_string(const X509_NAME *name, char *buf, size_t len);
+
+/* SHA-256 over the DER of cert. */
+void pki_cert_sha256(X509 *cert, unsigned char out[32]);
+/* "sha256:<hex>" */
+void pki_cert_fingerprint_string(X509 *cert, char *buf, size_t len);
+
+bool pki_cert_is_ca(X509 *cert);
+bool pki_cert_is_self_signed(X509 *cert);
+/* X509v3 keyUsage bits present (KU_* flags); missing extension → all allowed */
+bool pki_cert_has_ku(X509 *cert, unsigned long ku);
+/* seconds until notAfter (negative when expired); notbefore_in: seconds until notBefore */
+long pki_cert_seconds_left(X509 *cert, long *notbefore_in);
+
+/* Load / save PEM. save writes key files 0600 via a temp file + rename. 0 or -1. */
+EVP_PKEY *pki_key_load(const char *path);
+int pki_key_save(const char *path, EVP_PKEY *key);
+X509 *pki_cert_load(const char *path);
+int pki_cert_save(const char *path, X509 *cert);
+
+/* The last OpenSSL error as text (and clear the queue); buf returned. */
+const char *pki_last_error(char *buf, size_t len);
+
+#endif

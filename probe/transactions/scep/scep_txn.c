@@ -1,0 +1,893 @@
+/*
+ * scep_txn: the SCEP enrollment step machine (see scep_txn.h). Each step returns
+ * STEP_CONTINUE, STEP_WAIT (an HTTP answer or a poll timer resumes it) or STEP_DONE.
+ * Every request's timeout is what is left of the one deadline. Failures are
+ * classified where they are found, with the status table's words.
+ */
+#include "transactions/scep/scep_txn.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <event2/event.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/x509.h>
+
+#include "core/bbuf.h"
+#include "core/clock.h"
+#include "core/log.h"
+#include "core/xalloc.h"
+#include "net/http_client.h"
+#include "pki/keypool.h"
+#include "pki/pki.h"
+#include "pki/scep_ca.h"
+#include "pki/scep_msg.h"
+#include "transactions/scep/ndes_admin.h"
+#include "transactions/scep/scep_caps.h"
+
+#define SCEP_CAPS_MAX (16 * 1024)
+#define SCEP_CACERT_MAX (256 * 1024)
+#define SCEP_CERTREP_MAX (256 * 1024)
+#define SCEP_NDES_PAGE_MAX (256 * 1024)
+#define SCEP_IIS_QUERY_LIMIT 2048
+
+enum scep_step {
+	SCEP_STEP_CHALLENGE,
+	SCEP_STEP_CHALLENGE_REPLY,
+	SCEP_STEP_CAPS,
+	SCEP_STEP_CAPS_REPLY,
+	SCEP_STEP_CACERT,
+	SCEP_STEP_CACERT_REPLY,
+	SCEP_STEP_REQUEST,
+	SCEP_STEP_SEND,
+	SCEP_STEP_CERTREP,
+	SCEP_STEP_POLL,
+	SCEP_STEP_VERIFY,
+	SCEP_STEP_STORE,
+};
+
+struct scep_txn {
+	struct scep_txn_env env;
+	const struct txn_conf *conf;
+	scep_txn_done_cb *cb;
+	void *arg;
+	struct txn_result result;
+	enum scep_step step;
+	struct deadline deadline;
+	struct event *deadline_ev;
+	struct event *poll_ev;
+	bool started;
+	bool pending;      /* a PENDING CertRep moved the deadline to the polling budget */
+	unsigned polls;
+
+	/* the HTTP exchange in flight, and its answer */
+	struct http_request *http;
+	size_t http_step;  /* record index */
+	const char *http_what;
+	long http_status;
+	char http_ctype[128];
+	char http_charset[32];
+	struct bbuf body;
+	size_t query_len;  /* GET PKIOperation query length */
+
+	/* keys and certificates */
+	EVP_PKEY *key;        /* the request's key */
+	uint64_t key_gen_us;
+	bool key_reused;
+	unsigned key_runs;    /* runs this key has served, this one included */
+	EVP_PKEY *old_key;    /* renewal: the key of the current certificate */
+	X509 *old_cert;
+	X509 *signer;         /* self-signed, or old_cert for RenewalReq */
+	EVP_PKEY *signer_key;
+	X509_NAME *subject;
+	char *challenge;      /* wiped on free */
+	unsigned caps;
+	bool caps_known;
+	struct scep_ca ca;
+	char tid[80];
+	unsigned char nonce[SCEP_NONCE_LEN];
+	enum scep_message_type msg_type;
+	const EVP_CIPHER *cipher;
+	const EVP_MD *md;
+	STACK_OF(X509) *issued_certs;
+	X509 *issued;
+	char dir[512];        /* state directory of this transaction */
+};
+
+static void scep_run(struct scep_txn *t);
+
+/* ---------------------------------------------------------------- state files */
+
+static void scep_state_path(const struct scep_txn *t, const char *file, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/%s", t->dir, file);
+}
+
+static int scep_state_read(const struct scep_txn *t, const char *file, char *buf, size_t len)
+{
+	char path[600];
+	FILE *f;
+	size_t n;
+
+	scep_state_path(t, file, path, sizeof path);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return -1;
+	n = fread(buf, 1, len - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		buf[--n] = '\0';
+	return 0;
+}
+
+static int scep_state_write(const struct scep_txn *t, const char *file, const char *text)
+{
+	char path[600], tmp[640];
+	FILE *f;
+
+	scep_state_path(t, file, path, sizeof path);
+	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	f = fopen(tmp, "w");
+	if (f == NULL)
+		return -1;
+	fprintf(f, "%s\n", text);
+	if (fclose(f) != 0 || rename(tmp, path) == -1)
+		return -1;
+	return 0;
+}
+
+static int scep_state_mkdir(const struct scep_txn *t)
+{
+	if (mkdir(t->env.state_dir, 0700) == -1 && errno != EEXIST)
+		return -1;
+	if (mkdir(t->dir, 0700) == -1 && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- ending */
+
+static void scep_finish(struct scep_txn *t)
+{
+	event_del(t->deadline_ev);
+	event_del(t->poll_ev);
+	http_request_cancel(t->http);
+	t->http = NULL;
+	txn_result_finish(&t->result);
+	t->cb(&t->result, t->arg);
+}
+
+static enum step_ret scep_fail(struct scep_txn *t, size_t step, enum txn_status st,
+                               const char *detail)
+{
+	txn_step_end(&t->result, step, st, "%s", detail != NULL ? detail : "");
+	txn_result_fail(&t->result, st, "%s", detail != NULL ? detail : "");
+	return STEP_DONE;
+}
+
+static void scep_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct scep_txn *t = arg;
+	char detail[160];
+
+	(void)fd;
+	(void)what;
+	if (t->pending) {
+		snprintf(detail, sizeof detail, "still PENDING after %u poll(s) and %.0f s",
+		         t->polls, (double)(clock_now_us() - t->result.start_us) / 1e6);
+		txn_result_fail(&t->result, TXN_SCEP_PENDING_TIMEOUT, "%s", detail);
+	} else {
+		snprintf(detail, sizeof detail, "%s did not complete within the %.1f s deadline",
+		         t->http_what != NULL ? t->http_what : "the transaction",
+		         (double)t->conf->timeout_ms / 1000.0);
+		txn_result_fail(&t->result, TXN_TIMEOUT, "%s", detail);
+	}
+	for (size_t i = 0; i < t->result.n_steps; i++)
+		if (!t->result.steps[i].finished)
+			txn_step_end(&t->result, i, t->result.status, "%s", detail);
+	scep_finish(t);
+}
+
+static void scep_arm_deadline(struct scep_txn *t)
+{
+	uint64_t ms = deadline_remaining(&t->deadline);
+	struct timeval tv = {.tv_sec = (time_t)(ms / 1000), .tv_usec = (suseconds_t)(ms % 1000) * 1000};
+
+	event_add(t->deadline_ev, &tv);
+}
+
+/* ---------------------------------------------------------------- HTTP */
+
+static void scep_http_done(struct http_response *resp, void *arg)
+{
+	struct scep_txn *t = arg;
+
+	t->http = NULL;
+	t->http_status = resp->status;
+	snprintf(t->http_ctype, sizeof t->http_ctype, "%s", resp->content_type);
+	snprintf(t->http_charset, sizeof t->http_charset, "%s", resp->charset);
+	bbuf_free(&t->body);
+	t->body = resp->body; /* take the buffer */
+	bbuf_init(&resp->body, 0);
+	if (resp->error != TXN_OK) {
+		const char *what = t->http_what;
+		if (resp->error == TXN_TIMEOUT)
+			txn_result_fail(&t->result, TXN_TIMEOUT, "%s did not complete within the deadline",
+			                what);
+		else
+			txn_result_fail(&t->result, resp->error, "%s: %s", what, resp->error_detail);
+		txn_step_end(&t->result, t->http_step, resp->error, "%s", resp->error_detail);
+		scep_finish(t);
+		return;
+	}
+	txn_step_end(&t->result, t->http_step, TXN_OK,
+	             "HTTP %ld, %zu bytes; connect %.1f ms, tls %.1f ms, first byte %.1f ms%s",
+	             resp->status, t->body.len, (double)resp->connect_us / 1000.0,
+	             (double)resp->tls_us / 1000.0, (double)resp->first_byte_us / 1000.0,
+	             resp->reused_connection ? " (reused connection)" : "");
+	scep_run(t);
+}
+
+static void scep_http_start(struct scep_txn *t, const char *step_name, const char *what,
+                            const struct http_request_opts *o_in)
+{
+	struct http_request_opts o = *o_in;
+
+	o.timeout_ms = deadline_remaining(&t->deadline);
+	if (o.timeout_ms == 0)
+		o.timeout_ms = 1;
+	if (o.trust_store == NULL)
+		o.trust_store = t->conf->trust_store;
+	t->http_what = what;
+	t->http_step = txn_step_begin(&t->result, step_name);
+	log_debug("%s: %s %s", t->conf->name, what, o.post ? "POST" : "GET");
+	t->http = http_client_start(t->env.http, &o, scep_http_done, t);
+}
+
+/* HTTP status → status; 200 is TXN_OK. */
+static enum txn_status scep_http_status(const struct scep_txn *t, bool get_pkiop)
+{
+	long s = t->http_status;
+
+	if (s == 200)
+		return TXN_OK;
+	if (s == 404 && get_pkiop &&
+	    (t->query_len > SCEP_IIS_QUERY_LIMIT ||
+	     (t->body.data != NULL && strstr((const char *)t->body.data, "404.15") != NULL)))
+		return TXN_HTTP_QUERY_TOO_LONG;
+	if (s == 404)
+		return TXN_HTTP_NOT_FOUND;
+	if (s == 405 || s == 501)
+		return TXN_HTTP_METHOD_REJECTED;
+	if (s == 401 || s == 403 || s == 407)
+		return TXN_HTTP_AUTH_REJECTED;
+	if (s >= 500 && s <= 599)
+		return TXN_HTTP_SERVER_ERROR;
+	return TXN_HTTP_STATUS;
+}
+
+static char *scep_op_url(const struct scep_txn *t, const char *op, const char *message)
+{
+	const char *url = t->conf->url;
+	const char *sep = strchr(url, '?') != NULL ? "&" : "?";
+	char *esc, *u;
+
+	if (message == NULL)
+		return xasprintf("%s%soperation=%s", url, sep, op);
+	esc = http_query_escape(message);
+	u = xasprintf("%s%soperation=%s&message=%s", url, sep, op, esc);
+	free(esc);
+	return u;
+}
+
+/* ---------------------------------------------------------------- steps */
+
+static enum step_ret scep_step_challenge(struct scep_txn *t)
+{
+	const struct challenge_conf *c = &t->conf->challenge;
+	char err[200];
+	size_t i;
+
+	if (c->kind == CHALLENGE_NONE) {
+		t->step = SCEP_STEP_CAPS;
+		return STEP_CONTINUE;
+	}
+	if (c->kind == CHALLENGE_STATIC) {
+		i = txn_step_begin(&t->result, "challenge");
+		if (secret_resolve(&c->secret, &t->challenge, err, sizeof err) == -1)
+			return scep_fail(t, i, TXN_PROBE_SECRET_UNAVAILABLE, err);
+		txn_step_end(&t->result, i, TXN_OK, "static challenge read");
+		t->step = SCEP_STEP_CAPS;
+		return STEP_CONTINUE;
+	}
+	{
+		struct http_request_opts o = {.url = c->ndes.url, .max_body = SCEP_NDES_PAGE_MAX,
+		                              .auth = HTTP_AUTH_WINDOWS, .username = c->ndes.username};
+		char *password = NULL;
+		if (c->ndes.password.source != SECRET_NONE &&
+		    secret_resolve(&c->ndes.password, &password, err, sizeof err) == -1) {
+			i = txn_step_begin(&t->result, "ndes_admin");
+			return scep_fail(t, i, TXN_PROBE_SECRET_UNAVAILABLE, err);
+		}
+		o.password = password;
+		if (c->ndes.username == NULL)
+			o.auth = HTTP_AUTH_NONE;
+		scep_http_start(t, "ndes_admin", "the NDES mscep_admin page", &o);
+		secret_wipe_free(password);
+		t->step = SCEP_STEP_CHALLENGE_REPLY;
+		return STEP_WAIT;
+	}
+}
+
+static enum step_ret scep_step_challenge_reply(struct scep_txn *t)
+{
+	enum txn_status st = scep_http_status(t, false);
+	char pw[128];
+	char detail[120];
+
+	if (st != TXN_OK) {
+		snprintf(detail, sizeof detail, "the mscep_admin page answered HTTP %ld", t->http_status);
+		return scep_fail(t, t->http_step, st, detail);
+	}
+	st = ndes_admin_parse(t->body.data, t->body.len, t->http_charset, pw, sizeof pw);
+	if (st != TXN_OK)
+		return scep_fail(t, t->http_step, st, NULL);
+	t->challenge = xstrdup(pw);
+	explicit_bzero(pw, sizeof pw);
+	txn_result_fact(&t->result, "challenge", "one-time password from the NDES admin page");
+	t->step = SCEP_STEP_CAPS;
+	return STEP_CONTINUE;
+}
+
+static enum step_ret scep_step_caps(struct scep_txn *t)
+{
+	char *url = scep_op_url(t, "GetCACaps", t->conf->ca_identifier);
+	struct http_request_opts o = {.url = url, .max_body = SCEP_CAPS_MAX};
+
+	scep_http_start(t, "getcacaps", "GetCACaps", &o);
+	free(url);
+	t->step = SCEP_STEP_CAPS_REPLY;
+	return STEP_WAIT;
+}
+
+static enum step_ret scep_step_caps_reply(struct scep_txn *t)
+{
+	char caps[256], prev[256];
+	const char *body = (const char *)t->body.data;
+
+	if (t->http_status != 200 || t->body.len == 0 || (body != NULL && body[0] == '<')) {
+		/* RFC: no capabilities. Fall back to 3DES/SHA-1 and say so. */
+		t->caps = 0;
+		txn_result_finding(&t->result, TXN_SCEP_CAPS_MISSING, "GetCACaps answered HTTP %ld, %zu bytes",
+		                   t->http_status, t->body.len);
+	} else {
+		t->caps = scep_caps_parse(body, t->body.len);
+		t->caps_known = true;
+	}
+	scep_caps_string(t->caps, caps, sizeof caps);
+	txn_result_fact(&t->result, "caps", "%s", caps);
+	if (t->caps_known && scep_state_read(t, "caps", prev, sizeof prev) == 0 &&
+	    strcmp(prev, caps) != 0)
+		txn_result_finding(&t->result, TXN_SCEP_CAPS_CHANGED, "was %s, now %s", prev, caps);
+	t->step = SCEP_STEP_CACERT;
+	return STEP_CONTINUE;
+}
+
+static enum step_ret scep_step_cacert(struct scep_txn *t)
+{
+	char *url = scep_op_url(t, "GetCACert", t->conf->ca_identifier);
+	struct http_request_opts o = {.url = url, .max_body = SCEP_CACERT_MAX};
+
+	scep_http_start(t, "getcacert", "GetCACert", &o);
+	free(url);
+	t->step = SCEP_STEP_CACERT_REPLY;
+	return STEP_WAIT;
+}
+
+static enum step_ret scep_step_cacert_reply(struct scep_txn *t)
+{
+	enum txn_status st = scep_http_status(t, false);
+	char detail[TXN_DETAIL_LEN], name[160], fp[80];
+	long expiring;
+
+	if (st != TXN_OK) {
+		snprintf(detail, sizeof detail, "GetCACert answered HTTP %ld", t->http_status);
+		return scep_fail(t, t->http_step, st, detail);
+	}
+	st = scep_ca_parse(t->body.data, t->body.len, &t->ca, detail, sizeof detail);
+	if (st != TXN_OK)
+		return scep_fail(t, t->http_step, st, detail);
+	st = scep_ca_check(&t->ca, t->conf->has_ca_fingerprint ? t->conf->ca_fingerprint : NULL,
+	                   &expiring, detail, sizeof detail);
+	if (st != TXN_OK)
+		return scep_fail(t, t->http_step, st, detail);
+	if (expiring >= 0)
+		txn_result_finding(&t->result, TXN_SCEP_CA_EXPIRING, "a CA/RA certificate expires in %ld day(s)",
+		                   expiring);
+	pki_name_string(X509_get_subject_name(t->ca.ca), name, sizeof name);
+	pki_cert_fingerprint_string(t->ca.ca, fp, sizeof fp);
+	txn_result_fact(&t->result, "ca", "%s (%s)", name, fp);
+	if (t->ca.ra_split) {
+		char sign[120], enc[120];
+		pki_name_string(X509_get_subject_name(t->ca.signer), sign, sizeof sign);
+		pki_name_string(X509_get_subject_name(t->ca.recipient), enc, sizeof enc);
+		txn_result_fact(&t->result, "ra", "signing %s; encryption %s", sign, enc);
+	}
+	t->step = SCEP_STEP_REQUEST;
+	return STEP_CONTINUE;
+}
+
+/* Renewal applies when configured, advertised, and a previous certificate exists. */
+static void scep_pick_message(struct scep_txn *t)
+{
+	char path[600];
+
+	t->msg_type = SCEP_MSG_PKCSREQ;
+	if (!t->conf->renewal)
+		return;
+	scep_state_path(t, "cert.pem", path, sizeof path);
+	t->old_cert = pki_cert_load(path);
+	scep_state_path(t, "cert-key.pem", path, sizeof path);
+	t->old_key = pki_key_load(path);
+	if (t->old_cert == NULL || t->old_key == NULL || pki_cert_seconds_left(t->old_cert, NULL) <= 0) {
+		txn_result_fact(&t->result, "renewal", "no valid previous certificate: PKCSReq");
+		return;
+	}
+	if (!(t->caps & SCEP_CAP_RENEWAL)) {
+		txn_result_finding(&t->result, TXN_SCEP_RENEWAL_UNSUPPORTED, NULL);
+		return;
+	}
+	t->msg_type = SCEP_MSG_RENEWALREQ;
+}
+
+static enum step_ret scep_build_and_send(struct scep_txn *t, size_t step)
+{
+	struct scep_request req = {0};
+	unsigned char *csr = NULL, *der = NULL;
+	size_t csr_len = 0, der_len = 0;
+	char err[200];
+	bool post;
+	struct http_request_opts o = {.max_body = SCEP_CERTREP_MAX};
+	char *url = NULL;
+
+	req.type = t->msg_type;
+	req.key = t->signer_key;
+	req.signer = t->signer;
+	req.recipient = t->ca.recipient;
+	req.cipher = t->cipher;
+	req.md = t->md;
+	req.transaction_id = t->tid;
+	if (t->msg_type == SCEP_MSG_CERTPOLL) {
+		req.ca = t->ca.ca;
+		req.subject = t->subject;
+	} else {
+		if (scep_csr_build(t->key, t->subject, t->challenge, t->md, &csr, &csr_len) == -1)
+			return scep_fail(t, step, TXN_PROBE_INTERNAL, "cannot build the CSR");
+		req.csr_der = csr;
+		req.csr_len = csr_len;
+	}
+	if (scep_request_build(&req, t->nonce, &der, &der_len, err, sizeof err) == -1) {
+		OPENSSL_free(csr);
+		return scep_fail(t, step, TXN_PROBE_INTERNAL, err);
+	}
+	OPENSSL_free(csr);
+	txn_step_end(&t->result, step, TXN_OK, "%s, %zu bytes", t->msg_type == SCEP_MSG_CERTPOLL
+	             ? "CertPoll" : t->msg_type == SCEP_MSG_RENEWALREQ ? "RenewalReq" : "PKCSReq",
+	             der_len);
+	txn_result_fact(&t->result, "request_bytes", "%zu", der_len);
+
+	post = t->conf->method == SCEP_METHOD_POST ||
+	       (t->conf->method == SCEP_METHOD_AUTO && (t->caps & SCEP_CAP_POST_PKI_OPERATION));
+	if (post) {
+		url = scep_op_url(t, "PKIOperation", NULL);
+		o.post = true;
+		o.body = der;
+		o.body_len = der_len;
+		o.content_type = "application/x-pki-message";
+		t->query_len = 0;
+	} else {
+		int b64len = 4 * (((int)der_len + 2) / 3);
+		char *b64 = xmalloc((size_t)b64len + 1);
+		const char *q;
+		EVP_EncodeBlock((unsigned char *)b64, der, (int)der_len);
+		url = scep_op_url(t, "PKIOperation", b64);
+		free(b64);
+		q = strchr(url, '?');
+		t->query_len = q != NULL ? strlen(q + 1) : 0;
+		if (t->query_len > SCEP_IIS_QUERY_LIMIT)
+			txn_result_finding(&t->result, TXN_SCEP_GET_TOO_LONG, "%zu-byte query string",
+			                   t->query_len);
+	}
+	o.url = url;
+	txn_result_fact(&t->result, "method", "%s", post ? "POST" : "GET");
+	scep_http_start(t, t->msg_type == SCEP_MSG_CERTPOLL ? "certpoll" : "pkioperation",
+	                t->msg_type == SCEP_MSG_CERTPOLL ? "CertPoll" : "PKIOperation", &o);
+	free(url);
+	OPENSSL_free(der);
+	t->step = SCEP_STEP_CERTREP;
+	return STEP_WAIT;
+}
+
+static enum step_ret scep_step_request(struct scep_txn *t)
+{
+	size_t i = txn_step_begin(&t->result, "request");
+	const char *cname = scep_caps_cipher_name(t->caps);
+	const char *dname = scep_caps_digest_name(t->caps);
+
+	t->cipher = EVP_get_cipherbyname(cname);
+	t->md = EVP_get_digestbyname(dname);
+	if (t->cipher == NULL || t->md == NULL)
+		return scep_fail(t, i, TXN_PROBE_INTERNAL, "cipher or digest unavailable");
+	scep_pick_message(t);
+	if (t->msg_type == SCEP_MSG_RENEWALREQ) {
+		t->signer = t->old_cert;
+		X509_up_ref(t->signer);
+		t->signer_key = t->old_key;
+	} else {
+		t->signer = scep_selfsigned_build(t->key, t->subject, t->md);
+		if (t->signer == NULL)
+			return scep_fail(t, i, TXN_PROBE_INTERNAL, "cannot build the self-signed signer");
+		t->signer_key = t->key;
+	}
+	scep_transaction_id(t->key, t->tid, sizeof t->tid);
+	txn_result_fact(&t->result, "transaction_id", "%s", t->tid);
+	txn_result_fact(&t->result, "request_alg", "%s + %s", cname, dname);
+	return scep_build_and_send(t, i);
+}
+
+static void scep_poll_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct scep_txn *t = arg;
+
+	(void)fd;
+	(void)what;
+	t->step = SCEP_STEP_POLL;
+	scep_run(t);
+}
+
+static enum step_ret scep_step_certrep(struct scep_txn *t)
+{
+	size_t i = t->http_step;
+	enum txn_status st = scep_http_status(t, t->query_len > 0);
+	struct scep_certrep rep;
+	char detail[TXN_DETAIL_LEN];
+	const char *name;
+	enum step_ret ret = STEP_DONE;
+
+	if (st != TXN_OK) {
+		snprintf(detail, sizeof detail, "PKIOperation answered HTTP %ld%s", t->http_status,
+		         st == TXN_HTTP_QUERY_TOO_LONG ? " to a long GET" : "");
+		return scep_fail(t, i, st, detail);
+	}
+	if (strcmp(t->http_ctype, "application/x-pki-message") != 0) {
+		snprintf(detail, sizeof detail, "Content-Type '%s'", t->http_ctype);
+		return scep_fail(t, i, TXN_SCEP_CERTREP_CONTENT_TYPE, detail);
+	}
+	st = scep_certrep_parse(t->body.data, t->body.len, t->ca.signers, &rep, detail,
+	                        sizeof detail);
+	if (st != TXN_OK) {
+		scep_certrep_clear(&rep);
+		return scep_fail(t, i, st, detail);
+	}
+	if (rep.message_type != SCEP_MSG_CERTREP) {
+		snprintf(detail, sizeof detail, "messageType %d, expected 3 (CertRep)", rep.message_type);
+		st = TXN_SCEP_MESSAGE_TYPE_MISMATCH;
+	} else if (!rep.has_transaction_id || strcmp(rep.transaction_id, t->tid) != 0) {
+		snprintf(detail, sizeof detail, "got '%.64s', sent '%.64s'",
+		         rep.has_transaction_id ? rep.transaction_id : "(none)", t->tid);
+		st = TXN_SCEP_TRANSACTION_ID_MISMATCH;
+	} else if (!rep.has_recipient_nonce || rep.recipient_nonce_len != SCEP_NONCE_LEN ||
+	           memcmp(rep.recipient_nonce, t->nonce, SCEP_NONCE_LEN) != 0) {
+		snprintf(detail, sizeof detail, "%s", rep.has_recipient_nonce
+		                                              ? "recipientNonce differs from our senderNonce"
+		                                              : "no recipientNonce");
+		st = TXN_SCEP_RECIPIENT_NONCE_MISMATCH;
+	}
+	if (st != TXN_OK)
+		goto fail;
+	txn_result_fact(&t->result, "reply_digest", "%s", OBJ_nid2sn(rep.digest_nid));
+	if (rep.digest_nid == NID_sha1 || rep.digest_nid == NID_md5)
+		txn_result_finding(&t->result, TXN_SCEP_WEAK_DIGEST, "%s", OBJ_nid2sn(rep.digest_nid));
+
+	switch (rep.pki_status) {
+	case SCEP_PKI_SUCCESS: {
+		int cipher_nid;
+		st = scep_certrep_decrypt(&rep, t->signer_key, t->signer, &t->issued_certs, &cipher_nid,
+		                          detail, sizeof detail);
+		if (cipher_nid != NID_undef)
+			txn_result_fact(&t->result, "reply_cipher", "%s", OBJ_nid2sn(cipher_nid));
+		if (cipher_nid == NID_des_cbc)
+			txn_result_finding(&t->result, TXN_SCEP_WEAK_CIPHER, "DES-CBC");
+		if (st != TXN_OK)
+			goto fail;
+		txn_step_end(&t->result, i, TXN_OK, "CertRep SUCCESS");
+		t->step = SCEP_STEP_VERIFY;
+		ret = STEP_CONTINUE;
+		break;
+	}
+	case SCEP_PKI_FAILURE:
+		st = scep_fail_info_status(rep.has_fail_info ? rep.fail_info : "", &name);
+		snprintf(detail, sizeof detail, "CertRep FAILURE, failInfo %s (%s)%s%s",
+		         rep.has_fail_info ? rep.fail_info : "absent", name,
+		         rep.fail_info_text[0] ? ": " : "", rep.fail_info_text);
+		goto fail;
+	case SCEP_PKI_PENDING: {
+		uint64_t wait = t->conf->pending.poll_interval_ms, left;
+		struct timeval tv;
+		if (!t->pending) {
+			/* From here the polling budget is the deadline. */
+			t->pending = true;
+			deadline_set(&t->deadline, t->conf->pending.max_wait_ms);
+			scep_arm_deadline(t);
+		}
+		txn_step_end(&t->result, i, TXN_OK, "CertRep PENDING");
+		left = deadline_remaining(&t->deadline);
+		if (wait > left)
+			wait = left;
+		tv.tv_sec = (time_t)(wait / 1000);
+		tv.tv_usec = (suseconds_t)(wait % 1000) * 1000;
+		event_add(t->poll_ev, &tv);
+		ret = STEP_WAIT;
+		break;
+	}
+	default:
+		snprintf(detail, sizeof detail, "pkiStatus %d is not SUCCESS, FAILURE or PENDING",
+		         rep.pki_status);
+		st = TXN_SCEP_CERTREP_MALFORMED;
+		goto fail;
+	}
+	scep_certrep_clear(&rep);
+	return ret;
+fail:
+	scep_certrep_clear(&rep);
+	return scep_fail(t, i, st, detail);
+}
+
+static enum step_ret scep_step_poll(struct scep_txn *t)
+{
+	size_t i = txn_step_begin(&t->result, "poll_request");
+
+	if (deadline_expired(&t->deadline))
+		return scep_fail(t, i, TXN_SCEP_PENDING_TIMEOUT, "polling budget spent");
+	t->polls++;
+	txn_result_fact(&t->result, "polls", "%u", t->polls);
+	t->msg_type = SCEP_MSG_CERTPOLL;
+	return scep_build_and_send(t, i);
+}
+
+static enum step_ret scep_step_verify(struct scep_txn *t)
+{
+	size_t i = txn_step_begin(&t->result, "verify");
+	char detail[TXN_DETAIL_LEN], name[200];
+	bool subject_ok;
+	enum txn_status st;
+	long left;
+
+	st = scep_issued_check(t->issued_certs, t->key, &t->ca, t->subject, &t->issued, &subject_ok,
+	                       detail, sizeof detail);
+	if (st != TXN_OK)
+		return scep_fail(t, i, st, detail);
+	pki_name_string(X509_get_subject_name(t->issued), name, sizeof name);
+	if (!subject_ok)
+		txn_result_finding(&t->result, TXN_SCEP_ISSUED_SUBJECT_MISMATCH, "requested %s, issued %s",
+		                   t->conf->subject, name);
+	left = pki_cert_seconds_left(t->issued, NULL);
+	txn_result_fact(&t->result, "issued_subject", "%s", name);
+	{
+		ASN1_INTEGER *sn = X509_get_serialNumber(t->issued);
+		BIGNUM *bn = ASN1_INTEGER_to_BN(sn, NULL);
+		char *hex = bn != NULL ? BN_bn2hex(bn) : NULL;
+		txn_result_fact(&t->result, "issued_serial", "%s", hex != NULL ? hex : "?");
+		OPENSSL_free(hex);
+		BN_free(bn);
+	}
+	txn_result_fact(&t->result, "issued_valid_for", "%.1f days", (double)left / 86400.0);
+	txn_step_end(&t->result, i, TXN_OK, "our key, chains to the CA, valid %.1f days",
+	             (double)left / 86400.0);
+	t->step = SCEP_STEP_STORE;
+	return STEP_CONTINUE;
+}
+
+static enum step_ret scep_step_store(struct scep_txn *t)
+{
+	size_t i = txn_step_begin(&t->result, "store");
+	char path[600], caps[256], runs[32];
+	int rc = scep_state_mkdir(t);
+
+	scep_state_path(t, "cert.pem", path, sizeof path);
+	if (rc == 0)
+		rc = pki_cert_save(path, t->issued);
+	scep_state_path(t, "cert-key.pem", path, sizeof path);
+	if (rc == 0)
+		rc = pki_key_save(path, t->key);
+	scep_state_path(t, "ca.pem", path, sizeof path);
+	if (rc == 0)
+		rc = pki_cert_save(path, t->ca.ca);
+	if (rc == 0 && t->conf->key.reuse_runs > 1) {
+		scep_state_path(t, "key.pem", path, sizeof path);
+		if (!t->key_reused)
+			rc = pki_key_save(path, t->key);
+		snprintf(runs, sizeof runs, "%u", t->key_runs);
+		if (rc == 0)
+			rc = scep_state_write(t, "key-runs", runs);
+	}
+	if (rc == 0 && t->caps_known) {
+		scep_caps_string(t->caps, caps, sizeof caps);
+		rc = scep_state_write(t, "caps", caps);
+	}
+	if (rc == -1) {
+		char detail[200];
+		snprintf(detail, sizeof detail, "%s: %s", t->dir, strerror(errno));
+		txn_step_end(&t->result, i, TXN_PROBE_STATE_WRITE, "%s", detail);
+		txn_result_finding(&t->result, TXN_PROBE_STATE_WRITE, "%s", detail);
+		return STEP_DONE;
+	}
+	txn_step_end(&t->result, i, TXN_OK, "%s", t->dir);
+	return STEP_DONE;
+}
+
+static enum step_ret scep_step(struct scep_txn *t)
+{
+	switch (t->step) {
+	case SCEP_STEP_CHALLENGE:
+		return scep_step_challenge(t);
+	case SCEP_STEP_CHALLENGE_REPLY:
+		return scep_step_challenge_reply(t);
+	case SCEP_STEP_CAPS:
+		return scep_step_caps(t);
+	case SCEP_STEP_CAPS_REPLY:
+		return scep_step_caps_reply(t);
+	case SCEP_STEP_CACERT:
+		return scep_step_cacert(t);
+	case SCEP_STEP_CACERT_REPLY:
+		return scep_step_cacert_reply(t);
+	case SCEP_STEP_REQUEST:
+		return scep_step_request(t);
+	case SCEP_STEP_SEND:
+		return scep_build_and_send(t, txn_step_begin(&t->result, "request"));
+	case SCEP_STEP_CERTREP:
+		return scep_step_certrep(t);
+	case SCEP_STEP_POLL:
+		return scep_step_poll(t);
+	case SCEP_STEP_VERIFY:
+		return scep_step_verify(t);
+	case SCEP_STEP_STORE:
+		return scep_step_store(t);
+	}
+	return STEP_DONE;
+}
+
+static void scep_run(struct scep_txn *t)
+{
+	enum step_ret r;
+
+	do
+		r = scep_step(t);
+	while (r == STEP_CONTINUE);
+	if (r == STEP_DONE)
+		scep_finish(t);
+}
+
+/* ---------------------------------------------------------------- start */
+
+static void scep_begin(struct scep_txn *t)
+{
+	size_t i;
+	const char *ktype = t->conf->key.type == KEY_TYPE_RSA ? "rsa" : "ec";
+
+	txn_result_init(&t->result, t->conf->name, t->conf->url, "enrollment", "scep");
+	t->started = true;
+	deadline_set(&t->deadline, t->conf->timeout_ms);
+	scep_arm_deadline(t);
+	i = txn_step_begin(&t->result, "key");
+	if (t->key == NULL || t->subject == NULL) {
+		scep_fail(t, i, t->key == NULL ? TXN_PROBE_KEY_FAILED : TXN_PROBE_INTERNAL,
+		          t->key == NULL ? "key generation failed" : "the subject cannot be encoded");
+		scep_finish(t);
+		return;
+	}
+	if (t->key_reused)
+		txn_step_end(&t->result, i, TXN_OK, "reused key (run %u of %u)", t->key_runs,
+		             t->conf->key.reuse_runs);
+	else
+		txn_step_end(&t->result, i, TXN_OK, "fresh key from the pool (made off-path in %.1f ms)",
+		             (double)t->key_gen_us / 1000.0);
+	if (t->conf->key.type == KEY_TYPE_RSA)
+		txn_result_fact(&t->result, "key", "%s%u %s", ktype, t->conf->key.bits,
+		                t->key_reused ? "reused" : "fresh");
+	else
+		txn_result_fact(&t->result, "key", "ec %s %s", t->conf->key.curve,
+		                t->key_reused ? "reused" : "fresh");
+	if (!t->key_reused)
+		txn_result_fact(&t->result, "keygen_ms", "%.1f (off the transaction path)",
+		                (double)t->key_gen_us / 1000.0);
+	scep_run(t);
+}
+
+static void scep_key_ready(EVP_PKEY *key, uint64_t gen_us, void *arg)
+{
+	struct scep_txn *t = arg;
+
+	t->key = key;
+	t->key_gen_us = gen_us;
+	t->key_runs = 1;
+	scep_begin(t);
+}
+
+static void scep_begin_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	scep_begin(arg);
+}
+
+static void scep_key_spec(const struct key_conf *k, struct key_spec *spec)
+{
+	memset(spec, 0, sizeof *spec);
+	if (k->type == KEY_TYPE_RSA)
+		spec->rsa_bits = (int)k->bits;
+	else
+		spec->ec_nid = k->curve != NULL && strcmp(k->curve, "P-384") == 0 ? NID_secp384r1
+		                                                                  : NID_X9_62_prime256v1;
+}
+
+struct scep_txn *scep_txn_start(const struct scep_txn_env *env, const struct txn_conf *conf,
+                                scep_txn_done_cb *cb, void *arg)
+{
+	struct scep_txn *t = xcalloc(1, sizeof *t);
+	struct key_spec spec;
+
+	t->env = *env;
+	t->conf = conf;
+	t->cb = cb;
+	t->arg = arg;
+	bbuf_init(&t->body, 0);
+	snprintf(t->dir, sizeof t->dir, "%s/%s", env->state_dir, conf->name);
+	t->deadline_ev = evtimer_new(env->base, scep_deadline_cb, t);
+	t->poll_ev = evtimer_new(env->base, scep_poll_cb, t);
+	t->subject = pki_name_parse(conf->subject);
+	if (conf->key.reuse_runs > 1) {
+		char runs[32], path[600];
+		unsigned n = 0;
+		if (scep_state_read(t, "key-runs", runs, sizeof runs) == 0)
+			n = (unsigned)strtoul(runs, NULL, 10);
+		scep_state_path(t, "key.pem", path, sizeof path);
+		if (n > 0 && n < conf->key.reuse_runs && (t->key = pki_key_load(path)) != NULL) {
+			t->key_reused = true;
+			t->key_runs = n + 1;
+		}
+	}
+	scep_key_spec(&conf->key, &spec);
+	if (t->key_reused) {
+		/* keep the loop contract: begin from the loop, not from inside start */
+		event_base_once(env->base, -1, EV_TIMEOUT, scep_begin_cb, t, NULL);
+	} else {
+		keypool_get(env->keys, &spec, scep_key_ready, t);
+	}
+	return t;
+}
+
+void scep_txn_free(struct scep_txn *t)
+{
+	if (t == NULL)
+		return;
+	http_request_cancel(t->http);
+	event_free(t->deadline_ev);
+	event_free(t->poll_ev);
+	bbuf_free(&t->body);
+	EVP_PKEY_free(t->key);
+	EVP_PKEY_free(t->old_key);
+	X509_free(t->old_cert);
+	X509_free(t->signer);
+	X509_NAME_free(t->subject);
+	secret_wipe_free(t->challenge);
+	scep_ca_clear(&t->ca);
+	sk_X509_pop_free(t->issued_certs, X509_free);
+	X509_free(t->issued);
+	free(t);
+}

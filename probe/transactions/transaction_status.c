@@ -1,0 +1,248 @@
+/*
+ * transaction_status: the status table (HAProxy check_statuses[]). Descriptions use
+ * the words of the seeds (Lync "Receive and Publish Certificate", Intune SCEP
+ * delivery); actions say where a person looks next.
+ */
+#include "transactions/transaction_status.h"
+
+#include <stddef.h>
+
+static const struct txn_status_info txn_status_table[] = {
+	[TXN_OK] = {RESULT_OK, "ok", "transaction completed", "none"},
+
+	[TXN_PROBE_INTERNAL] = {RESULT_UNKNOWN, "probe_internal", "internal probe error",
+		"run with -v and report the trace; the target was not judged"},
+	[TXN_PROBE_SECRET_UNAVAILABLE] = {RESULT_UNKNOWN, "probe_secret_unavailable",
+		"the challenge password or credential could not be read",
+		"check the file or environment variable named in the configuration"},
+	[TXN_PROBE_KEY_FAILED] = {RESULT_UNKNOWN, "probe_key_failed",
+		"the probe could not create or load its key",
+		"check the key settings and the state directory"},
+	[TXN_PROBE_STATE_WRITE] = {RESULT_WARNING, "probe_state_write",
+		"the issued certificate could not be saved in the state directory",
+		"check that state_dir exists and is writable by the probe user"},
+
+	[TXN_TIMEOUT] = {RESULT_CRITICAL, "timeout",
+		"no complete answer before the transaction deadline",
+		"the service accepted the connection but did not answer in time: check the web "
+		"server (IIS app pool for NDES) and the CA behind it"},
+	[TXN_DNS_NO_ANSWER] = {RESULT_CRITICAL, "dns_no_answer",
+		"discovery got no answer: the service name did not resolve",
+		"check the DNS record of the enrollment URL from the monitoring host"},
+	[TXN_TCP_REFUSED] = {RESULT_CRITICAL, "tcp_refused",
+		"connection refused: nothing listens on the enrollment URL's port",
+		"check that the web service (IIS/NDES, SCEP server) is running and bound to that port"},
+	[TXN_TCP_UNREACHABLE] = {RESULT_CRITICAL, "tcp_unreachable",
+		"the enrollment server could not be reached (no route or connect timeout)",
+		"check routing, firewalls and load balancer health for the service address"},
+	[TXN_TCP_ERROR] = {RESULT_CRITICAL, "tcp_error",
+		"the connection failed or was reset",
+		"check the web service and anything between (proxy, load balancer)"},
+	[TXN_TLS_HANDSHAKE] = {RESULT_CRITICAL, "tls_handshake",
+		"the TLS handshake with the web service failed",
+		"check the server's TLS configuration (protocols, ciphers, certificate binding)"},
+	[TXN_TLS_CHAIN_INCOMPLETE] = {RESULT_CRITICAL, "tls_chain_incomplete",
+		"cannot verify the web services certificate: the server did not send the full "
+		"chain to a trusted root",
+		"install the intermediate CA certificates on the web server so devices can build "
+		"a path of trust to a root they ship with"},
+	[TXN_TLS_UNTRUSTED_ROOT] = {RESULT_CRITICAL, "tls_untrusted_root",
+		"cannot verify the web services certificate: it chains to a root devices do not "
+		"trust",
+		"issue the web server certificate from a CA that chains to a root in the device "
+		"trust store, or deploy that root to devices first"},
+	[TXN_TLS_CERT_EXPIRED] = {RESULT_CRITICAL, "tls_cert_expired",
+		"the web services certificate (or one in its chain) has expired",
+		"renew the web server certificate and rebind it"},
+	[TXN_TLS_CERT_NOT_YET_VALID] = {RESULT_CRITICAL, "tls_cert_not_yet_valid",
+		"the web services certificate is not yet valid",
+		"check the clocks of the CA, the web server and the monitoring host"},
+	[TXN_TLS_NAME_MISMATCH] = {RESULT_CRITICAL, "tls_name_mismatch",
+		"the web services certificate does not name the host devices connect to",
+		"add the published FQDN to the certificate's subjectAltName"},
+	[TXN_TLS_VERIFY_FAILED] = {RESULT_CRITICAL, "tls_verify_failed",
+		"cannot verify the web services certificate",
+		"run with -v to see the verification error and check the server chain"},
+	[TXN_HTTP_PROTOCOL] = {RESULT_CRITICAL, "http_protocol",
+		"the server's answer was not valid HTTP",
+		"check that the URL points at a web server and not another service"},
+	[TXN_HTTP_NOT_FOUND] = {RESULT_CRITICAL, "http_not_found",
+		"HTTP 404: the enrollment URL does not exist on the server",
+		"check the URL path (NDES: /certsrv/mscep/mscep.dll) and the web application"},
+	[TXN_HTTP_QUERY_TOO_LONG] = {RESULT_CRITICAL, "http_query_too_long",
+		"the server rejected the GET request as too long (IIS 404.15)",
+		"raise IIS maxQueryString/maxUrl and HTTP.sys MaxFieldLength/MaxRequestBytes on "
+		"the NDES server, or enable POSTPKIOperation"},
+	[TXN_HTTP_METHOD_REJECTED] = {RESULT_CRITICAL, "http_method_rejected",
+		"the server rejected the HTTP method",
+		"set method: get (or post) for this transaction to match what the server accepts"},
+	[TXN_HTTP_AUTH_REJECTED] = {RESULT_CRITICAL, "http_auth_rejected",
+		"the server demanded or refused authentication",
+		"check the username/password configured for the page and its Windows "
+		"authentication settings"},
+	[TXN_HTTP_SERVER_ERROR] = {RESULT_CRITICAL, "http_server_error",
+		"the web service answered with a server error (HTTP 5xx)",
+		"check the web server's logs; for NDES, IIS_IUSRS permissions and the app pool "
+		"identity are the usual cause"},
+	[TXN_HTTP_STATUS] = {RESULT_CRITICAL, "http_status",
+		"the web service answered with an unexpected HTTP status",
+		"run with -v to see the response and check the web server's logs"},
+	[TXN_RESPONSE_TOO_LARGE] = {RESULT_CRITICAL, "response_too_large",
+		"the response was larger than any valid answer",
+		"check what answers on the URL: a proxy or error page is likely in the way"},
+	[TXN_RESPONSE_TRUNCATED] = {RESULT_CRITICAL, "response_truncated",
+		"the connection closed before the whole response arrived",
+		"check the web service and any proxy in between for crashes or resets"},
+
+	[TXN_NDES_PASSWORD_CACHE_FULL] = {RESULT_CRITICAL, "ndes_password_cache_full",
+		"NDES refused a new challenge: the password cache is full",
+		"unused one-time passwords expire after 60 minutes; restart NDES (IIS) to empty the "
+		"cache, or raise PasswordMax, and probe less often than the cache refills"},
+	[TXN_NDES_NO_PERMISSION] = {RESULT_CRITICAL, "ndes_no_permission",
+		"the probe account has no permission to enroll with SCEP",
+		"grant the probe account Enroll on the NDES templates or add it to the CA's "
+		"enrollment agents"},
+	[TXN_NDES_PAGE_UNRECOGNISED] = {RESULT_CRITICAL, "ndes_page_unrecognised",
+		"the NDES admin page did not contain a challenge password",
+		"open the mscep_admin page in a browser as the probe account and see what it shows"},
+
+	[TXN_SCEP_CAPS_MISSING] = {RESULT_WARNING, "scep_caps_missing",
+		"the server did not answer GetCACaps; legacy algorithms (3DES, SHA-1) were used",
+		"an old or misconfigured NDES; RFC 8894 requires GetCACaps with AES and SHA-256"},
+	[TXN_SCEP_CAPS_CHANGED] = {RESULT_WARNING, "scep_caps_changed",
+		"the server's SCEP capabilities changed since the last run",
+		"confirm the change was intended (server upgrade or configuration change)"},
+	[TXN_SCEP_CACERT_MALFORMED] = {RESULT_CRITICAL, "scep_cacert_malformed",
+		"GetCACert did not return a usable CA certificate",
+		"check the SCEP service's CA/RA certificates"},
+	[TXN_SCEP_CA_PIN_MISMATCH] = {RESULT_CRITICAL, "scep_ca_pin_mismatch",
+		"the CA certificate does not match the pinned fingerprint",
+		"the CA was replaced or an impostor answers: compare the CA thumbprint with the "
+		"expected one before updating ca_fingerprint"},
+	[TXN_SCEP_CA_EXPIRED] = {RESULT_CRITICAL, "scep_ca_expired",
+		"the CA or RA certificate has expired or is not yet valid",
+		"renew the CA/RA certificates (NDES: the Enrollment Agent and CEP Encryption "
+		"certificates) and restart the service"},
+	[TXN_SCEP_CA_EXPIRING] = {RESULT_WARNING, "scep_ca_expiring",
+		"the CA or RA certificate expires within 30 days",
+		"plan the renewal of the CA/RA certificates before devices start failing"},
+	[TXN_SCEP_RA_CHAIN_INVALID] = {RESULT_CRITICAL, "scep_ra_chain_invalid",
+		"the RA certificates do not chain to the CA",
+		"check the NDES RA certificates were issued by the CA the service publishes"},
+	[TXN_SCEP_GET_TOO_LONG] = {RESULT_WARNING, "scep_get_too_long",
+		"the GET PKIOperation query is longer than IIS's default 2048-byte limit",
+		"devices using GET fail with 404.15 unless the NDES server's request limits are "
+		"raised (Intune guidance: 65534)"},
+	[TXN_SCEP_RENEWAL_UNSUPPORTED] = {RESULT_WARNING, "scep_renewal_unsupported",
+		"renewal is configured but the server does not advertise it; PKCSReq was used",
+		"enable renewal on the CA or set renewal: false"},
+
+	[TXN_SCEP_CERTREP_CONTENT_TYPE] = {RESULT_CRITICAL, "scep_certrep_content_type",
+		"the PKIOperation answer was not a SCEP message (wrong media type)",
+		"an error page or proxy answered instead of the SCEP service: check the server logs"},
+	[TXN_SCEP_CERTREP_MALFORMED] = {RESULT_CRITICAL, "scep_certrep_malformed",
+		"the CertRep could not be parsed as a SCEP message",
+		"check the SCEP service and anything rewriting responses in between"},
+	[TXN_SCEP_CERTREP_UNSIGNED] = {RESULT_CRITICAL, "scep_certrep_unsigned",
+		"the CertRep is not signed",
+		"a SCEP server must sign every CertRep: check the service's RA signing certificate"},
+	[TXN_SCEP_CERTREP_SIGNATURE] = {RESULT_CRITICAL, "scep_certrep_signature",
+		"the CertRep signature does not verify with the CA/RA certificate",
+		"the reply was signed by a key the published CA/RA certificates do not hold: check "
+		"the RA signing certificate"},
+	[TXN_SCEP_MESSAGE_TYPE_MISMATCH] = {RESULT_CRITICAL, "scep_message_type_mismatch",
+		"the reply is not a CertRep",
+		"the server echoed or mangled the message: check the SCEP service"},
+	[TXN_SCEP_TRANSACTION_ID_MISMATCH] = {RESULT_CRITICAL, "scep_transaction_id_mismatch",
+		"the CertRep answers a different transactionID",
+		"the server mixed up requests or a cache replays old answers: check proxies and "
+		"the SCEP service"},
+	[TXN_SCEP_RECIPIENT_NONCE_MISMATCH] = {RESULT_CRITICAL, "scep_recipient_nonce_mismatch",
+		"the CertRep's recipientNonce does not match our senderNonce",
+		"a replayed or misrouted answer: check caches and proxies between probe and server"},
+	[TXN_SCEP_DECRYPT_FAILED] = {RESULT_CRITICAL, "scep_decrypt_failed",
+		"the CertRep envelope could not be decrypted with the request key",
+		"the server encrypted to the wrong certificate or with an unsupported algorithm"},
+	[TXN_SCEP_WEAK_CIPHER] = {RESULT_WARNING, "scep_weak_cipher",
+		"the server encrypted its answer with single DES (forbidden by RFC 8894)",
+		"configure the CA to use AES (advertise AES or SCEPStandard)"},
+	[TXN_SCEP_WEAK_DIGEST] = {RESULT_WARNING, "scep_weak_digest",
+		"the server signed its answer with SHA-1 or MD5",
+		"configure the CA to sign with SHA-256 (advertise SHA-256)"},
+	[TXN_SCEP_FAILURE_BAD_ALG] = {RESULT_CRITICAL, "scep_failure_bad_alg",
+		"the CA rejected the request: unrecognised or unsupported algorithm (badAlg)",
+		"compare the server's capabilities with its real configuration (NDES may advertise "
+		"SHA-2 or AES it cannot use)"},
+	[TXN_SCEP_FAILURE_BAD_MESSAGE_CHECK] = {RESULT_CRITICAL,
+		"scep_failure_bad_message_check",
+		"the CA rejected the request: integrity check failed (badMessageCheck)",
+		"the server could not decrypt or verify the request: for NDES check the RA "
+		"encryption certificate (event log: 'cannot decrypt ... Bad Data')"},
+	[TXN_SCEP_FAILURE_BAD_REQUEST] = {RESULT_CRITICAL, "scep_failure_bad_request",
+		"the CA rejected the request (badRequest)",
+		"usually a wrong, used or expired challenge password or a policy refusal: see the "
+		"CA/NDES event log for the reason"},
+	[TXN_SCEP_FAILURE_BAD_TIME] = {RESULT_CRITICAL, "scep_failure_bad_time",
+		"the CA rejected the request: signingTime too far from its clock (badTime)",
+		"check NTP on the CA, the SCEP server and the monitoring host"},
+	[TXN_SCEP_FAILURE_BAD_CERT_ID] = {RESULT_CRITICAL, "scep_failure_bad_cert_id",
+		"the CA could not identify the certificate (badCertId)",
+		"the poll or renewal named a certificate the CA does not know"},
+	[TXN_SCEP_FAILURE_OTHER] = {RESULT_CRITICAL, "scep_failure_other",
+		"the CA rejected the request with a failInfo code outside RFC 8894",
+		"see failInfo and failInfoText in the report and the CA's logs"},
+	[TXN_SCEP_PENDING_TIMEOUT] = {RESULT_CRITICAL, "scep_pending_timeout",
+		"the request stayed PENDING past the polling budget",
+		"the CA holds requests for manual approval or is stuck: check its pending queue, or "
+		"use an auto-approving profile for the synthetic transaction"},
+
+	[TXN_SCEP_ISSUED_MISSING] = {RESULT_CRITICAL, "scep_issued_missing",
+		"SUCCESS, but the reply holds no certificate for our key",
+		"check the CA's issuance; the reply's certificates are listed with -v"},
+	[TXN_SCEP_ISSUED_KEY_MISMATCH] = {RESULT_CRITICAL, "scep_issued_key_mismatch",
+		"the issued certificate does not carry our public key",
+		"the CA issued for another request: check the CA and anything caching replies"},
+	[TXN_SCEP_ISSUED_UNTRUSTED] = {RESULT_CRITICAL, "scep_issued_untrusted",
+		"the issued certificate does not chain to the SCEP CA",
+		"the issuing CA differs from the one GetCACert publishes: check the CA chain"},
+	[TXN_SCEP_ISSUED_VALIDITY] = {RESULT_CRITICAL, "scep_issued_validity",
+		"the issued certificate is expired, not yet valid, or its validity is not sane",
+		"check the CA's clock and the template's validity period"},
+	[TXN_SCEP_ISSUED_SUBJECT_MISMATCH] = {RESULT_WARNING, "scep_issued_subject_mismatch",
+		"the issued certificate's subject is not the one requested",
+		"the CA or its policy module rewrote the subject: check the template"},
+};
+
+_Static_assert(sizeof txn_status_table / sizeof txn_status_table[0] == TXN_STATUS_COUNT,
+               "txn_status_table must cover every enum txn_status");
+
+static const char *const result_class_names[] = {
+	[RESULT_OK] = "OK",
+	[RESULT_WARNING] = "WARNING",
+	[RESULT_CRITICAL] = "CRITICAL",
+	[RESULT_UNKNOWN] = "UNKNOWN",
+};
+
+const struct txn_status_info *txn_status_info(enum txn_status s)
+{
+	if ((unsigned)s >= TXN_STATUS_COUNT || txn_status_table[s].code == NULL)
+		s = TXN_PROBE_INTERNAL;
+	return &txn_status_table[s];
+}
+
+const char *txn_status_code(enum txn_status s)
+{
+	return txn_status_info(s)->code;
+}
+
+enum result_class txn_status_result(enum txn_status s)
+{
+	return txn_status_info(s)->result;
+}
+
+const char *result_class_name(enum result_class r)
+{
+	if ((unsigned)r > RESULT_UNKNOWN)
+		r = RESULT_UNKNOWN;
+	return result_class_names[r];
+}

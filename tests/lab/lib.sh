@@ -1,0 +1,73 @@
+# Shared helpers for the demo lab and the integration tests: start real peers on
+# 127.0.0.1, wait for them, stop them on exit. Source it; set LAB (a scratch dir) first.
+# Every peer started here is killed by lab_cleanup (installed as an EXIT trap).
+
+LAB_PIDS=""
+SRCDIR=${SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+BIN=${BIN:-$SRCDIR/build/bin}
+
+lab_cleanup() {
+	for p in $LAB_PIDS; do
+		kill "$p" 2>/dev/null || true
+	done
+	for p in $LAB_PIDS; do
+		wait "$p" 2>/dev/null || true
+	done
+	LAB_PIDS=""
+}
+
+lab_init() {
+	mkdir -p "$LAB"
+	trap 'lab_cleanup' EXIT
+	trap 'lab_cleanup; exit 130' INT TERM
+}
+
+# lab_wait_port PORT [SECONDS]: until something accepts on 127.0.0.1:PORT
+lab_wait_port() {
+	n=0
+	while ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; do
+		n=$((n + 1))
+		[ "$n" -lt $((${2:-15} * 10)) ] || { echo "lab: nothing listens on port $1" >&2; return 1; }
+		sleep 0.1
+	done
+}
+
+# lab_fingerprint PEM: "sha256:<hex>" of the certificate's DER
+lab_fingerprint() {
+	printf 'sha256:%s\n' "$(openssl x509 -in "$1" -outform DER | sha256sum | cut -d' ' -f1)"
+}
+
+# lab_scepserver DIR PORT [extra scepserver flags...]: a micromdm CA on PORT.
+# The CA is created once per DIR (2048-bit: the default 4096 makes every issuance 4x dearer).
+lab_scepserver() {
+	dir=$1 port=$2
+	shift 2
+	mkdir -p "$dir"
+	if [ ! -f "$dir/depot/ca.pem" ]; then
+		(cd "$dir" && scepserver ca -init -depot depot -keySize 2048 \
+			-organization certprobe-lab -country US >/dev/null 2>&1)
+	fi
+	(cd "$dir" && exec scepserver -depot depot -port "$port" "$@") >"$dir/scepserver.$port.log" 2>&1 &
+	LAB_PIDS="$LAB_PIDS $!"
+	lab_wait_port "$port"
+}
+
+# lab_faultd DIR PORT: our fault-injecting SCEP responder (tests/peers/scep_faultd.c)
+lab_faultd() {
+	dir=$1 port=$2
+	shift 2
+	mkdir -p "$dir"
+	"$BIN/scep_faultd" -p "$port" -d "$dir" "$@" >"$dir/faultd.$port.log" 2>&1 &
+	LAB_PIDS="$LAB_PIDS $!"
+	lab_wait_port "$port"
+}
+
+# lab_tls_front CERTKEYPEM PORT BACKEND_PORT [chain.pem]: socat TLS in front of a backend
+lab_tls_front() {
+	extra=""
+	[ -n "${4:-}" ] && extra=",certificate=$4"
+	socat "OPENSSL-LISTEN:$2,bind=127.0.0.1,reuseaddr,fork,cert=$1,verify=0$extra" \
+		"TCP:127.0.0.1:$3" 2>/dev/null &
+	LAB_PIDS="$LAB_PIDS $!"
+	lab_wait_port "$2"
+}

@@ -93,6 +93,10 @@ static enum txn_status http_classify(struct http_request *req, CURLcode rc)
 	case CURLE_WRITE_ERROR:
 		return req->resp.body.toobig ? TXN_RESPONSE_TOO_LARGE : TXN_PROBE_INTERNAL;
 	case CURLE_PEER_FAILED_VERIFICATION:
+		/* curl checks the host name itself after OpenSSL's chain verdict */
+		if (strstr(req->errbuf, "subject name") != NULL ||
+		    strstr(req->errbuf, "target host name") != NULL)
+			return TXN_TLS_NAME_MISMATCH;
 		curl_easy_getinfo(req->easy, CURLINFO_SSL_VERIFYRESULT, &req->resp.tls_verify_result);
 		if (req->resp.tls_verify_result != 0)
 			return tls_diag_verify_status(req->resp.tls_verify_result);

@@ -1,10 +1,12 @@
 /*
  * keypool: a worker thread with a request queue and per-spec stocks. The loop thread
- * is woken through a libevent event activated from the worker (evthread locking).
+ * is woken through an eventfd the worker writes; no libevent call crosses threads.
  */
 #include "pki/keypool.h"
 
 #include <pthread.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,7 +42,8 @@ struct keypool {
 	pthread_cond_t cv;
 	bool stop;
 	unsigned depth;
-	struct event *wake; /* activated by the worker */
+	int wake_fd;        /* eventfd the worker writes when a key is served */
+	struct event *wake; /* persistent read event on wake_fd */
 	struct keypool_waiter *waiting; /* need a key */
 	struct keypool_waiter *served;  /* have a key, callback pending */
 	struct keypool_stock_entry stocks[KEYPOOL_MAX_SPECS];
@@ -73,6 +76,14 @@ EVP_PKEY *keypool_generate(const struct key_spec *spec)
 out:
 	EVP_PKEY_CTX_free(ctx);
 	return key;
+}
+
+static void keypool_signal(struct keypool *pool)
+{
+	uint64_t one = 1;
+	ssize_t r = write(pool->wake_fd, &one, sizeof one);
+
+	(void)r; /* EAGAIN means a wake-up is already pending */
 }
 
 /* Under mu: the stock entry for spec, created on first use. */
@@ -121,7 +132,7 @@ static void keypool_place(struct keypool *pool, const struct key_spec *spec, EVP
 		w->gen_us = gen_us;
 		w->next = pool->served;
 		pool->served = w;
-		event_active(pool->wake, EV_READ, 0);
+		keypool_signal(pool);
 		return;
 	}
 	st = keypool_stock_for(pool, spec);
@@ -163,8 +174,10 @@ static void keypool_wake_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct keypool *pool = arg;
 	struct keypool_waiter *list;
+	uint64_t count;
+	ssize_t r = read(fd, &count, sizeof count);
 
-	(void)fd;
+	(void)r;
 	(void)what;
 	pthread_mutex_lock(&pool->mu);
 	list = pool->served;
@@ -196,7 +209,11 @@ struct keypool *keypool_new(struct event_base *base, unsigned depth)
 	pool->depth = depth > 16 ? 16 : depth;
 	pthread_mutex_init(&pool->mu, NULL);
 	pthread_cond_init(&pool->cv, NULL);
-	pool->wake = event_new(base, -1, 0, keypool_wake_cb, pool);
+	pool->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (pool->wake_fd == -1)
+		abort();
+	pool->wake = event_new(base, pool->wake_fd, EV_READ | EV_PERSIST, keypool_wake_cb, pool);
+	event_add(pool->wake, NULL);
 	if (pthread_create(&pool->thread, NULL, keypool_worker, pool) != 0)
 		abort();
 	return pool;
@@ -226,6 +243,7 @@ void keypool_free(struct keypool *pool)
 		for (unsigned j = 0; j < pool->stocks[i].n; j++)
 			EVP_PKEY_free(pool->stocks[i].keys[j]);
 	event_free(pool->wake);
+	close(pool->wake_fd);
 	pthread_cond_destroy(&pool->cv);
 	pthread_mutex_destroy(&pool->mu);
 	free(pool);
@@ -253,7 +271,7 @@ void keypool_get(struct keypool *pool, const struct key_spec *spec, keypool_cb *
 		w->key = st->keys[--st->n];
 		w->next = pool->served;
 		pool->served = w;
-		event_active(pool->wake, EV_READ, 0);
+		keypool_signal(pool);
 	} else {
 		struct keypool_waiter **pp = &pool->waiting;
 		while (*pp != NULL)

@@ -25,7 +25,7 @@ struct key_spec {
  */
 typedef void keypool_cb(EVP_PKEY *key, uint64_t gen_us, void *arg);
 
-/* evthread_use_pthreads() must have been called before base was created. */
+/* The pool keeps one persistent event on base: run the loop until your own work is done. */
 struct keypool *keypool_new(struct event_base *base, unsigned depth);
 /* Stops the worker (waits for the key in progress) and frees ready keys. NULL-safe. */
 void keypool_free(struct keypool *pool);

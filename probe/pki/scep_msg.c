@@ -149,7 +149,12 @@ static int scep_add_string_attr(CMS_SignerInfo *si, const char *oid, int type, c
                                 int len)
 {
 	ASN1_OBJECT *obj = scep_oid(oid);
-	int rc = CMS_signed_add1_attr_by_OBJ(si, obj, type, data, len);
+	int rc;
+
+	/* len -1 would make OpenSSL read data as an ASN1_STRING *, not as bytes */
+	if (len < 0)
+		len = (int)strlen(data);
+	rc = CMS_signed_add1_attr_by_OBJ(si, obj, type, data, len);
 
 	ASN1_OBJECT_free(obj);
 	return rc == 1 ? 0 : -1;

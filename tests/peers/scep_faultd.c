@@ -43,6 +43,7 @@
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/pem.h>
+#include <openssl/pkcs7.h>
 #include <openssl/provider.h>
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
@@ -789,6 +790,36 @@ static unsigned char *cert_der(X509 *x, int *len)
     return out;
 }
 
+/*
+ * Degenerate certificates-only SignedData (content type data, content absent).
+ * Built with the PKCS7 API because its certificate list is encoded in the
+ * given order (CMS sorts the SET OF by encoding).
+ */
+static unsigned char *degenerate_der(X509 *const *certs, int n, int *len)
+{
+    PKCS7 *p7 = PKCS7_new();
+    unsigned char *out = NULL;
+    int i, l;
+    if (!p7 || !PKCS7_set_type(p7, NID_pkcs7_signed) ||
+        !PKCS7_content_new(p7, NID_pkcs7_data))
+        goto done;
+    ASN1_OCTET_STRING_free(p7->d.sign->contents->d.data);
+    p7->d.sign->contents->d.data = NULL;
+    for (i = 0; i < n; i++)
+        if (!PKCS7_add_certificate(p7, certs[i]))
+            goto done;
+    l = i2d_PKCS7(p7, &out);
+    if (l <= 0) {
+        OPENSSL_free(out);
+        out = NULL;
+    } else {
+        *len = l;
+    }
+done:
+    PKCS7_free(p7);
+    return out;
+}
+
 /* read one TLV header; definite lengths only */
 static int der_hdr(const unsigned char **p, long *rem, int *tag, int *cls, long *len)
 {
@@ -1065,19 +1096,19 @@ static X509 *issue_for(const struct mode *m, X509_REQ *csr)
 static unsigned char *success_envelope(const struct mode *m, X509 *recipient,
                                        X509 *issued, const EVP_CIPHER *cipher, int *outlen)
 {
-    STACK_OF(X509) *certs = sk_X509_new_null(), *rcpt = sk_X509_new_null();
-    CMS_ContentInfo *degen = NULL, *env = NULL;
+    STACK_OF(X509) *rcpt = sk_X509_new_null();
+    CMS_ContentInfo *env = NULL;
     unsigned char *inner = NULL, *out = NULL;
-    int innerlen = 0;
+    int innerlen = 0, n = 0;
     BIO *in = NULL;
+    X509 *certs[2];
     (void)m;
-    if (!certs || !rcpt)
+    if (!rcpt)
         goto done;
     if (issued)
-        sk_X509_push(certs, issued);
-    sk_X509_push(certs, G.pki.ca);
-    degen = CMS_sign(NULL, NULL, certs, NULL, CMS_PARTIAL | CMS_DETACHED | CMS_BINARY);
-    if (!degen || !(inner = cms_der(degen, &innerlen)))
+        certs[n++] = issued;
+    certs[n++] = G.pki.ca;
+    if (!(inner = degenerate_der(certs, n, &innerlen)))
         goto done;
     in = BIO_new_mem_buf(inner, innerlen);
     sk_X509_push(rcpt, recipient);
@@ -1087,9 +1118,7 @@ static unsigned char *success_envelope(const struct mode *m, X509 *recipient,
 done:
     BIO_free(in);
     OPENSSL_free(inner);
-    CMS_ContentInfo_free(degen);
     CMS_ContentInfo_free(env);
-    sk_X509_free(certs);
     sk_X509_free(rcpt);
     return out;
 }
@@ -1845,19 +1874,11 @@ static void handle_cacert(struct rq *q, const struct mode *m)
     unsigned char *der = NULL;
     int len = 0;
     if (m->kind == M_RA) {
-        STACK_OF(X509) *certs = sk_X509_new_null();
-        CMS_ContentInfo *cms = NULL;
-        if (certs) {
-            sk_X509_push(certs, G.pki.ra_sign);
-            sk_X509_push(certs, G.pki.ra_enc);
-            sk_X509_push(certs, G.pki.ca);
-            cms = CMS_sign(NULL, NULL, certs, NULL,
-                           CMS_PARTIAL | CMS_DETACHED | CMS_BINARY);
-            sk_X509_free(certs);
-        }
-        if (cms)
-            der = cms_der(cms, &len);
-        CMS_ContentInfo_free(cms);
+        X509 *chain[3];
+        chain[0] = G.pki.ra_sign;
+        chain[1] = G.pki.ra_enc;
+        chain[2] = G.pki.ca;
+        der = degenerate_der(chain, 3, &len);
         if (!der) {
             reply_text(q, 500, "internal error");
             return;

@@ -225,11 +225,21 @@ static void scep_http_done(struct http_response *resp, void *arg)
 		scep_finish(t);
 		return;
 	}
-	txn_step_end(&t->result, t->http_step, TXN_OK,
-	             "HTTP %ld, %zu bytes; connect %.1f ms, tls %.1f ms, first byte %.1f ms%s",
-	             resp->status, t->body.len, (double)resp->connect_us / 1000.0,
-	             (double)resp->tls_us / 1000.0, (double)resp->first_byte_us / 1000.0,
-	             resp->reused_connection ? " (reused connection)" : "");
+	{
+		char tls[48] = "";
+		if (resp->tls_us > 0)
+			snprintf(tls, sizeof tls, ", tls %.1f ms", (double)resp->tls_us / 1000.0);
+		if (resp->reused_connection)
+			txn_step_end(&t->result, t->http_step, TXN_OK,
+			             "HTTP %ld, %zu bytes; first byte %.1f ms (reused connection)",
+			             resp->status, t->body.len, (double)resp->first_byte_us / 1000.0);
+		else
+			txn_step_end(&t->result, t->http_step, TXN_OK,
+			             "HTTP %ld, %zu bytes; dns %.1f ms, connect %.1f ms%s, first byte %.1f ms",
+			             resp->status, t->body.len, (double)resp->dns_us / 1000.0,
+			             (double)resp->connect_us / 1000.0, tls,
+			             (double)resp->first_byte_us / 1000.0);
+	}
 	scep_run(t);
 }
 

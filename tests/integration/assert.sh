@@ -1,0 +1,66 @@
+# Assertions for integration tests. Source after tests/lab/lib.sh.
+# probe NAME CONFIG [args]: runs certprobe run --json, keeps stdout in $OUT, stderr
+# in $ERR, exit code in $RC; then expect_* check fields of the first result.
+PASS=0 FAIL=0
+
+probe() {
+	cfg=$1
+	shift
+	RC=0
+	"$BIN/certprobe" run -j -c "$cfg" "$@" >"$LAB/out.json" 2>"$LAB/err.txt" || RC=$?
+	OUT=$(cat "$LAB/out.json")
+	ERR=$(cat "$LAB/err.txt")
+}
+
+field() {
+	printf '%s' "$OUT" | jq -r ".[0].$1" 2>/dev/null
+}
+
+check() {
+	desc=$1
+	shift
+	if "$@"; then
+		PASS=$((PASS + 1))
+		echo "ok   - $desc"
+	else
+		FAIL=$((FAIL + 1))
+		echo "FAIL - $desc"
+		echo "       exit=$RC status=$(field status) detail=$(field error_detail)"
+		[ -n "$ERR" ] && printf '       stderr: %s\n' "$(printf '%s' "$ERR" | head -5)"
+	fi
+}
+
+# expect CASE STATUS EXIT: status code and exit code; diagnosis present when failing
+expect() {
+	check "$1: status $2" [ "$(field status)" = "$2" ]
+	check "$1: exit $3" [ "$RC" = "$3" ]
+	if [ "$2" != ok ]; then
+		check "$1: has a diagnosis" [ -n "$(field diagnosis | grep -v '^null$')" ]
+	fi
+}
+
+expect_finding() {
+	check "$1: finding $2" sh -c "printf '%s' '$OUT' | jq -e '.[0].findings[] | select(.status == \"$2\")' >/dev/null"
+}
+
+# write_config FILE URL [extra yaml lines for the transaction...]
+write_config() {
+	file=$1 url=$2
+	shift 2
+	{
+		echo "probe: {state_dir: $LAB/state}"
+		echo "defaults: {timeout: ${TIMEOUT:-10s}, pending: {poll_interval: 1s, max_wait: 5s}}"
+		echo "transactions:"
+		echo "  - name: t"
+		echo "    type: enrollment"
+		echo "    protocol: scep"
+		echo "    url: $url"
+		echo "    subject: CN=certprobe-test,O=Example"
+		for l in "$@"; do echo "    $l"; done
+	} >"$file"
+}
+
+finish() {
+	echo "$PASS passed, $FAIL failed"
+	[ "$FAIL" -eq 0 ]
+}

@@ -4,10 +4,10 @@
 PASS=0 FAIL=0
 
 probe() {
-	cfg=$1
+	local _cfg=$1
 	shift
 	RC=0
-	"$BIN/certprobe" run -j -c "$cfg" "$@" >"$LAB/out.json" 2>"$LAB/err.txt" || RC=$?
+	"$BIN/certprobe" run -j -c "$_cfg" "$@" >"$LAB/out.json" 2>"$LAB/err.txt" || RC=$?
 	OUT=$(cat "$LAB/out.json")
 	ERR=$(cat "$LAB/err.txt")
 }
@@ -17,7 +17,7 @@ field() {
 }
 
 check() {
-	desc=$1
+	local desc=$1
 	shift
 	if "$@"; then
 		PASS=$((PASS + 1))
@@ -39,13 +39,31 @@ expect() {
 	fi
 }
 
+has_finding() {
+	printf '%s' "$OUT" | jq -e ".[0].findings[] | select(.status == \"$1\")" >/dev/null
+}
+
 expect_finding() {
-	check "$1: finding $2" sh -c "printf '%s' '$OUT' | jq -e '.[0].findings[] | select(.status == \"$2\")' >/dev/null"
+	check "$1: finding $2" has_finding "$2"
+}
+
+# jqtest FILTER: the filter is true for the output
+jqtest() {
+	printf '%s' "$OUT" | jq -e "$1" >/dev/null
+}
+
+# step_detail NAME: the detail of the first step called NAME
+step_detail() {
+	printf '%s' "$OUT" | jq -r ".[0].steps[] | select(.name==\"$1\") | .detail" | head -1
+}
+
+contains() { # HAYSTACK NEEDLE
+	case "$1" in *"$2"*) return 0 ;; *) return 1 ;; esac
 }
 
 # write_config FILE URL [extra yaml lines for the transaction...]
 write_config() {
-	file=$1 url=$2
+	local _file=$1 _url=$2 l
 	shift 2
 	{
 		echo "probe: {state_dir: $LAB/state}"
@@ -54,10 +72,10 @@ write_config() {
 		echo "  - name: t"
 		echo "    type: enrollment"
 		echo "    protocol: scep"
-		echo "    url: $url"
+		echo "    url: $_url"
 		echo "    subject: CN=certprobe-test,O=Example"
 		for l in "$@"; do echo "    $l"; done
-	} >"$file"
+	} >"$_file"
 }
 
 finish() {

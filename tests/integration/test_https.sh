@@ -7,7 +7,7 @@ LAB=$(mktemp -d /tmp/certprobe-it.XXXXXX)
 . "$SRCDIR/tests/lab/lib.sh"
 . "$SRCDIR/tests/integration/assert.sh"
 lab_init
-trap 'lab_cleanup; rm -rf "$LAB"' EXIT
+trap 'lab_cleanup; [ "$FAIL" -eq 0 ] && rm -rf "$LAB"' EXIT
 
 "$SRCDIR/tests/lab/mkcerts.sh" "$LAB/pki"
 umask 077
@@ -21,6 +21,7 @@ for front in good nointer expired wrongname rogue; do
 done
 
 run_front() { # name expected-status expected-exit
+	local port
 	eval "port=\$port_$1"
 	write_config "$LAB/$1.yaml" "https://127.0.0.1:$port/scep" \
 		"challenge: {file: $LAB/challenge}" "trust_store: $LAB/pki/root.pem"
@@ -28,7 +29,7 @@ run_front() { # name expected-status expected-exit
 	expect "https $1" "$2" "$3"
 }
 run_front good ok 1
-check "https good: TLS time measured" sh -c "printf '%s' '$OUT' | jq -r '.[0].steps[] | select(.name==\"getcacaps\") | .detail' | grep -q 'tls '"
+check "https good: TLS time measured" contains "$(step_detail getcacaps)" "tls "
 run_front nointer tls_chain_incomplete 2
 run_front expired tls_cert_expired 2
 run_front wrongname tls_name_mismatch 2

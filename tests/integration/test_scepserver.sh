@@ -6,7 +6,7 @@ LAB=$(mktemp -d /tmp/certprobe-it.XXXXXX)
 . "$SRCDIR/tests/lab/lib.sh"
 . "$SRCDIR/tests/integration/assert.sh"
 lab_init
-trap 'lab_cleanup; rm -rf "$LAB"' EXIT
+trap 'lab_cleanup; [ "$FAIL" -eq 0 ] && rm -rf "$LAB"' EXIT
 
 port=18410 denyport=18411
 umask 077
@@ -24,7 +24,7 @@ expect "happy path" ok 1
 check "happy path: Success" [ "$(field result)" = Success ]
 expect_finding "happy path" scep_weak_cipher
 expect_finding "happy path" scep_weak_digest
-check "happy path: every step timed" sh -c "printf '%s' '$OUT' | jq -e '[.[0].steps[].name] == [\"key\",\"challenge\",\"getcacaps\",\"getcacert\",\"request\",\"pkioperation\",\"verify\",\"store\"]' >/dev/null"
+check "happy path: every step timed" jqtest '[.[0].steps[].name] == ["key","challenge","getcacaps","getcacert","request","pkioperation","verify","store"]'
 check "issued certificate kept" [ -s "$LAB/state/t/cert.pem" ]
 check "its key is 0600" [ "$(stat -c %a "$LAB/state/t/cert-key.pem")" = 600 ]
 check "issued cert verifies against the CA" openssl verify -CAfile "$LAB/ca/depot/ca.pem" "$LAB/state/t/cert.pem"
@@ -32,7 +32,7 @@ check "issued cert verifies against the CA" openssl verify -CAfile "$LAB/ca/depo
 "$BIN/certprobe" run -v -c "$LAB/ok.yaml" >"$LAB/text.txt" 2>&1
 check "text report has Test-Cs fields" grep -q '^Result      : Success' "$LAB/text.txt"
 check "-v trace shows the wire" grep -q 'operation=GetCACaps' "$LAB/text.txt"
-check "challenge never printed (-v)" sh -c "! grep -q 's3cret-Challenge-42' '$LAB/text.txt' '$LAB/out.json'"
+check "challenge never printed (-v)" sh -c "! grep -q 's3cret-Challenge-42' '$LAB/text.txt' '$LAB/out.json' '$LAB/err.txt'"
 
 write_config "$LAB/get.yaml" "$url" "challenge: {file: $LAB/challenge}" "method: get"
 probe "$LAB/get.yaml"
@@ -44,7 +44,7 @@ write_config "$LAB/wrong.yaml" "$url" "challenge: {value: wrong}"
 chmod 600 "$LAB/wrong.yaml"
 probe "$LAB/wrong.yaml"
 expect "wrong challenge" scep_failure_bad_request 2
-check "wrong challenge: failInfo named" sh -c "field error_detail | grep -q badRequest"
+check "wrong challenge: failInfo named" contains "$(field error_detail)" badRequest
 
 write_config "$LAB/deny.yaml" "http://127.0.0.1:$denyport/scep" "challenge: {file: $LAB/challenge}"
 probe "$LAB/deny.yaml"
@@ -64,7 +64,7 @@ probe "$LAB/renew.yaml"
 expect "renewal: first run enrolls" ok 1
 probe "$LAB/renew.yaml"
 expect "renewal: second run renews" ok 1
-check "renewal: RenewalReq sent" sh -c "printf '%s' '$OUT' | jq -r '.[0].steps[] | select(.name==\"request\") | .detail' | grep -q RenewalReq"
+check "renewal: RenewalReq sent" contains "$(step_detail request)" RenewalReq
 
 write_config "$LAB/reuse.yaml" "$url" "challenge: {file: $LAB/challenge}" "key: {type: rsa, bits: 2048, reuse_runs: 3}"
 rm -rf "$LAB/state/t"

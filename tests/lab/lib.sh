@@ -1,4 +1,4 @@
-# Shared helpers for the demo lab and the integration tests: start real peers on
+# Shared helpers (bash) for the demo lab and the integration tests: start real peers on
 # 127.0.0.1, wait for them, stop them on exit. Source it; set LAB (a scratch dir) first.
 # Every peer started here is killed by lab_cleanup (installed as an EXIT trap).
 
@@ -24,7 +24,7 @@ lab_init() {
 
 # lab_wait_port PORT [SECONDS]: until something accepts on 127.0.0.1:PORT
 lab_wait_port() {
-	n=0
+	local n=0
 	while ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; do
 		n=$((n + 1))
 		[ "$n" -lt $((${2:-15} * 10)) ] || { echo "lab: nothing listens on port $1" >&2; return 1; }
@@ -40,7 +40,7 @@ lab_fingerprint() {
 # lab_scepserver DIR PORT [extra scepserver flags...]: a micromdm CA on PORT.
 # The CA is created once per DIR (2048-bit: the default 4096 makes every issuance 4x dearer).
 lab_scepserver() {
-	dir=$1 port=$2
+	local dir=$1 port=$2
 	shift 2
 	mkdir -p "$dir"
 	if [ ! -f "$dir/depot/ca.pem" ]; then
@@ -54,7 +54,7 @@ lab_scepserver() {
 
 # lab_faultd DIR PORT: our fault-injecting SCEP responder (tests/peers/scep_faultd.c)
 lab_faultd() {
-	dir=$1 port=$2
+	local dir=$1 port=$2
 	shift 2
 	mkdir -p "$dir"
 	"$BIN/scep_faultd" -p "$port" -d "$dir" "$@" >"$dir/faultd.$port.log" 2>&1 &
@@ -64,7 +64,7 @@ lab_faultd() {
 
 # lab_tls_front CERTKEYPEM PORT BACKEND_PORT [chain.pem]: socat TLS in front of a backend
 lab_tls_front() {
-	extra=""
+	local extra=""
 	[ -n "${4:-}" ] && extra=",certificate=$4"
 	socat "OPENSSL-LISTEN:$2,bind=127.0.0.1,reuseaddr,fork,cert=$1,verify=0$extra" \
 		"TCP:127.0.0.1:$3" 2>/dev/null &

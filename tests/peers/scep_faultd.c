@@ -30,6 +30,7 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
+#include <event2/bufferevent.h>
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
@@ -1152,14 +1153,20 @@ static unsigned char *build_certrep(const struct mode *m, const struct pkireq *r
         return NULL;
 
     if (m->kind == M_UNSIGNED) {
-        STACK_OF(X509) *certs = sk_X509_new_null();
-        if (certs) {
-            sk_X509_push(certs, G.pki.ca);
-            cms = CMS_sign(NULL, NULL, certs, data, CMS_BINARY);
-            sk_X509_free(certs);
+        /* SignedData without signerInfos, the envelope as its data content */
+        PKCS7 *p7 = PKCS7_new();
+        int l;
+        if (p7 && PKCS7_set_type(p7, NID_pkcs7_signed) &&
+            PKCS7_content_new(p7, NID_pkcs7_data) &&
+            ASN1_OCTET_STRING_set(p7->d.sign->contents->d.data, env ? env : nonce,
+                                  env ? envlen : 0) &&
+            PKCS7_add_certificate(p7, G.pki.ca) && (l = i2d_PKCS7(p7, &out)) > 0)
+            *outlen = l;
+        else {
+            OPENSSL_free(out);
+            out = NULL;
         }
-        if (cms)
-            out = cms_der(cms, outlen);
+        PKCS7_free(p7);
         goto done;
     }
 
@@ -1509,6 +1516,7 @@ struct pend {
     struct evhttp_request *req;
     struct evhttp_connection *evcon;
     struct event *timer;
+    struct event *poll; /* watches for the client closing (deferred replies) */
     int code;
     char ctype[64];
     unsigned char *body;
@@ -1529,6 +1537,8 @@ static void pend_unlink_free(struct pend *p)
         p->next->prev = p->prev;
     if (p->timer)
         event_free(p->timer);
+    if (p->poll)
+        event_free(p->poll);
     free(p->body);
     free(p);
 }
@@ -1586,6 +1596,32 @@ static void defer_timer_cb(evutil_socket_t fd, short what, void *arg)
     pend_unlink_free(p);
 }
 
+/*
+ * libevent 2.1 does not read from a connection whose request is still
+ * unanswered, so a client that gives up is only noticed here: peek at the
+ * socket; EOF or a hard error means the client is gone.
+ */
+static void defer_poll_cb(evutil_socket_t fd, short what, void *arg)
+{
+    struct pend *p = arg;
+    struct bufferevent *bev = p->evcon ? evhttp_connection_get_bufferevent(p->evcon) : NULL;
+    evutil_socket_t sock = bev ? bufferevent_getfd(bev) : -1;
+    struct evhttp_connection *evcon = p->evcon;
+    char c;
+    ssize_t r;
+    (void)fd;
+    (void)what;
+    if (sock < 0)
+        return;
+    r = recv(sock, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (r > 0 || (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)))
+        return;
+    vlog("%s: client closed the connection before the reply was sent", p->logline);
+    pend_detach_conn(p);
+    pend_unlink_free(p);
+    evhttp_connection_free(evcon); /* also frees the unanswered request */
+}
+
 /* delay_s < 0: never answer (stall) */
 static void reply_deferred(struct rq *q, int code, const char *ctype,
                            const unsigned char *body, size_t len, long delay_s)
@@ -1602,6 +1638,14 @@ static void reply_deferred(struct rq *q, int code, const char *ctype,
         if (p->body)
             memcpy(p->body, body, len);
         p->len = p->body ? len : 0;
+    }
+    if (p->evcon) {
+        struct timeval ptv;
+        ptv.tv_sec = 0;
+        ptv.tv_usec = 250000;
+        p->poll = event_new(G.base, -1, EV_PERSIST, defer_poll_cb, p);
+        if (p->poll)
+            event_add(p->poll, &ptv);
     }
     if (delay_s >= 0) {
         struct timeval tv;
@@ -1976,7 +2020,9 @@ static void handle_pkiop(struct rq *q, const struct mode *m, const char *query)
         G.st.pkiop_post++;
         ct = evhttp_find_header(evhttp_request_get_input_headers(q->req), "Content-Type");
         snprintf(G.st.last_content_type, sizeof G.st.last_content_type, "%s", ct ? ct : "");
-        if (m->kind == M_GETONLY || m->kind == M_IIS) {
+        if (m->kind == M_GETONLY || m->kind == M_IIS ||
+            (m->kind == M_CAPS && !caps_has(m->arg, "POSTPKIOperation") &&
+             !caps_has(m->arg, "SCEPStandard"))) {
             evhttp_add_header(evhttp_request_get_output_headers(q->req), "Allow", "GET");
             reply_text(q, 405, "PKIOperation via POST is not supported");
             return;

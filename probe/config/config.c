@@ -83,7 +83,8 @@
 /* ---- the source text, split into lines the way libyaml counts them ---- */
 
 struct source {
-	unsigned char *text; /* input without UTF-8 BOM, bad bytes replaced by '?', NUL-terminated */
+	/* the input without a UTF-8 BOM, bad bytes replaced by '?', NUL-terminated */
+	unsigned char *text;
 	size_t len;
 	size_t *line_start; /* byte offset of each line */
 	size_t nlines;
@@ -137,8 +138,7 @@ struct loader {
 };
 
 struct field;
-typedef void field_handler(struct loader *ld, yaml_node_t *node, void *obj,
-                           const struct field *f);
+typedef void field_handler(struct loader *ld, yaml_node_t *node, void *obj, const struct field *f);
 
 /* One accepted key: the node type it needs, its handler, where it writes, its range. */
 struct field {
@@ -189,7 +189,8 @@ static size_t break_len(const unsigned char *t, size_t len, size_t i)
 		return 1;
 	if (t[i] == 0xc2 && i + 1 < len && t[i + 1] == 0x85)
 		return 2;
-	if (t[i] == 0xe2 && i + 2 < len && t[i + 1] == 0x80 && (t[i + 2] == 0xa8 || t[i + 2] == 0xa9))
+	if (t[i] == 0xe2 && i + 2 < len && t[i + 1] == 0x80 &&
+	    (t[i + 2] == 0xa8 || t[i + 2] == 0xa9))
 		return 3;
 	return 0;
 }
@@ -520,8 +521,8 @@ static void mask_token(struct mask_scan *ms, yaml_token_t *t)
 			mask_alias(ms, (const char *)t->data.alias.value);
 		break;
 	case YAML_ANCHOR_TOKEN:
-		ms->anchors = grow(ms->anchors, &ms->anchors_cap, ms->nanchors + 1,
-		                   sizeof *ms->anchors);
+		ms->anchors =
+		    grow(ms->anchors, &ms->anchors_cap, ms->nanchors + 1, sizeof *ms->anchors);
 		ms->anchors[ms->nanchors].name = xstrdup((const char *)t->data.anchor.value);
 		ms->anchors[ms->nanchors].start = start;
 		ms->anchors[ms->nanchors].end = end;
@@ -555,7 +556,8 @@ static void mask_token(struct mask_scan *ms, yaml_token_t *t)
 		if (top != NULL && top->mapping) {
 			if (ms->pending) {
 				top->indentless = true;
-				top->indentless_cls = ms->pending_cls == MASK_NONE ? MASK_NONE : MASK_ALL;
+				top->indentless_cls =
+				    ms->pending_cls == MASK_NONE ? MASK_NONE : MASK_ALL;
 				top->indentless_anchor = ms->pending_anchor;
 				ms->pending_anchor = -1;
 			}
@@ -659,7 +661,8 @@ static void compute_masks(struct loader *ld)
 		yaml_token_delete(&token);
 	}
 	if (parser.buffer.start != NULL)
-		explicit_bzero(parser.buffer.start, (size_t)(parser.buffer.end - parser.buffer.start));
+		explicit_bzero(parser.buffer.start,
+		               (size_t)(parser.buffer.end - parser.buffer.start));
 	yaml_parser_delete(&parser);
 	for (size_t i = 0; i < ms.nanchors; i++)
 		free(ms.anchors[i].name);
@@ -872,7 +875,8 @@ static int source_init(struct loader *ld, const unsigned char *buf, size_t len)
 	unsigned last_line = 0;
 	int rc = -1;
 
-	if (len >= 2 && ((buf[0] == 0xff && buf[1] == 0xfe) || (buf[0] == 0xfe && buf[1] == 0xff))) {
+	if (len >= 2 &&
+	    ((buf[0] == 0xff && buf[1] == 0xfe) || (buf[0] == 0xfe && buf[1] == 0xff))) {
 		error_pos(ld, 0, 0, "save the file as UTF-8", "UTF-16 is not supported");
 		goto out;
 	}
@@ -912,8 +916,8 @@ static int source_init(struct loader *ld, const unsigned char *buf, size_t len)
 			continue;
 		}
 		i += b;
-		src->line_start = grow(src->line_start, &lines_cap, src->nlines + 1,
-		                       sizeof *src->line_start);
+		src->line_start =
+		    grow(src->line_start, &lines_cap, src->nlines + 1, sizeof *src->line_start);
 		src->line_start[src->nlines++] = i;
 	}
 	for (i = 0; i < nbad; i++) {
@@ -1059,8 +1063,8 @@ static void unknown_key(struct loader *ld, yaml_node_t *key, const struct field 
 	}
 	clip(scalar(key), kbuf, sizeof kbuf);
 	if (best != NULL)
-		error_at(ld, &key->start_mark, hint, "unknown key '%s' %s; did you mean '%s'?", kbuf,
-		         where, best);
+		error_at(ld, &key->start_mark, hint, "unknown key '%s' %s; did you mean '%s'?",
+		         kbuf, where, best);
 	else
 		error_at(ld, &key->start_mark, hint, "unknown key '%s' %s", kbuf, where);
 }
@@ -1082,8 +1086,8 @@ static int scalar_check(struct loader *ld, yaml_node_t *node, const char *key)
 			return -1;
 		}
 		if (s[i] < 0x20 || s[i] == 0x7f) {
-			error_at(ld, &node->start_mark, NULL, "control character in the value of '%s'",
-			         key);
+			error_at(ld, &node->start_mark, NULL,
+			         "control character in the value of '%s'", key);
 			return -1;
 		}
 	}
@@ -1126,8 +1130,9 @@ static void walk_mapping(struct loader *ld, yaml_node_t *node, const struct fiel
 			continue;
 		}
 		if (res->value[i] != NULL) {
-			error_at(ld, &key->start_mark, NULL, "duplicate key '%s' (first at line %zu)",
-			         f->key, res->key[i]->start_mark.line + 1);
+			error_at(ld, &key->start_mark, NULL,
+			         "duplicate key '%s' (first at line %zu)", f->key,
+			         res->key[i]->start_mark.line + 1);
 			continue;
 		}
 		res->key[i] = key;
@@ -1153,8 +1158,8 @@ static void check_required(struct loader *ld, yaml_node_t *node, const struct fi
 		if (!fields[i].required || res->key[i] != NULL)
 			continue;
 		if (label != NULL)
-			error_at(ld, &node->start_mark, NULL, "%s: missing required key '%s'", label,
-			         fields[i].key);
+			error_at(ld, &node->start_mark, NULL, "%s: missing required key '%s'",
+			         label, fields[i].key);
 		else
 			error_at(ld, &node->start_mark, NULL, "missing required key '%s'",
 			         fields[i].key);
@@ -1187,8 +1192,9 @@ static int exactly_one(struct loader *ld, yaml_node_t *node, const struct walk_r
 		yaml_node_t *key = res->key[idx[k]];
 		if (key == NULL || idx[k] == first)
 			continue;
-		error_at(ld, &key->start_mark, NULL, "%s has both '%s' and '%s'; use exactly one of %s",
-		         what, fields[first].key, fields[idx[k]].key, choices);
+		error_at(ld, &key->start_mark, NULL,
+		         "%s has both '%s' and '%s'; use exactly one of %s", what,
+		         fields[first].key, fields[idx[k]].key, choices);
 	}
 	return first;
 }
@@ -1316,8 +1322,8 @@ static int parse_fingerprint(const char *s, unsigned char out[32])
 /* Syntax of "ATTR=value,ATTR=value"; on error writes why and the offending offset. */
 static int subject_check(const char *s, char *why, size_t whylen, size_t *where)
 {
-	static const char *const attrs[] = {"CN", "O",  "OU",           "C",            "L",
-	                                    "ST", "DC", "emailAddress", "serialNumber", "UID"};
+	static const char *const attrs[] = {
+	    "CN", "O", "OU", "C", "L", "ST", "DC", "emailAddress", "serialNumber", "UID"};
 	const char *p = s;
 
 	for (;;) {
@@ -1440,9 +1446,11 @@ static void handle_duration(struct loader *ld, yaml_node_t *node, void *obj, con
 	if (ms < f->min) {
 		format_duration(f->min, lim, sizeof lim);
 		if (f->min == 1)
-			error_at(ld, &node->start_mark, NULL, "'%s' must be greater than 0", f->key);
+			error_at(ld, &node->start_mark, NULL, "'%s' must be greater than 0",
+			         f->key);
 		else
-			error_at(ld, &node->start_mark, NULL, "'%s' must be at least %s", f->key, lim);
+			error_at(ld, &node->start_mark, NULL, "'%s' must be at least %s", f->key,
+			         lim);
 		return;
 	}
 	if (ms > f->max) {
@@ -1464,8 +1472,9 @@ static void handle_bool(struct loader *ld, yaml_node_t *node, void *obj, const s
 	else if (strcasecmp(s, "false") == 0 || strcasecmp(s, "no") == 0)
 		*dst = false;
 	else
-		error_at(ld, &node->start_mark, NULL, "bad boolean '%s' for '%s' (use true or false)",
-		         clip(s, buf, sizeof buf), f->key);
+		error_at(ld, &node->start_mark, NULL,
+		         "bad boolean '%s' for '%s' (use true or false)", clip(s, buf, sizeof buf),
+		         f->key);
 }
 
 static void handle_uint(struct loader *ld, yaml_node_t *node, void *obj, const struct field *f)
@@ -1477,8 +1486,9 @@ static void handle_uint(struct loader *ld, yaml_node_t *node, void *obj, const s
 
 	rc = parse_uint(scalar(node), UINT64_MAX, &v);
 	if (rc == -1 || v < f->min || v > f->max) {
-		error_at(ld, &node->start_mark, NULL, "'%s' must be a number from %llu to %llu (got '%s')",
-		         f->key, (unsigned long long)f->min, (unsigned long long)f->max,
+		error_at(ld, &node->start_mark, NULL,
+		         "'%s' must be a number from %llu to %llu (got '%s')", f->key,
+		         (unsigned long long)f->min, (unsigned long long)f->max,
 		         clip(scalar(node), buf, sizeof buf));
 		return;
 	}
@@ -1490,7 +1500,8 @@ static void handle_env(struct loader *ld, yaml_node_t *node, void *obj, const st
 	char buf[80];
 
 	if (!valid_env_name(scalar(node))) {
-		error_at(ld, &node->start_mark, "use letters, digits and _, not starting with a digit",
+		error_at(ld, &node->start_mark,
+		         "use letters, digits and _, not starting with a digit",
 		         "bad environment variable name '%s'", clip(scalar(node), buf, sizeof buf));
 		return;
 	}
@@ -1516,13 +1527,13 @@ static void handle_secret_value(struct loader *ld, yaml_node_t *node, void *obj,
 enum secret_field { SECRET_F_VALUE, SECRET_F_FILE, SECRET_F_ENV };
 
 static const struct field secret_fields[] = {
-	[SECRET_F_VALUE] = {"value", YAML_SCALAR_NODE, handle_secret_value,
-	                    offsetof(struct secret_ref, value), false, 0, 0},
-	[SECRET_F_FILE] = {"file", YAML_SCALAR_NODE, handle_path, offsetof(struct secret_ref, path),
-	                   false, 0, 0},
-	[SECRET_F_ENV] = {"env", YAML_SCALAR_NODE, handle_env, offsetof(struct secret_ref, env),
-	                  false, 0, 0},
-	{NULL, YAML_NO_NODE, NULL, 0, false, 0, 0},
+    [SECRET_F_VALUE] = {"value", YAML_SCALAR_NODE, handle_secret_value,
+                        offsetof(struct secret_ref, value), false, 0, 0},
+    [SECRET_F_FILE] = {"file", YAML_SCALAR_NODE, handle_path, offsetof(struct secret_ref, path),
+                       false, 0, 0},
+    [SECRET_F_ENV] = {"env", YAML_SCALAR_NODE, handle_env, offsetof(struct secret_ref, env), false,
+                      0, 0},
+    {NULL, YAML_NO_NODE, NULL, 0, false, 0, 0},
 };
 
 static void handle_password(struct loader *ld, yaml_node_t *node, void *obj, const struct field *f)
@@ -1533,7 +1544,8 @@ static void handle_password(struct loader *ld, yaml_node_t *node, void *obj, con
 	int first;
 
 	walk_mapping(ld, node, secret_fields, ref, "in password", true, &res);
-	first = exactly_one(ld, node, &res, secret_fields, idx, 3, "password", "value, file or env");
+	first =
+	    exactly_one(ld, node, &res, secret_fields, idx, 3, "password", "value, file or env");
 	if (first == SECRET_F_VALUE)
 		ref->source = SECRET_VALUE;
 	else if (first == SECRET_F_FILE)
@@ -1545,13 +1557,13 @@ static void handle_password(struct loader *ld, yaml_node_t *node, void *obj, con
 enum ndes_field { NDES_F_URL, NDES_F_USERNAME, NDES_F_PASSWORD };
 
 static const struct field ndes_fields[] = {
-	[NDES_F_URL] = {"url", YAML_SCALAR_NODE, handle_url, offsetof(struct ndes_admin_conf, url),
-	                true, 0, 0},
-	[NDES_F_USERNAME] = {"username", YAML_SCALAR_NODE, handle_string,
-	                     offsetof(struct ndes_admin_conf, username), false, 0, 0},
-	[NDES_F_PASSWORD] = {"password", YAML_MAPPING_NODE, handle_password,
-	                     offsetof(struct ndes_admin_conf, password), false, 0, 0},
-	{NULL, YAML_NO_NODE, NULL, 0, false, 0, 0},
+    [NDES_F_URL] = {"url", YAML_SCALAR_NODE, handle_url, offsetof(struct ndes_admin_conf, url),
+                    true, 0, 0},
+    [NDES_F_USERNAME] = {"username", YAML_SCALAR_NODE, handle_string,
+                         offsetof(struct ndes_admin_conf, username), false, 0, 0},
+    [NDES_F_PASSWORD] = {"password", YAML_MAPPING_NODE, handle_password,
+                         offsetof(struct ndes_admin_conf, password), false, 0, 0},
+    {NULL, YAML_NO_NODE, NULL, 0, false, 0, 0},
 };
 
 static void handle_ndes(struct loader *ld, yaml_node_t *node, void *obj, const struct field *f)
@@ -1571,19 +1583,18 @@ static void handle_ndes(struct loader *ld, yaml_node_t *node, void *obj, const s
 enum challenge_field { CHALLENGE_F_VALUE, CHALLENGE_F_FILE, CHALLENGE_F_ENV, CHALLENGE_F_NDES };
 
 static const struct field challenge_fields[] = {
-	[CHALLENGE_F_VALUE] = {"value", YAML_SCALAR_NODE, handle_secret_value,
-	                       offsetof(struct challenge_conf, secret.value), false, 0, 0},
-	[CHALLENGE_F_FILE] = {"file", YAML_SCALAR_NODE, handle_path,
-	                      offsetof(struct challenge_conf, secret.path), false, 0, 0},
-	[CHALLENGE_F_ENV] = {"env", YAML_SCALAR_NODE, handle_env,
-	                     offsetof(struct challenge_conf, secret.env), false, 0, 0},
-	[CHALLENGE_F_NDES] = {"ndes_admin", YAML_MAPPING_NODE, handle_ndes,
-	                      offsetof(struct challenge_conf, ndes), false, 0, 0},
-	{NULL, YAML_NO_NODE, NULL, 0, false, 0, 0},
+    [CHALLENGE_F_VALUE] = {"value", YAML_SCALAR_NODE, handle_secret_value,
+                           offsetof(struct challenge_conf, secret.value), false, 0, 0},
+    [CHALLENGE_F_FILE] = {"file", YAML_SCALAR_NODE, handle_path,
+                          offsetof(struct challenge_conf, secret.path), false, 0, 0},
+    [CHALLENGE_F_ENV] = {"env", YAML_SCALAR_NODE, handle_env,
+                         offsetof(struct challenge_conf, secret.env), false, 0, 0},
+    [CHALLENGE_F_NDES] = {"ndes_admin", YAML_MAPPING_NODE, handle_ndes,
+                          offsetof(struct challenge_conf, ndes), false, 0, 0},
+    {NULL, YAML_NO_NODE, NULL, 0, false, 0, 0},
 };
 
-static void handle_challenge(struct loader *ld, yaml_node_t *node, void *obj,
-                             const struct field *f)
+static void handle_challenge(struct loader *ld, yaml_node_t *node, void *obj, const struct field *f)
 {
 	static const int idx[] = {CHALLENGE_F_VALUE, CHALLENGE_F_FILE, CHALLENGE_F_ENV,
 	                          CHALLENGE_F_NDES};
@@ -1607,8 +1618,7 @@ static void handle_challenge(struct loader *ld, yaml_node_t *node, void *obj,
 		ch->kind = CHALLENGE_NONE;
 }
 
-static void handle_key_type(struct loader *ld, yaml_node_t *node, void *obj,
-                            const struct field *f)
+static void handle_key_type(struct loader *ld, yaml_node_t *node, void *obj, const struct field *f)
 {
 	enum key_type *dst = field_ptr(obj, f);
 	char buf[80];
@@ -1629,9 +1639,11 @@ static void handle_bits(struct loader *ld, yaml_node_t *node, void *obj, const s
 	uint64_t v = 0;
 	int rc;
 
+	/* the allowed sizes depend on the key type, checked in handle_key() */
 	rc = parse_uint(scalar(node), 65536, &v);
-	if (rc == -1 || (v != 2048 && v != 3072 && v != 4096)) {
-		error_at(ld, &node->start_mark, NULL, "'bits' must be 2048, 3072 or 4096 (got '%s')",
+	if (rc == -1) {
+		error_at(ld, &node->start_mark, NULL,
+		         "'bits' must be 2048, 3072 or 4096 (got '%s')",
 		         clip(scalar(node), buf, sizeof buf));
 		return;
 	}
@@ -1653,51 +1665,57 @@ static void handle_curve(struct loader *ld, yaml_node_t *node, void *obj, const 
 enum key_field { KEY_F_TYPE, KEY_F_BITS, KEY_F_CURVE, KEY_F_REUSE };
 
 static const struct field key_fields[] = {
-	[KEY_F_TYPE] = {"type", YAML_SCALAR_NODE, handle_key_type, offsetof(struct key_conf, type),
-	                false, 0, 0},
-	[KEY_F_BITS] = {"bits", YAML_SCALAR_NODE, handle_bits, offsetof(struct key_conf, bits), false,
-	                0, 0},
-	[KEY_F_CURVE] = {"curve", YAML_SCALAR_NODE, handle_curve, offsetof(struct key_conf, curve),
-	                 false, 0, 0},
-	[KEY_F_REUSE] = {"reuse_runs", YAML_SCALAR_NODE, handle_uint,
-	                 offsetof(struct key_conf, reuse_runs), false, 0, 100000},
-	{NULL, YAML_NO_NODE, NULL, 0, false, 0, 0},
+    [KEY_F_TYPE] = {"type", YAML_SCALAR_NODE, handle_key_type, offsetof(struct key_conf, type),
+                    false, 0, 0},
+    [KEY_F_BITS] = {"bits", YAML_SCALAR_NODE, handle_bits, offsetof(struct key_conf, bits), false,
+                    0, 0},
+    [KEY_F_CURVE] = {"curve", YAML_SCALAR_NODE, handle_curve, offsetof(struct key_conf, curve),
+                     false, 0, 0},
+    [KEY_F_REUSE] = {"reuse_runs", YAML_SCALAR_NODE, handle_uint,
+                     offsetof(struct key_conf, reuse_runs), false, 0, 100000},
+    {NULL, YAML_NO_NODE, NULL, 0, false, 0, 0},
 };
 
 static void handle_key(struct loader *ld, yaml_node_t *node, void *obj, const struct field *f)
 {
 	struct key_conf *key = field_ptr(obj, f);
 	struct walk_result res;
-	yaml_node_t *type;
+	yaml_node_t *type, *bits;
+	char buf[80];
 	bool type_ok;
 
 	walk_mapping(ld, node, key_fields, key, "in key", false, &res);
 	type = res.value[KEY_F_TYPE];
-	type_ok = type == NULL || (type->type == YAML_SCALAR_NODE &&
-	                           (strcmp(scalar(type), "rsa") == 0 || strcmp(scalar(type), "ec") == 0));
-	if (!type_ok)
-		return;
-	if (key->type == KEY_TYPE_EC) {
+	type_ok =
+	    type == NULL || (type->type == YAML_SCALAR_NODE &&
+	                     (strcmp(scalar(type), "rsa") == 0 || strcmp(scalar(type), "ec") == 0));
+	if (type_ok && key->type == KEY_TYPE_EC) {
 		if (res.key[KEY_F_BITS] != NULL)
 			error_at(ld, &res.key[KEY_F_BITS]->start_mark, NULL,
 			         "'bits' applies to rsa keys; ec keys take 'curve'");
 		key->bits = 0;
 		if (key->curve == NULL)
 			key->curve = xstrdup("P-256");
-	} else if (res.key[KEY_F_CURVE] != NULL) {
-		error_at(ld, &res.key[KEY_F_CURVE]->start_mark, NULL,
-		         "'curve' applies to ec keys; rsa keys take 'bits'");
+	} else {
+		bits = res.value[KEY_F_BITS];
+		if (bits != NULL && key->bits != 2048 && key->bits != 3072 && key->bits != 4096)
+			error_at(ld, &bits->start_mark, NULL,
+			         "'bits' must be 2048, 3072 or 4096 (got '%s')",
+			         clip(scalar(bits), buf, sizeof buf));
+		if (type_ok && res.key[KEY_F_CURVE] != NULL)
+			error_at(ld, &res.key[KEY_F_CURVE]->start_mark, NULL,
+			         "'curve' applies to ec keys; rsa keys take 'bits'");
 	}
 }
 
 enum pending_field { PENDING_F_POLL, PENDING_F_MAX_WAIT };
 
 static const struct field pending_fields[] = {
-	[PENDING_F_POLL] = {"poll_interval", YAML_SCALAR_NODE, handle_duration,
-	                    offsetof(struct pending_conf, poll_interval_ms), false, 1, MS_DAY},
-	[PENDING_F_MAX_WAIT] = {"max_wait", YAML_SCALAR_NODE, handle_duration,
-	                        offsetof(struct pending_conf, max_wait_ms), false, 1, 30 * MS_DAY},
-	{NULL, YAML_NO_NODE, NULL, 0, false, 0, 0},
+    [PENDING_F_POLL] = {"poll_interval", YAML_SCALAR_NODE, handle_duration,
+                        offsetof(struct pending_conf, poll_interval_ms), false, 1, MS_DAY},
+    [PENDING_F_MAX_WAIT] = {"max_wait", YAML_SCALAR_NODE, handle_duration,
+                            offsetof(struct pending_conf, max_wait_ms), false, 1, 30 * MS_DAY},
+    {NULL, YAML_NO_NODE, NULL, 0, false, 0, 0},
 };
 
 static void handle_txn_pending(struct loader *ld, yaml_node_t *node, void *obj,
@@ -1748,22 +1766,21 @@ static void handle_name(struct loader *ld, yaml_node_t *node, void *obj, const s
 	handle_string(ld, node, obj, f);
 }
 
-static void handle_txn_type(struct loader *ld, yaml_node_t *node, void *obj,
-                            const struct field *f)
+static void handle_txn_type(struct loader *ld, yaml_node_t *node, void *obj, const struct field *f)
 {
 	enum txn_type *dst = field_ptr(obj, f);
 	char buf[80];
 
 	if (strcmp(scalar(node), "enrollment") != 0) {
-		error_at(ld, &node->start_mark, NULL, "unknown transaction type '%s' (supported: enrollment)",
+		error_at(ld, &node->start_mark, NULL,
+		         "unknown transaction type '%s' (supported: enrollment)",
 		         clip(scalar(node), buf, sizeof buf));
 		return;
 	}
 	*dst = TXN_TYPE_ENROLLMENT;
 }
 
-static void handle_protocol(struct loader *ld, yaml_node_t *node, void *obj,
-                            const struct field *f)
+static void handle_protocol(struct loader *ld, yaml_node_t *node, void *obj, const struct field *f)
 {
 	enum txn_protocol *dst = field_ptr(obj, f);
 	char buf[80];
@@ -1795,8 +1812,7 @@ static void handle_fingerprint(struct loader *ld, yaml_node_t *node, void *obj,
 	txn->has_ca_fingerprint = true;
 }
 
-static void handle_subject(struct loader *ld, yaml_node_t *node, void *obj,
-                           const struct field *f)
+static void handle_subject(struct loader *ld, yaml_node_t *node, void *obj, const struct field *f)
 {
 	char why[160], buf[80];
 	yaml_mark_t mark = node->start_mark;
@@ -1857,37 +1873,35 @@ enum txn_field {
 };
 
 static const struct field txn_fields[] = {
-	[TXN_F_NAME] = {"name", YAML_SCALAR_NODE, handle_name, offsetof(struct txn_conf, name), true,
-	                0, 0},
-	[TXN_F_TYPE] = {"type", YAML_SCALAR_NODE, handle_txn_type, offsetof(struct txn_conf, type),
-	                true, 0, 0},
-	[TXN_F_PROTOCOL] = {"protocol", YAML_SCALAR_NODE, handle_protocol,
-	                    offsetof(struct txn_conf, protocol), true, 0, 0},
-	[TXN_F_URL] = {"url", YAML_SCALAR_NODE, handle_url, offsetof(struct txn_conf, url), true, 0,
-	               0},
-	[TXN_F_FINGERPRINT] = {"ca_fingerprint", YAML_SCALAR_NODE, handle_fingerprint, 0, false, 0,
-	                       0},
-	[TXN_F_CHALLENGE] = {"challenge", YAML_MAPPING_NODE, handle_challenge,
-	                     offsetof(struct txn_conf, challenge), false, 0, 0},
-	[TXN_F_SUBJECT] = {"subject", YAML_SCALAR_NODE, handle_subject,
-	                   offsetof(struct txn_conf, subject), true, 0, 0},
-	[TXN_F_KEY] = {"key", YAML_MAPPING_NODE, handle_key, offsetof(struct txn_conf, key), false, 0,
-	               0},
-	[TXN_F_TRUST_STORE] = {"trust_store", YAML_SCALAR_NODE, handle_path,
-	                       offsetof(struct txn_conf, trust_store), false, 0, 0},
-	[TXN_F_CA_IDENTIFIER] = {"ca_identifier", YAML_SCALAR_NODE, handle_string,
-	                         offsetof(struct txn_conf, ca_identifier), false, 0, 0},
-	[TXN_F_METHOD] = {"method", YAML_SCALAR_NODE, handle_method, offsetof(struct txn_conf, method),
-	                  false, 0, 0},
-	[TXN_F_RENEWAL] = {"renewal", YAML_SCALAR_NODE, handle_bool,
-	                   offsetof(struct txn_conf, renewal), false, 0, 0},
-	[TXN_F_INTERVAL] = {"interval", YAML_SCALAR_NODE, handle_duration,
-	                    offsetof(struct txn_conf, interval_ms), false, MS_SECOND, 30 * MS_DAY},
-	[TXN_F_TIMEOUT] = {"timeout", YAML_SCALAR_NODE, handle_duration,
-	                   offsetof(struct txn_conf, timeout_ms), false, 1, MS_HOUR},
-	[TXN_F_PENDING] = {"pending", YAML_MAPPING_NODE, handle_txn_pending,
-	                   offsetof(struct txn_conf, pending), false, 0, 0},
-	{NULL, YAML_NO_NODE, NULL, 0, false, 0, 0},
+    [TXN_F_NAME] = {"name", YAML_SCALAR_NODE, handle_name, offsetof(struct txn_conf, name), true, 0,
+                    0},
+    [TXN_F_TYPE] = {"type", YAML_SCALAR_NODE, handle_txn_type, offsetof(struct txn_conf, type),
+                    true, 0, 0},
+    [TXN_F_PROTOCOL] = {"protocol", YAML_SCALAR_NODE, handle_protocol,
+                        offsetof(struct txn_conf, protocol), true, 0, 0},
+    [TXN_F_URL] = {"url", YAML_SCALAR_NODE, handle_url, offsetof(struct txn_conf, url), true, 0, 0},
+    [TXN_F_FINGERPRINT] = {"ca_fingerprint", YAML_SCALAR_NODE, handle_fingerprint, 0, false, 0, 0},
+    [TXN_F_CHALLENGE] = {"challenge", YAML_MAPPING_NODE, handle_challenge,
+                         offsetof(struct txn_conf, challenge), false, 0, 0},
+    [TXN_F_SUBJECT] = {"subject", YAML_SCALAR_NODE, handle_subject,
+                       offsetof(struct txn_conf, subject), true, 0, 0},
+    [TXN_F_KEY] = {"key", YAML_MAPPING_NODE, handle_key, offsetof(struct txn_conf, key), false, 0,
+                   0},
+    [TXN_F_TRUST_STORE] = {"trust_store", YAML_SCALAR_NODE, handle_path,
+                           offsetof(struct txn_conf, trust_store), false, 0, 0},
+    [TXN_F_CA_IDENTIFIER] = {"ca_identifier", YAML_SCALAR_NODE, handle_string,
+                             offsetof(struct txn_conf, ca_identifier), false, 0, 0},
+    [TXN_F_METHOD] = {"method", YAML_SCALAR_NODE, handle_method, offsetof(struct txn_conf, method),
+                      false, 0, 0},
+    [TXN_F_RENEWAL] = {"renewal", YAML_SCALAR_NODE, handle_bool, offsetof(struct txn_conf, renewal),
+                       false, 0, 0},
+    [TXN_F_INTERVAL] = {"interval", YAML_SCALAR_NODE, handle_duration,
+                        offsetof(struct txn_conf, interval_ms), false, MS_SECOND, 30 * MS_DAY},
+    [TXN_F_TIMEOUT] = {"timeout", YAML_SCALAR_NODE, handle_duration,
+                       offsetof(struct txn_conf, timeout_ms), false, 1, MS_HOUR},
+    [TXN_F_PENDING] = {"pending", YAML_MAPPING_NODE, handle_txn_pending,
+                       offsetof(struct txn_conf, pending), false, 0, 0},
+    {NULL, YAML_NO_NODE, NULL, 0, false, 0, 0},
 };
 _Static_assert(sizeof txn_fields / sizeof txn_fields[0] <= FIELDS_MAX,
                "walk_result must cover every transaction key");
@@ -1935,7 +1949,8 @@ static void handle_transactions(struct loader *ld, yaml_node_t *node, void *obj,
 	(void)obj;
 	(void)f;
 	if (node->data.sequence.items.start == node->data.sequence.items.top) {
-		error_at(ld, &node->start_mark, "add at least one transaction under 'transactions:'",
+		error_at(ld, &node->start_mark,
+		         "add at least one transaction under 'transactions:'",
 		         "'transactions' is empty");
 		return;
 	}
@@ -1947,7 +1962,8 @@ static void handle_transactions(struct loader *ld, yaml_node_t *node, void *obj,
 			continue;
 		if (item->type != YAML_MAPPING_NODE) {
 			error_at(ld, &item->start_mark, NULL,
-			         "expected a mapping for each transaction, found %s", node_kind(item));
+			         "expected a mapping for each transaction, found %s",
+			         node_kind(item));
 			continue;
 		}
 		load_txn(ld, item, index);
@@ -1957,9 +1973,9 @@ static void handle_transactions(struct loader *ld, yaml_node_t *node, void *obj,
 enum probe_field { PROBE_F_STATE_DIR };
 
 static const struct field probe_fields[] = {
-	[PROBE_F_STATE_DIR] = {"state_dir", YAML_SCALAR_NODE, handle_path,
-	                       offsetof(struct config, state_dir), false, 0, 0},
-	{NULL, YAML_NO_NODE, NULL, 0, false, 0, 0},
+    [PROBE_F_STATE_DIR] = {"state_dir", YAML_SCALAR_NODE, handle_path,
+                           offsetof(struct config, state_dir), false, 0, 0},
+    {NULL, YAML_NO_NODE, NULL, 0, false, 0, 0},
 };
 
 static void handle_probe(struct loader *ld, yaml_node_t *node, void *obj, const struct field *f)
@@ -1973,14 +1989,14 @@ static void handle_probe(struct loader *ld, yaml_node_t *node, void *obj, const 
 enum defaults_field { DEFAULTS_F_INTERVAL, DEFAULTS_F_TIMEOUT, DEFAULTS_F_PENDING };
 
 static const struct field defaults_fields[] = {
-	[DEFAULTS_F_INTERVAL] = {"interval", YAML_SCALAR_NODE, handle_duration,
-	                         offsetof(struct config, default_interval_ms), false, MS_SECOND,
-	                         30 * MS_DAY},
-	[DEFAULTS_F_TIMEOUT] = {"timeout", YAML_SCALAR_NODE, handle_duration,
-	                        offsetof(struct config, default_timeout_ms), false, 1, MS_HOUR},
-	[DEFAULTS_F_PENDING] = {"pending", YAML_MAPPING_NODE, handle_default_pending,
-	                        offsetof(struct config, default_pending), false, 0, 0},
-	{NULL, YAML_NO_NODE, NULL, 0, false, 0, 0},
+    [DEFAULTS_F_INTERVAL] = {"interval", YAML_SCALAR_NODE, handle_duration,
+                             offsetof(struct config, default_interval_ms), false, MS_SECOND,
+                             30 * MS_DAY},
+    [DEFAULTS_F_TIMEOUT] = {"timeout", YAML_SCALAR_NODE, handle_duration,
+                            offsetof(struct config, default_timeout_ms), false, 1, MS_HOUR},
+    [DEFAULTS_F_PENDING] = {"pending", YAML_MAPPING_NODE, handle_default_pending,
+                            offsetof(struct config, default_pending), false, 0, 0},
+    {NULL, YAML_NO_NODE, NULL, 0, false, 0, 0},
 };
 
 static void handle_defaults(struct loader *ld, yaml_node_t *node, void *obj, const struct field *f)
@@ -1994,11 +2010,11 @@ static void handle_defaults(struct loader *ld, yaml_node_t *node, void *obj, con
 enum root_field { ROOT_F_PROBE, ROOT_F_DEFAULTS, ROOT_F_TRANSACTIONS };
 
 static const struct field root_fields[] = {
-	[ROOT_F_PROBE] = {"probe", YAML_MAPPING_NODE, handle_probe, 0, false, 0, 0},
-	[ROOT_F_DEFAULTS] = {"defaults", YAML_MAPPING_NODE, handle_defaults, 0, false, 0, 0},
-	[ROOT_F_TRANSACTIONS] = {"transactions", YAML_SEQUENCE_NODE, handle_transactions, 0, true, 0,
-	                         0},
-	{NULL, YAML_NO_NODE, NULL, 0, false, 0, 0},
+    [ROOT_F_PROBE] = {"probe", YAML_MAPPING_NODE, handle_probe, 0, false, 0, 0},
+    [ROOT_F_DEFAULTS] = {"defaults", YAML_MAPPING_NODE, handle_defaults, 0, false, 0, 0},
+    [ROOT_F_TRANSACTIONS] = {"transactions", YAML_SEQUENCE_NODE, handle_transactions, 0, true, 0,
+                             0},
+    {NULL, YAML_NO_NODE, NULL, 0, false, 0, 0},
 };
 
 /* ---- the load ---- */
@@ -2108,8 +2124,8 @@ static void walk_document(struct loader *ld)
 		return;
 	}
 	if (root->type != YAML_MAPPING_NODE) {
-		error_at(ld, &root->start_mark, NULL, "expected a mapping at the top level, found %s",
-		         node_kind(root));
+		error_at(ld, &root->start_mark, NULL,
+		         "expected a mapping at the top level, found %s", node_kind(root));
 		return;
 	}
 	walk_mapping(ld, root, root_fields, ld->cfg, "at the top level", false, &res);
@@ -2306,7 +2322,7 @@ struct txn_conf *config_find_txn(const struct config *cfg, const char *name)
 /* ---- secrets at run time ---- */
 
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static void set_err(char *err, size_t errlen, const char *fmt, ...)
 {
 	va_list ap;
@@ -2335,7 +2351,8 @@ static int secret_read_file(const char *path, char **out, char *err, size_t errl
 		if (n == -1 && errno == EINTR)
 			continue;
 		if (n == -1) {
-			set_err(err, errlen, "cannot read secret file %s: %s", path, strerror(errno));
+			set_err(err, errlen, "cannot read secret file %s: %s", path,
+			        strerror(errno));
 			goto out;
 		}
 		if (n == 0)

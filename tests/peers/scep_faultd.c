@@ -1094,7 +1094,7 @@ static X509 *issue_for(const struct mode *m, X509_REQ *csr)
 }
 
 /* EnvelopedData (DER) holding a degenerate SignedData with the certs */
-static unsigned char *success_envelope(const struct mode *m, X509 *recipient,
+static unsigned char *success_envelope(X509 *recipient,
                                        X509 *issued, const EVP_CIPHER *cipher, int *outlen)
 {
     STACK_OF(X509) *rcpt = sk_X509_new_null();
@@ -1103,7 +1103,6 @@ static unsigned char *success_envelope(const struct mode *m, X509 *recipient,
     int innerlen = 0, n = 0;
     BIO *in = NULL;
     X509 *certs[2];
-    (void)m;
     if (!rcpt)
         goto done;
     if (issued)
@@ -1158,7 +1157,8 @@ static unsigned char *build_certrep(const struct mode *m, const struct pkireq *r
         int l;
         if (p7 && PKCS7_set_type(p7, NID_pkcs7_signed) &&
             PKCS7_content_new(p7, NID_pkcs7_data) &&
-            ASN1_OCTET_STRING_set(p7->d.sign->contents->d.data, env ? env : nonce,
+            ASN1_OCTET_STRING_set(p7->d.sign->contents->d.data,
+                                  env ? env : (const unsigned char *)"",
                                   env ? envlen : 0) &&
             PKCS7_add_certificate(p7, G.pki.ca) && (l = i2d_PKCS7(p7, &out)) > 0)
             *outlen = l;
@@ -1439,7 +1439,7 @@ static unsigned char *process_pkiop(const struct mode *m, const unsigned char *d
             if (!issued)
                 FAIL("2", "certificate issuance failed");
         }
-        envout = success_envelope(m, r.signer, issued, cipher, &envlen);
+        envout = success_envelope(r.signer, issued, cipher, &envlen);
         if (!envout)
             FAIL("1", "cannot encrypt reply to the signer certificate");
     }

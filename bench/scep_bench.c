@@ -45,8 +45,8 @@ extern char **environ;
 
 /* What one enrollment cost, in microseconds; -1 when not measured. */
 struct bench_sample {
-	double cpu_us;        /* process CPU (all threads): CLOCK_PROCESS_CPUTIME_ID */
-	double thread_us;     /* loop thread CPU: CLOCK_THREAD_CPUTIME_ID */
+	double cpu_us;        /* process CPU (all threads), or the child's user+sys with --exec */
+	double thread_us;     /* loop thread CPU: CLOCK_THREAD_CPUTIME_ID (in process only) */
 	double wall_us;       /* start to freed, CLOCK_MONOTONIC */
 	double txn_us;        /* the probe's own latency (its clock starts with the key in hand) */
 	double keygen_cpu_us; /* --fresh: process minus loop thread = the pool worker's keygen */
@@ -64,6 +64,7 @@ struct bench_opts {
 	const char *subject;
 	unsigned long n;
 	bool fresh;
+	bool new_conn;
 	bool verbose;
 	/* --exec */
 	bool exec;
@@ -87,6 +88,11 @@ static double bench_clock_us(clockid_t id)
 
 	clock_gettime(id, &ts);
 	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+static double bench_tv_us(const struct timeval *tv)
+{
+	return (double)tv->tv_sec * 1e6 + (double)tv->tv_usec;
 }
 
 static int bench_cmp_double(const void *a, const void *b)
@@ -258,8 +264,9 @@ static int bench_inprocess(const struct bench_opts *o)
 	const char *state_dir = o->state_dir;
 	char *text = NULL, result[1024];
 	unsigned nerr = 0;
-	size_t failed = 0, warnings = 0, wrong_key = 0;
-	double cpu0, cpu_total;
+	size_t failed = 0, warnings = 0, wrong_key = 0, used;
+	struct rusage ru0, ru1;
+	double cpu0, cpu_total, user_total, sys_total;
 	bool inited = false;
 	int rc = BENCH_EXIT_USAGE;
 
@@ -305,10 +312,17 @@ static int bench_inprocess(const struct bench_opts *o)
 	bench_print_result("warm-up run", &loop.result);
 	bench_print_steps(&loop.result);
 
+	getrusage(RUSAGE_SELF, &ru0);
 	cpu0 = bench_clock_us(CLOCK_PROCESS_CPUTIME_ID);
 	for (size_t i = 0; i < o->n; i++) {
 		struct bench_sample *s = &samples[i];
 		const char *kf, *gf;
+		if (o->new_conn) {
+			/* outside the timed window: only the connection set-up is counted */
+			http_client_free(http);
+			http = http_client_new(loop.base);
+			loop.env.http = http;
+		}
 		if (bench_enroll(&loop, s) == -1 || !bench_result_ok(&loop.result)) {
 			if (failed++ < 3)
 				bench_print_result("enrollment failed", &loop.result);
@@ -332,6 +346,9 @@ static int bench_inprocess(const struct bench_opts *o)
 		}
 	}
 	cpu_total = bench_clock_us(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
+	getrusage(RUSAGE_SELF, &ru1);
+	user_total = bench_tv_us(&ru1.ru_utime) - bench_tv_us(&ru0.ru_utime);
+	sys_total = bench_tv_us(&ru1.ru_stime) - bench_tv_us(&ru0.ru_stime);
 
 	printf("  %lu enrollments: %zu OK or WARNING (%zu WARNING), %zu failed%s\n", o->n,
 	       o->n - failed, warnings, failed,
@@ -353,7 +370,11 @@ static int bench_inprocess(const struct bench_opts *o)
 	                 sizeof result);
 	bench_report_row(samples, o->n, offsetof(struct bench_sample, txn_us),
 	                 "probe latency (txn duration)", "txn", result, sizeof result);
-	printf("  process CPU over the %lu counted runs: %.3f s\n", o->n, cpu_total / 1e6);
+	printf("  process CPU over the %lu counted runs: %.3f s (user %.3f s, system %.3f s)\n",
+	       o->n, cpu_total / 1e6, user_total / 1e6, sys_total / 1e6);
+	used = strlen(result);
+	snprintf(result + used, sizeof result - used, " user_mean=%.3f sys_mean=%.3f",
+	         user_total / 1e3 / (double)o->n, sys_total / 1e3 / (double)o->n);
 	puts(result);
 	fflush(stdout);
 	if (failed == 0 && wrong_key == 0)
@@ -390,8 +411,13 @@ static bool bench_exit_ok(const struct bench_opts *o, int status)
 	return false;
 }
 
-/* One child run; its own user+sys from wait4(). -1 when it could not be started. */
-static int bench_exec_once(const struct bench_opts *o, struct bench_sample *s, int *status)
+/*
+ * One child run; its own user+sys from wait4(), the system part also in *sys_us (the
+ * kernel splits a total into user and system by tick samples: only sums mean much).
+ * -1 when it could not be started.
+ */
+static int bench_exec_once(const struct bench_opts *o, struct bench_sample *s, int *status,
+                           double *sys_us)
 {
 	posix_spawn_file_actions_t fa;
 	struct rusage ru;
@@ -423,9 +449,9 @@ static int bench_exec_once(const struct bench_opts *o, struct bench_sample *s, i
 		}
 	}
 	s->wall_us = bench_clock_us(CLOCK_MONOTONIC) - w0;
-	s->cpu_us = (double)ru.ru_utime.tv_sec * 1e6 + (double)ru.ru_utime.tv_usec +
-	            (double)ru.ru_stime.tv_sec * 1e6 + (double)ru.ru_stime.tv_usec;
+	s->cpu_us = bench_tv_us(&ru.ru_utime) + bench_tv_us(&ru.ru_stime);
 	s->thread_us = s->txn_us = s->keygen_cpu_us = s->keygen_wall_us = -1;
+	*sys_us = bench_tv_us(&ru.ru_stime);
 	return 0;
 }
 
@@ -433,24 +459,28 @@ static int bench_exec(const struct bench_opts *o)
 {
 	struct bench_sample warm, *samples = xcalloc(o->n, sizeof *samples);
 	char result[512];
-	size_t failed = 0;
+	double sys_run = 0, sys_us = 0, cpu_total = 0;
+	size_t failed = 0, used;
 	int status = 0;
 
 	printf("scep_bench --exec: %lu runs of %s (1 warm-up run not counted)\n", o->n, o->argv[0]);
-	if (bench_exec_once(o, &warm, &status) == -1 || !bench_exit_ok(o, status) ||
+	if (bench_exec_once(o, &warm, &status, &sys_run) == -1 || !bench_exit_ok(o, status) ||
 	    (o->rm_file != NULL && access(o->rm_file, F_OK) == -1)) {
-		printf("  warm-up run failed (status 0x%x); run it by hand with -v\n", (unsigned)status);
+		printf("  warm-up run failed (wait status 0x%x); run it by hand with -v\n",
+		       (unsigned)status);
 		free(samples);
 		return BENCH_EXIT_FAILED;
 	}
 	for (size_t i = 0; i < o->n; i++) {
 		struct bench_sample *s = &samples[i];
-		if (bench_exec_once(o, s, &status) == -1 || !bench_exit_ok(o, status) ||
+		if (bench_exec_once(o, s, &status, &sys_run) == -1 || !bench_exit_ok(o, status) ||
 		    (o->rm_file != NULL && access(o->rm_file, F_OK) == -1)) {
 			failed++;
-			s->cpu_us = s->wall_us = -1;
+			s->cpu_us = s->thread_us = s->wall_us = -1;
 			continue;
 		}
+		cpu_total += s->cpu_us;
+		sys_us += sys_run;
 		if (o->verbose)
 			printf("  run %zu: cpu %.3f ms, wall %.3f ms\n", i + 1, s->cpu_us / 1e3,
 			       s->wall_us / 1e3);
@@ -462,6 +492,13 @@ static int bench_exec(const struct bench_opts *o)
 	                 "child user+sys CPU", "cpu", result, sizeof result);
 	bench_report_row(samples, o->n, offsetof(struct bench_sample, wall_us), "wall", "wall",
 	                 result, sizeof result);
+	printf("  children's CPU over the %zu good runs: %.3f s (user %.3f s, system %.3f s)\n",
+	       o->n - failed, cpu_total / 1e6, (cpu_total - sys_us) / 1e6, sys_us / 1e6);
+	used = strlen(result);
+	if (failed < o->n)
+		snprintf(result + used, sizeof result - used, " user_mean=%.3f sys_mean=%.3f",
+		         (cpu_total - sys_us) / 1e3 / (double)(o->n - failed),
+		         sys_us / 1e3 / (double)(o->n - failed));
 	puts(result);
 	fflush(stdout);
 	free(samples);
@@ -514,6 +551,7 @@ int main(int argc, char **argv)
 		{"challenge", required_argument, NULL, 'c'}, {"verbose", no_argument, NULL, 'v'},
 		{"exec", no_argument, NULL, 'x'},          {"rm", required_argument, NULL, 'r'},
 		{"ok-exit", required_argument, NULL, 'k'}, {"help", no_argument, NULL, 'h'},
+		{"new-connection", no_argument, NULL, 'N'},
 		{NULL, 0, NULL, 0},
 	};
 	struct bench_opts o = {.n = 100, .challenge = "secret",
@@ -544,6 +582,9 @@ int main(int argc, char **argv)
 			break;
 		case 'c':
 			o.challenge = optarg;
+			break;
+		case 'N':
+			o.new_conn = true;
 			break;
 		case 'v':
 			o.verbose = true;

@@ -41,7 +41,7 @@
  *         bits: 2048 | 3072 | 4096 rsa only, default 2048 (0 for ec)
  *         curve: P-256 | P-384     ec only, default P-256
  *         reuse_runs: N            0 .. 100000, default 0 (fresh key every run)
- *       trust_store: /abs/path     optional PEM bundle for https; default system roots
+ *       trust_store: /abs/path     optional PEM bundle for https; default: the platform CA bundle
  *       ca_identifier: STRING      optional message= parameter of GetCACaps/GetCACert
  *       method: auto | post | get  default auto
  *       renewal: bool              default false
@@ -87,13 +87,17 @@ struct source {
 	unsigned char *text;
 	size_t len;
 	size_t *line_start; /* byte offset of each line */
+	size_t *line_stop;  /* byte offset of each line's break (or the end) */
 	size_t nlines;
+	size_t *char_byte; /* byte offset of each character (libyaml's mark.index) */
+	size_t nchars;
 };
 
 struct cfg_error {
 	unsigned line; /* 1-based; 0: not tied to a position */
 	unsigned col;
-	size_t seq; /* discovery order, keeps the sort stable */
+	size_t index; /* libyaml character index of the position, or SIZE_MAX */
+	size_t seq;   /* discovery order, keeps the sort stable */
 	char *msg;
 	char *hint;
 };
@@ -197,11 +201,7 @@ static size_t break_len(const unsigned char *t, size_t len, size_t i)
 
 static size_t line_end(const struct source *src, size_t line)
 {
-	size_t i = src->line_start[line];
-
-	while (i < src->len && break_len(src->text, src->len, i) == 0)
-		i += utf8_len(src->text[i]);
-	return i < src->len ? i : src->len;
+	return src->line_stop[line];
 }
 
 /* Byte offset of a 0-based line and column (in characters). */
@@ -222,7 +222,21 @@ static size_t source_offset(const struct source *src, size_t line, size_t col)
 
 static size_t mark_offset(const struct source *src, const yaml_mark_t *m)
 {
+	if (src->char_byte != NULL && m->index <= src->nchars)
+		return src->char_byte[m->index];
 	return source_offset(src, m->line, m->column);
+}
+
+/* The character index to byte offset table, built only when errors are printed. */
+static void source_index_chars(struct source *src)
+{
+	size_t n = 0;
+
+	src->char_byte = xmalloc((src->len + 1) * sizeof *src->char_byte);
+	for (size_t i = 0; i < src->len; i += utf8_len(src->text[i]))
+		src->char_byte[n++] = i;
+	src->char_byte[n] = src->len;
+	src->nchars = n;
 }
 
 /* 1-based line and column of a byte offset. */
@@ -246,8 +260,8 @@ static void source_position(const struct source *src, size_t off, unsigned *line
 
 /* ---- errors ---- */
 
-static void error_vadd(struct loader *ld, unsigned line, unsigned col, const char *hint,
-                       const char *fmt, va_list ap)
+static void error_vadd(struct loader *ld, unsigned line, unsigned col, size_t index,
+                       const char *hint, const char *fmt, va_list ap)
 {
 	struct cfg_error *e;
 	char small[256];
@@ -272,6 +286,7 @@ static void error_vadd(struct loader *ld, unsigned line, unsigned col, const cha
 	e->hint = hint != NULL ? xstrdup(hint) : NULL;
 	e->line = line;
 	e->col = col;
+	e->index = index;
 	e->seq = ld->nerrors;
 	ld->nerrors++;
 }
@@ -284,7 +299,7 @@ static void error_pos(struct loader *ld, unsigned line, unsigned col, const char
 	va_list ap;
 
 	va_start(ap, fmt);
-	error_vadd(ld, line, col, hint, fmt, ap);
+	error_vadd(ld, line, col, SIZE_MAX, hint, fmt, ap);
 	va_end(ap);
 }
 
@@ -296,7 +311,8 @@ static void error_at(struct loader *ld, const yaml_mark_t *mark, const char *hin
 	va_list ap;
 
 	va_start(ap, fmt);
-	error_vadd(ld, (unsigned)mark->line + 1, (unsigned)mark->column + 1, hint, fmt, ap);
+	error_vadd(ld, (unsigned)mark->line + 1, (unsigned)mark->column + 1, mark->index, hint, fmt,
+	           ap);
 	va_end(ap);
 }
 
@@ -698,18 +714,24 @@ static size_t mask_search(const struct loader *ld, size_t i)
  * Echo the source line with two leading spaces and secrets masked, then the caret line.
  * Long lines are cut to a window around the caret.
  */
-static void print_source_line(const struct loader *ld, FILE *out, unsigned line, unsigned col)
+static void print_source_line(const struct loader *ld, FILE *out, const struct cfg_error *e)
 {
 	const struct source *src = &ld->src;
 	size_t ls, le, target, i, m, plen = 0, caret = 0;
+	unsigned line = e->line;
 	bool placed = false;
 	char *prefix;
 
-	if (line == 0 || line > src->nlines)
+	if (line == 0 || line > src->nlines || src->text == NULL)
 		return;
 	ls = src->line_start[line - 1];
 	le = line_end(src, line - 1);
-	target = source_offset(src, line - 1, col > 0 ? col - 1 : 0);
+	if (src->char_byte != NULL && e->index <= src->nchars)
+		target = src->char_byte[e->index];
+	else
+		target = source_offset(src, line - 1, e->col > 0 ? e->col - 1 : 0);
+	if (target < ls || target > le)
+		target = le;
 	if (le - ls > ECHO_MAX) {
 		size_t ws = target > ls + ECHO_MAX / 2 ? target - ECHO_MAX / 2 : ls;
 		while (ws > ls && (src->text[ws] & 0xc0) == 0x80)
@@ -782,7 +804,10 @@ static void report_errors(struct loader *ld, FILE *out)
 {
 	if (out == NULL || ld->nerrors == 0)
 		return;
-	compute_masks(ld);
+	if (ld->src.text != NULL) {
+		source_index_chars(&ld->src);
+		compute_masks(ld);
+	}
 	qsort(ld->errors, ld->nerrors, sizeof *ld->errors, error_cmp);
 	for (size_t i = 0; i < ld->nerrors; i++) {
 		const struct cfg_error *e = &ld->errors[i];
@@ -793,7 +818,7 @@ static void report_errors(struct loader *ld, FILE *out)
 		}
 		put_sanitized(out, e->msg);
 		fputc('\n', out);
-		print_source_line(ld, out, e->line, e->col);
+		print_source_line(ld, out, e);
 		if (e->hint != NULL) {
 			fputs("  hint: ", out);
 			put_sanitized(out, e->hint);
@@ -871,7 +896,7 @@ static int source_init(struct loader *ld, const unsigned char *buf, size_t len)
 {
 	struct source *src = &ld->src;
 	struct bad_byte *bad = NULL;
-	size_t nbad = 0, bad_cap = 0, i;
+	size_t nbad = 0, bad_cap = 0, lines_cap = 1, i;
 	unsigned last_line = 0;
 	int rc = -1;
 
@@ -906,20 +931,23 @@ static int source_init(struct loader *ld, const unsigned char *buf, size_t len)
 		i += n;
 	}
 	src->line_start = xmalloc(sizeof *src->line_start);
+	src->line_stop = xmalloc(sizeof *src->line_stop);
 	src->line_start[0] = 0;
 	src->nlines = 1;
-	size_t lines_cap = 1;
 	for (i = 0; i < len;) {
 		size_t b = break_len(src->text, len, i);
 		if (b == 0) {
-			i++;
+			i += utf8_len(src->text[i]);
 			continue;
 		}
+		src->line_stop[src->nlines - 1] = i;
 		i += b;
 		src->line_start =
 		    grow(src->line_start, &lines_cap, src->nlines + 1, sizeof *src->line_start);
+		src->line_stop = xrealloc(src->line_stop, lines_cap * sizeof *src->line_stop);
 		src->line_start[src->nlines++] = i;
 	}
+	src->line_stop[src->nlines - 1] = len;
 	for (i = 0; i < nbad; i++) {
 		unsigned line, col;
 		source_position(src, bad[i].off, &line, &col);
@@ -945,6 +973,8 @@ static void source_free(struct source *src)
 		explicit_bzero(src->text, src->len);
 	free(src->text);
 	free(src->line_start);
+	free(src->line_stop);
+	free(src->char_byte);
 	memset(src, 0, sizeof *src);
 }
 
@@ -1829,6 +1859,7 @@ static void handle_subject(struct loader *ld, yaml_node_t *node, void *obj, cons
 				if (((unsigned char)scalar(node)[i] & 0xc0) != 0x80)
 					chars++;
 			mark.column += chars;
+			mark.index += chars;
 		}
 		error_at(ld, &mark, "e.g. CN=device-01,O=Example,C=DE", "bad subject '%s': %s",
 		         clip(scalar(node), buf, sizeof buf), why);

@@ -9,6 +9,9 @@
 set -u
 bin=$1
 src=$2
+# both are used after cd: make them absolute
+case $bin in /*) ;; *) bin=$(pwd)/$bin ;; esac
+case $src in /*) ;; *) src=$(pwd)/$src ;; esac
 [ -x "$bin" ] || { echo "run_corpus.sh: no certprobe binary at $bin"; exit 1; }
 [ -d "$src/tests/config/good" ] || { echo "run_corpus.sh: no corpus under $src"; exit 1; }
 

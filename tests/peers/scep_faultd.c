@@ -1312,8 +1312,12 @@ static unsigned char *process_pkiop(const struct mode *m, const unsigned char *d
     if (!content)
         FAIL("1", "out of memory");
     if (CMS_verify(cms, NULL, NULL, NULL, content,
-                   CMS_NO_SIGNER_CERT_VERIFY | CMS_BINARY) != 1)
+                   CMS_NO_SIGNER_CERT_VERIFY | CMS_BINARY) != 1) {
+        char e[160];
+        ERR_error_string_n(ERR_peek_last_error(), e, sizeof e);
+        vlog("CMS_verify: %s", e);
         FAIL("1", "pkiMessage signature verification failed");
+    }
     {
         STACK_OF(X509) *signers = CMS_get0_signers(cms);
         if (signers && sk_X509_num(signers) > 0) {
@@ -1651,6 +1655,7 @@ static void reply_deferred(struct rq *q, int code, const char *ctype,
         struct timeval tv;
         tv.tv_sec = delay_s;
         tv.tv_usec = 0;
+        event_base_update_cache_time(G.base);
         p->timer = evtimer_new(G.base, defer_timer_cb, p);
         if (p->timer)
             evtimer_add(p->timer, &tv);
@@ -2192,7 +2197,16 @@ static void on_request(struct evhttp_request *req, void *arg)
         q.qlen > IIS_MAX_QUERY) {
         evhttp_add_header(evhttp_request_get_output_headers(req), "Server",
                           "Microsoft-IIS/10.0");
-        G.st.last_query_len = q.qlen;
+        size_t ol = 0;
+        const char *o = query_param(qs, "operation", &ol);
+        if (o && ol == 12 && strncmp(o, "PKIOperation", 12) == 0) {
+            G.st.pkiop_get++;
+            G.st.last_query_len = q.qlen;
+            G.st.last_body_len = 0;
+            G.st.last_content_type[0] = '\0';
+            snprintf(G.st.last_method, sizeof G.st.last_method, "GET");
+            snprintf(q.op, sizeof q.op, "PKIOperation");
+        }
         reply(&q, 404, "text/html", IIS_404_15, strlen(IIS_404_15));
         return;
     }
@@ -2299,7 +2313,15 @@ int main(int argc, char **argv)
     write_fp(dir, "ra-sign.sha256", G.pki.ra_sign);
     write_fp(dir, "ra-enc.sha256", G.pki.ra_enc);
 
-    G.base = event_base_new();
+    {
+        /* precise (non-coarse) monotonic clock so slow-S never fires early */
+        struct event_config *cfg = event_config_new();
+        if (cfg)
+            event_config_set_flag(cfg, EVENT_BASE_FLAG_PRECISE_TIMER);
+        G.base = cfg ? event_base_new_with_config(cfg) : NULL;
+        if (cfg)
+            event_config_free(cfg);
+    }
     G.http = G.base ? evhttp_new(G.base) : NULL;
     if (!G.http)
         die("libevent setup failed");

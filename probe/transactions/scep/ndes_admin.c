@@ -76,6 +76,8 @@ enum txn_status ndes_admin_parse(const unsigned char *body, size_t len, const ch
 				p++;
 			if (*p == '>')
 				p++;
+		} else if (*p == '&' && strchr(p, ';') != NULL && strchr(p, ';') - p <= 8) {
+			p = strchr(p, ';') + 1;
 		} else if (*p == ':' || isspace((unsigned char)*p)) {
 			p++;
 		} else {
@@ -84,7 +86,8 @@ enum txn_status ndes_admin_parse(const unsigned char *body, size_t len, const ch
 	}
 	while (isalnum((unsigned char)p[n]) && n + 1 < pwlen)
 		n++;
-	if (n < 4 || isalnum((unsigned char)p[n]))
+	/* a page cut inside the password must not yield a shorter password */
+	if (n < 4 || p[n] == '\0' || isalnum((unsigned char)p[n]))
 		goto out;
 	memcpy(pw, p, n);
 	pw[n] = '\0';

@@ -78,6 +78,17 @@ static void cli_txn_done(const struct txn_result *r, void *arg)
 		event_base_loopexit(run->base, NULL);
 }
 
+/* Selected on the command line (no names selects all). */
+static bool cli_wanted(const struct txn_conf *tc, int nnames, char **names)
+{
+	if (nnames == 0)
+		return true;
+	for (int i = 0; i < nnames; i++)
+		if (strcmp(names[i], tc->name) == 0)
+			return true;
+	return false;
+}
+
 static int cli_check_config(const char *path)
 {
 	unsigned nerr = 0;
@@ -85,7 +96,7 @@ static int cli_check_config(const char *path)
 
 	if (cfg == NULL)
 		return 1;
-	printf("%s: OK (%zu transactions)\n", path, cfg->n_txns);
+	printf("%s: OK (%zu transaction%s)\n", path, cfg->n_txns, cfg->n_txns == 1 ? "" : "s");
 	config_free(cfg);
 	return 0;
 }
@@ -167,22 +178,17 @@ static int cli_run(int argc, char **argv)
 		struct scep_txn_env env = {.base = run.base, .http = http, .keys = keys,
 		                           .state_dir = state_dir != NULL ? state_dir : cfg->state_dir};
 		for (struct txn_conf *tc = cfg->txns; tc != NULL; tc = tc->next) {
-			bool wanted = optind >= argc;
-			for (int i = optind; i < argc && !wanted; i++)
-				wanted = strcmp(argv[i], tc->name) == 0;
-			if (!wanted)
+			if (!cli_wanted(tc, argc - optind, argv + optind))
 				continue;
 			slots[n].run = &run;
 			slots[n].index = n;
 			n++;
 		}
+		/* every slot exists before the first callback can count completions */
 		run.n = n;
 		n = 0;
 		for (struct txn_conf *tc = cfg->txns; tc != NULL; tc = tc->next) {
-			bool wanted = optind >= argc;
-			for (int i = optind; i < argc && !wanted; i++)
-				wanted = strcmp(argv[i], tc->name) == 0;
-			if (!wanted)
+			if (!cli_wanted(tc, argc - optind, argv + optind))
 				continue;
 			run.txns[n] = scep_txn_start(&env, tc, cli_txn_done, &slots[n]);
 			n++;

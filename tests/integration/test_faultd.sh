@@ -6,11 +6,9 @@
 # the NDES one-time password page. Every case asserts the exact status.
 set -u
 SRCDIR=${SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-LAB=$(mktemp -d /tmp/certprobe-it.XXXXXX)
 . "$SRCDIR/tests/lab/lib.sh"
 . "$SRCDIR/tests/integration/assert.sh"
-lab_init
-trap 'lab_cleanup; [ "$FAIL" -eq 0 ] && rm -rf "$LAB"' EXIT
+lab_test_init
 
 port=18440
 export CH=faultd-challenge-7

@@ -3,11 +3,9 @@
 # trust store must accept a full chain and name precisely what is wrong otherwise.
 set -u
 SRCDIR=${SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-LAB=$(mktemp -d /tmp/certprobe-it.XXXXXX)
 . "$SRCDIR/tests/lab/lib.sh"
 . "$SRCDIR/tests/integration/assert.sh"
-lab_init
-trap 'lab_cleanup; [ "$FAIL" -eq 0 ] && rm -rf "$LAB"' EXIT
+lab_test_init
 
 "$SRCDIR/tests/lab/mkcerts.sh" "$LAB/pki"
 umask 077

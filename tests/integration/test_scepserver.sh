@@ -2,11 +2,9 @@
 # Against the real CA: Debian's scepserver (micromdm) on 127.0.0.1.
 set -u
 SRCDIR=${SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
-LAB=$(mktemp -d /tmp/certprobe-it.XXXXXX)
 . "$SRCDIR/tests/lab/lib.sh"
 . "$SRCDIR/tests/integration/assert.sh"
-lab_init
-trap 'lab_cleanup; [ "$FAIL" -eq 0 ] && rm -rf "$LAB"' EXIT
+lab_test_init
 
 port=18410 denyport=18411
 umask 077

@@ -71,3 +71,12 @@ lab_tls_front() {
 	LAB_PIDS="$LAB_PIDS $!"
 	lab_wait_port "$2"
 }
+
+# lab_test_init: for integration tests (source tests/integration/assert.sh too):
+# a scratch LAB under /tmp, removed on exit unless a check failed.
+lab_test_init() {
+	LAB=$(mktemp -d /tmp/certprobe-it.XXXXXX)
+	mkdir -p "$LAB"
+	trap 'lab_cleanup; [ "${FAIL:-0}" -eq 0 ] && rm -rf "$LAB"' EXIT
+	trap 'lab_cleanup; exit 130' INT TERM
+}

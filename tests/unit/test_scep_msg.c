@@ -778,15 +778,25 @@ static void test_request_build_errors(void **state)
 	req.signer = signer;
 	req.csr_der = csr;
 	req.csr_len = csr_len;
-	req.recipient = fx.ca;
-	req.cipher = NULL; /* no cipher: the envelope cannot be made */
+	req.cipher = EVP_aes_128_cbc();
 	req.md = EVP_sha256();
 	req.transaction_id = tid;
-	assert_int_equal(scep_request_build(&req, nonce, &der, &len, err, sizeof err), -1);
-	assert_null(der);
-	assert_true(strlen(err) > 0);
+	/* a recipient whose key cannot take an envelope (Ed25519) */
+	{
+		EVP_PKEY *ed = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+		X509 *edc;
+		assert_non_null(ed);
+		edc = mk_ee("CN=Ed25519 RA", ed, "critical,keyEncipherment");
+		req.recipient = edc;
+		assert_int_equal(scep_request_build(&req, nonce, &der, &len, err, sizeof err), -1);
+		assert_null(der);
+		assert_true(contains(err, "encrypt"));
+		X509_free(edc);
+		EVP_PKEY_free(ed);
+	}
+	assert_int_equal(ERR_peek_error(), 0);
 	/* a signer key that does not match the signer certificate */
-	req.cipher = EVP_aes_128_cbc();
+	req.recipient = fx.ca;
 	req.key = fx.other_key;
 	err[0] = '\0';
 	assert_int_equal(scep_request_build(&req, nonce, &der, &len, err, sizeof err), -1);
@@ -1239,8 +1249,7 @@ static void test_certrep_tampered(void **state)
 static void test_certrep_unsigned(void **state)
 {
 	STACK_OF(X509) *signers = stack_of(fx.ca, NULL);
-	CMS_ContentInfo *cms;
-	BIO *in = BIO_new_mem_buf("content", 7);
+	PKCS7 *p7 = PKCS7_new();
 	struct scep_certrep rep;
 	unsigned char *der = NULL;
 	size_t dlen;
@@ -1248,19 +1257,22 @@ static void test_certrep_unsigned(void **state)
 	int n;
 
 	(void)state;
-	/* a SignedData with content but no signerInfo */
-	cms = CMS_sign(NULL, NULL, signers, NULL, CMS_PARTIAL | CMS_BINARY);
-	assert_non_null(cms);
-	assert_int_equal(CMS_final(cms, in, NULL, CMS_BINARY), 1);
-	n = i2d_CMS_ContentInfo(cms, &der);
+	/* a SignedData with content (and the CA certificate) but no signerInfo */
+	assert_int_equal(PKCS7_set_type(p7, NID_pkcs7_signed), 1);
+	assert_int_equal(PKCS7_content_new(p7, NID_pkcs7_data), 1);
+	assert_int_equal(ASN1_OCTET_STRING_set(p7->d.sign->contents->d.data,
+	                                       (const unsigned char *)"content", 7),
+	                 1);
+	assert_int_equal(PKCS7_add_certificate(p7, fx.ca), 1);
+	n = i2d_PKCS7(p7, &der);
 	assert_true(n > 0);
 	assert_int_equal(scep_certrep_parse(der, (size_t)n, signers, &rep, detail, sizeof detail),
 	                 TXN_SCEP_CERTREP_UNSIGNED);
 	assert_true(strlen(detail) > 0);
+	assert_null(rep.envelope);
 	scep_certrep_clear(&rep);
 	OPENSSL_free(der);
-	CMS_ContentInfo_free(cms);
-	BIO_free(in);
+	PKCS7_free(p7);
 
 	/* a degenerate certificates-only PKCS#7 (a GetCACert answer) is no CertRep */
 	der = degenerate_der(&fx.ca, 1, &dlen);
@@ -1658,14 +1670,22 @@ static void test_ca_parse_intermediate_and_root(void **state)
 	 * root. Requests are then encrypted to the root (whose key the SCEP server does
 	 * not hold: badMessageCheck) and CertReps signed by the intermediate fail with
 	 * scep_certrep_signature. The issuing CA is the CA that issued no other CA here. */
-	assert_int_equal(X509_cmp(ca.ca, inter), 0);
-	assert_int_equal(X509_cmp(ca.recipient, inter), 0);
-	assert_int_equal(X509_cmp(ca.signer, inter), 0);
-	scep_ca_clear(&ca);
-	OPENSSL_free(der);
-	X509_free(inter);
-	X509_free(root);
-	EVP_PKEY_free(root_key);
+	{
+		bool ca_ok = X509_cmp(ca.ca, inter) == 0;
+		bool rcpt_ok = X509_cmp(ca.recipient, inter) == 0;
+		bool signer_ok = X509_cmp(ca.signer, inter) == 0;
+		char got[160];
+		pki_name_string(X509_get_subject_name(ca.ca), got, sizeof got);
+		scep_ca_clear(&ca);
+		OPENSSL_free(der);
+		X509_free(inter);
+		X509_free(root);
+		EVP_PKEY_free(root_key);
+		if (!ca_ok || !rcpt_ok || !signer_ok)
+			fail_msg("[intermediate, root] without RA: ca is '%s' (ca %d recipient %d "
+			         "signer %d are the intermediate)",
+			         got, ca_ok, rcpt_ok, signer_ok);
+	}
 }
 
 /* ---- scep_ca_check ------------------------------------------------------------------- */
@@ -1755,13 +1775,17 @@ static void test_ca_check_pin_intermediate(void **state)
 	 * the result is TXN_SCEP_RA_CHAIN_INVALID ("self-signed certificate"). */
 	pki_cert_sha256(inter, pin);
 	detail[0] = '\0';
-	if (scep_ca_check(&ca, pin, &expiring, detail, sizeof detail) != TXN_OK)
-		fail_msg("pin on the issuing intermediate refused: %s", detail);
-	scep_ca_clear(&ca);
-	ra_set_free(&r);
-	X509_free(inter);
-	X509_free(root);
-	EVP_PKEY_free(root_key);
+	{
+		enum txn_status st = scep_ca_check(&ca, pin, &expiring, detail, sizeof detail);
+		scep_ca_clear(&ca);
+		ra_set_free(&r);
+		X509_free(inter);
+		X509_free(root);
+		EVP_PKEY_free(root_key);
+		if (st != TXN_OK)
+			fail_msg("pin on the issuing intermediate refused: %s (%s)", txn_status_code(st),
+			         detail);
+	}
 }
 
 static void test_ca_check_expired(void **state)
@@ -1808,6 +1832,32 @@ static void test_ca_check_expired(void **state)
 	}
 	X509_free(future);
 	X509_free(expired);
+}
+
+static void test_ca_check_clock_skew(void **state)
+{
+	/* KNOWN BUG: scep_ca_check() accepts a CA/RA notBefore up to 300 s in the future
+	 * ("before_in > 300"), but its chain check (X509_verify_cert at the current time)
+	 * then fails with "certificate is not yet valid": a CA whose clock runs two
+	 * minutes ahead is reported as scep_ra_chain_invalid. */
+	X509 *ca = mk_cert("CN=Fresh CA", fx.ca_key, NULL, fx.ca_key, 120, 3650 * DAY,
+	                   "critical,CA:TRUE", "critical,keyCertSign,cRLSign");
+	struct scep_ca sca;
+	unsigned char *der;
+	size_t len;
+	char detail[256] = "";
+	long expiring;
+	enum txn_status st;
+
+	(void)state;
+	der = to_der_x509(ca, &len);
+	assert_int_equal(scep_ca_parse(der, len, &sca, detail, sizeof detail), TXN_OK);
+	st = scep_ca_check(&sca, NULL, &expiring, detail, sizeof detail);
+	scep_ca_clear(&sca);
+	OPENSSL_free(der);
+	X509_free(ca);
+	if (st != TXN_OK)
+		fail_msg("CA notBefore 2 minutes ahead: %s (%s)", txn_status_code(st), detail);
 }
 
 static void test_ca_check_expiring(void **state)
@@ -1981,10 +2031,7 @@ static void test_issued_validity(void **state)
 	                        "critical,CA:FALSE", NULL);
 	X509 *future = mk_cert("CN=probe", fx.client_ec, fx.ca, fx.ca_key, DAY, 10 * DAY,
 	                       "critical,CA:FALSE", NULL);
-	X509 *skewed = mk_cert("CN=probe", fx.client_ec, fx.ca, fx.ca_key, 120, 10 * DAY,
-	                       "critical,CA:FALSE", NULL);
 	STACK_OF(X509) *a = stack_of(expired, NULL), *b = stack_of(future, NULL);
-	STACK_OF(X509) *c = stack_of(skewed, NULL);
 	struct scep_ca ca;
 	X509 *issued = NULL;
 	bool subject_ok;
@@ -2001,22 +2048,42 @@ static void test_issued_validity(void **state)
 	                                   sizeof detail),
 	                 TXN_SCEP_ISSUED_VALIDITY);
 	assert_true(contains(detail, "not yet valid"));
-	/* a CA clock two minutes ahead is tolerated (5 minutes of slack) */
-	{
-		enum txn_status st = scep_issued_check(c, fx.client_ec, &ca, want, &issued, &subject_ok,
-		                                       detail, sizeof detail);
-		if (st != TXN_OK)
-			fail_msg("notBefore 2 minutes ahead: %s (%s)", txn_status_code(st), detail);
-	}
-	X509_free(issued);
+	assert_null(issued);
 	scep_ca_clear(&ca);
-	sk_X509_free(c);
 	sk_X509_free(b);
 	sk_X509_free(a);
-	X509_free(skewed);
 	X509_free(future);
 	X509_free(expired);
 	X509_NAME_free(want);
+}
+
+static void test_issued_clock_skew(void **state)
+{
+	/* KNOWN BUG: scep_issued_check() tolerates a notBefore up to 300 s ahead (clock
+	 * skew: "before_in > 300"), but then scep_verify_chain() runs X509_verify_cert()
+	 * at the current time, which refuses the same certificate as "not yet valid". A CA
+	 * clock two minutes ahead thus yields scep_issued_untrusted instead of OK. */
+	X509_NAME *want = pki_name_parse("CN=probe");
+	X509 *skewed = mk_cert("CN=probe", fx.client_ec, fx.ca, fx.ca_key, 120, 10 * DAY,
+	                       "critical,CA:FALSE", NULL);
+	STACK_OF(X509) *c = stack_of(skewed, NULL);
+	struct scep_ca ca;
+	X509 *issued = NULL;
+	bool subject_ok;
+	char detail[256] = "";
+	enum txn_status st;
+
+	(void)state;
+	issued_ca(&ca);
+	st = scep_issued_check(c, fx.client_ec, &ca, want, &issued, &subject_ok, detail,
+	                       sizeof detail);
+	X509_free(issued);
+	scep_ca_clear(&ca);
+	sk_X509_free(c);
+	X509_free(skewed);
+	X509_NAME_free(want);
+	if (st != TXN_OK)
+		fail_msg("issued notBefore 2 minutes ahead: %s (%s)", txn_status_code(st), detail);
 }
 
 static void test_issued_untrusted(void **state)
@@ -2118,12 +2185,14 @@ int main(void)
 		cmocka_unit_test(test_ca_check_pin),
 		cmocka_unit_test(test_ca_check_pin_intermediate),
 		cmocka_unit_test(test_ca_check_expired),
+		cmocka_unit_test(test_ca_check_clock_skew),
 		cmocka_unit_test(test_ca_check_expiring),
 		cmocka_unit_test(test_ca_check_ra_not_from_ca),
 		cmocka_unit_test(test_issued_ok),
 		cmocka_unit_test(test_issued_with_ra_split),
 		cmocka_unit_test(test_issued_key_mismatch_and_missing),
 		cmocka_unit_test(test_issued_validity),
+		cmocka_unit_test(test_issued_clock_skew),
 		cmocka_unit_test(test_issued_untrusted),
 		cmocka_unit_test(test_issued_subject),
 	};

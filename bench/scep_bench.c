@@ -50,7 +50,8 @@ struct bench_sample {
 	double wall_us;       /* start to freed, CLOCK_MONOTONIC */
 	double txn_us;        /* the probe's own latency (its clock starts with the key in hand) */
 	double keygen_cpu_us; /* --fresh: process minus loop thread = the pool worker's keygen */
-	double keygen_wall_us; /* --fresh: the worker's own wall time for the key (keygen_ms fact) */
+	double
+	    keygen_wall_us; /* --fresh: the worker's own wall time for the key (keygen_ms fact) */
 };
 
 struct bench_stats {
@@ -144,8 +145,8 @@ static bool bench_stats_of(const struct bench_sample *s, size_t n, size_t off,
 }
 
 /* One table row in ms, and the same figures for the RESULT line (key=value, ms). */
-static void bench_report_row(const struct bench_sample *s, size_t n, size_t off,
-                             const char *label, const char *key, char *result, size_t rlen)
+static void bench_report_row(const struct bench_sample *s, size_t n, size_t off, const char *label,
+                             const char *key, char *result, size_t rlen)
 {
 	struct bench_stats st;
 	size_t used = strlen(result);
@@ -156,8 +157,8 @@ static void bench_report_row(const struct bench_sample *s, size_t n, size_t off,
 	       st.mean / 1e3, st.p10 / 1e3, st.p90 / 1e3, st.min / 1e3, st.max / 1e3);
 	if (used < rlen)
 		snprintf(result + used, rlen - used,
-		         " %s_med=%.3f %s_mean=%.3f %s_p10=%.3f %s_p90=%.3f", key, st.median / 1e3, key,
-		         st.mean / 1e3, key, st.p10 / 1e3, key, st.p90 / 1e3);
+		         " %s_med=%.3f %s_mean=%.3f %s_p10=%.3f %s_p90=%.3f", key, st.median / 1e3,
+		         key, st.mean / 1e3, key, st.p10 / 1e3, key, st.p90 / 1e3);
 }
 
 static void bench_report_head(void)
@@ -295,8 +296,8 @@ static int bench_inprocess(const struct bench_opts *o)
 	 * process minus loop thread is the key generation.
 	 */
 	keys = keypool_new(loop.base, 0);
-	loop.env = (struct scep_txn_env){.base = loop.base, .http = http, .keys = keys,
-	                                 .state_dir = cfg->state_dir};
+	loop.env = (struct scep_txn_env){
+	    .base = loop.base, .http = http, .keys = keys, .state_dir = cfg->state_dir};
 	loop.tc = cfg->txns;
 	samples = xcalloc(o->n, sizeof *samples);
 
@@ -340,8 +341,10 @@ static int bench_inprocess(const struct bench_opts *o)
 				s->keygen_wall_us = strtod(gf, NULL) * 1e3;
 		}
 		if (o->verbose) {
-			printf("  run %zu: cpu %.3f ms, thread %.3f ms, wall %.3f ms, txn %.3f ms\n", i + 1,
-			       s->cpu_us / 1e3, s->thread_us / 1e3, s->wall_us / 1e3, s->txn_us / 1e3);
+			printf(
+			    "  run %zu: cpu %.3f ms, thread %.3f ms, wall %.3f ms, txn %.3f ms\n",
+			    i + 1, s->cpu_us / 1e3, s->thread_us / 1e3, s->wall_us / 1e3,
+			    s->txn_us / 1e3);
 			bench_print_steps(&loop.result);
 		}
 	}
@@ -488,8 +491,8 @@ static int bench_exec(const struct bench_opts *o)
 	printf("  %lu runs: %zu failed\n", o->n, failed);
 	bench_report_head();
 	snprintf(result, sizeof result, "RESULT mode=exec n=%lu failed=%zu", o->n, failed);
-	bench_report_row(samples, o->n, offsetof(struct bench_sample, cpu_us),
-	                 "child user+sys CPU", "cpu", result, sizeof result);
+	bench_report_row(samples, o->n, offsetof(struct bench_sample, cpu_us), "child user+sys CPU",
+	                 "cpu", result, sizeof result);
 	bench_report_row(samples, o->n, offsetof(struct bench_sample, wall_us), "wall", "wall",
 	                 result, sizeof result);
 	printf("  children's CPU over the %zu good runs: %.3f s (user %.3f s, system %.3f s)\n",
@@ -509,13 +512,16 @@ static int bench_exec(const struct bench_opts *o)
 
 static void bench_usage(FILE *out)
 {
-	fputs("Usage: scep_bench -u URL [-n N] [--fresh] [-s STATEDIR] [-c CHALLENGE] [-v]\n"
+	fputs("Usage: scep_bench -u URL [-n N] [--fresh] [-s STATEDIR] [-c CHALLENGE]\n"
+	      "                  [--new-connection] [-v]\n"
 	      "       scep_bench --exec [-n N] [--rm FILE] [--ok-exit 0,1] [-v] -- CMD [ARG...]\n"
 	      "\n"
 	      "In process: N SCEP enrollments one after another on one event loop, after one\n"
 	      "warm-up run. Default: the transaction reuses its RSA-2048 key (made once, kept\n"
 	      "in STATEDIR); --fresh: a new key from the key pool's worker thread every run,\n"
 	      "its CPU reported apart. STATEDIR defaults to a temporary directory, removed.\n"
+	      "--new-connection: a new HTTP client (so a new TCP connection) per enrollment,\n"
+	      "made outside the timed window. -v: every run with its steps.\n"
 	      "--exec: run CMD N times (+1 warm-up), each child's user+sys CPU from wait4();\n"
 	      "--rm FILE is deleted before each run and must exist after it.\n"
 	      "Prints a table (ms) and one 'RESULT key=value ...' line. Exit 0, 1 when any\n"
@@ -546,16 +552,23 @@ static int bench_parse_ok_exit(struct bench_opts *o, const char *s)
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"url", required_argument, NULL, 'u'},     {"n", required_argument, NULL, 'n'},
-		{"fresh", no_argument, NULL, 'f'},         {"state-dir", required_argument, NULL, 's'},
-		{"challenge", required_argument, NULL, 'c'}, {"verbose", no_argument, NULL, 'v'},
-		{"exec", no_argument, NULL, 'x'},          {"rm", required_argument, NULL, 'r'},
-		{"ok-exit", required_argument, NULL, 'k'}, {"help", no_argument, NULL, 'h'},
-		{"new-connection", no_argument, NULL, 'N'},
-		{NULL, 0, NULL, 0},
+	    {"url", required_argument, NULL, 'u'},
+	    {"n", required_argument, NULL, 'n'},
+	    {"fresh", no_argument, NULL, 'f'},
+	    {"state-dir", required_argument, NULL, 's'},
+	    {"challenge", required_argument, NULL, 'c'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"exec", no_argument, NULL, 'x'},
+	    {"rm", required_argument, NULL, 'r'},
+	    {"ok-exit", required_argument, NULL, 'k'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"new-connection", no_argument, NULL, 'N'},
+	    {NULL, 0, NULL, 0},
 	};
-	struct bench_opts o = {.n = 100, .challenge = "secret",
-	                       .subject = "CN=certprobe-bench,O=Example", .n_ok_exit = 1};
+	struct bench_opts o = {.n = 100,
+	                       .challenge = "secret",
+	                       .subject = "CN=certprobe-bench,O=Example",
+	                       .n_ok_exit = 1};
 	char *end;
 	int ch;
 

@@ -55,29 +55,33 @@ static STACK_OF(X509) *scep_ca_decode(const unsigned char *body, size_t len)
 	return certs;
 }
 
-/* The CA that issued the non-CA certificates, else the self-signed CA, else any CA. */
+/*
+ * The CA that issued the non-CA certificates; else the lowest CA of the chain (one
+ * that issued no other CA here: NDES publishes its issuing intermediate with the root);
+ * else the first certificate.
+ */
 static X509 *scep_ca_pick_issuer(STACK_OF(X509) *certs)
 {
-	X509 *any_ca = NULL, *root = NULL;
+	X509 *lowest = NULL;
 
 	for (int i = 0; i < sk_X509_num(certs); i++) {
 		X509 *c = sk_X509_value(certs, i);
+		bool issued_a_ca = false;
 		if (!pki_cert_is_ca(c))
 			continue;
-		if (any_ca == NULL)
-			any_ca = c;
-		if (root == NULL && pki_cert_is_self_signed(c))
-			root = c;
 		for (int j = 0; j < sk_X509_num(certs); j++) {
 			X509 *e = sk_X509_value(certs, j);
-			if (e != c && !pki_cert_is_ca(e) && X509_check_issued(c, e) == X509_V_OK)
+			if (e == c || X509_check_issued(c, e) != X509_V_OK)
+				continue;
+			if (!pki_cert_is_ca(e))
 				return c;
+			issued_a_ca = true;
 		}
+		if (lowest == NULL && !issued_a_ca)
+			lowest = c;
 	}
-	if (root != NULL)
-		return root;
-	if (any_ca != NULL)
-		return any_ca;
+	if (lowest != NULL)
+		return lowest;
 	return sk_X509_num(certs) > 0 ? sk_X509_value(certs, 0) : NULL;
 }
 
@@ -151,8 +155,9 @@ static X509_STORE *scep_ca_store(const struct scep_ca *ca, X509 *anchor)
 			if (pki_cert_is_ca(sk_X509_value(ca->certs, i)))
 				X509_STORE_add_cert(store, sk_X509_value(ca->certs, i));
 	}
-	/* The published CA may be an intermediate: trust it without its root. */
-	X509_STORE_set_flags(store, X509_V_FLAG_PARTIAL_CHAIN);
+	/* The published CA may be an intermediate: trust it without its root. Validity is
+	 * checked by the callers with clock-skew slack, so the chain check skips time. */
+	X509_STORE_set_flags(store, X509_V_FLAG_PARTIAL_CHAIN | X509_V_FLAG_NO_CHECK_TIME);
 	return store;
 }
 
@@ -217,9 +222,11 @@ enum txn_status scep_ca_check(struct scep_ca *ca, const unsigned char *pin_sha25
 	if (min_left >= 0 && min_left < SCEP_CA_WARN_DAYS * 86400L)
 		*expiring_days = min_left / 86400;
 	store = scep_ca_store(ca, anchor);
+	/* The RA certificates must chain to the CA; CA certificates above the pin are the
+	 * chain itself and need no verdict. */
 	for (int i = 0; i < sk_X509_num(ca->certs); i++) {
 		X509 *c = sk_X509_value(ca->certs, i);
-		if (c == anchor)
+		if (c == anchor || pki_cert_is_ca(c))
 			continue;
 		if (scep_verify_chain(store, c, ca->certs, detail, dlen, "certificate") == -1) {
 			st = TXN_SCEP_RA_CHAIN_INVALID;

@@ -158,7 +158,7 @@ static void test_bbuf_reset(void **state)
 	assert_false(b.toobig);
 	assert_ptr_equal(b.data, mem); /* keeps memory */
 	assert_int_equal(b.alloc, alloc);
-	assert_int_equal(b.max, 8);    /* keeps the cap */
+	assert_int_equal(b.max, 8); /* keeps the cap */
 	assert_string_equal((const char *)b.data, "");
 	assert_int_equal(bbuf_append(&b, "abcdefgh", 8), 0);
 	assert_string_equal((const char *)b.data, "abcdefgh");
@@ -198,16 +198,16 @@ static void test_bbuf_zero_cap(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_bbuf_init_empty),
-		cmocka_unit_test(test_bbuf_append_nul_terminated),
-		cmocka_unit_test(test_bbuf_append_zero_bytes),
-		cmocka_unit_test(test_bbuf_embedded_nul),
-		cmocka_unit_test(test_bbuf_cap_exact_then_toobig),
-		cmocka_unit_test(test_bbuf_single_append_over_cap),
-		cmocka_unit_test(test_bbuf_growth),
-		cmocka_unit_test(test_bbuf_reset),
-		cmocka_unit_test(test_bbuf_reuse_after_free),
-		cmocka_unit_test(test_bbuf_zero_cap),
+	    cmocka_unit_test(test_bbuf_init_empty),
+	    cmocka_unit_test(test_bbuf_append_nul_terminated),
+	    cmocka_unit_test(test_bbuf_append_zero_bytes),
+	    cmocka_unit_test(test_bbuf_embedded_nul),
+	    cmocka_unit_test(test_bbuf_cap_exact_then_toobig),
+	    cmocka_unit_test(test_bbuf_single_append_over_cap),
+	    cmocka_unit_test(test_bbuf_growth),
+	    cmocka_unit_test(test_bbuf_reset),
+	    cmocka_unit_test(test_bbuf_reuse_after_free),
+	    cmocka_unit_test(test_bbuf_zero_cap),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -29,7 +29,7 @@ static void test_caps_crlf(void **state)
 	(void)state;
 	assert_int_equal(parse("AES\r\nDES3\r\nGetNextCACert\r\nRenewal\r\nSHA-1\r\n"),
 	                 SCEP_CAP_AES | SCEP_CAP_DES3 | SCEP_CAP_GET_NEXT_CA_CERT |
-	                         SCEP_CAP_RENEWAL | SCEP_CAP_SHA1);
+	                     SCEP_CAP_RENEWAL | SCEP_CAP_SHA1);
 	/* mixed endings in one body */
 	assert_int_equal(parse("SHA-512\r\nSHA-224\nSHA-384\r\nUpdate"),
 	                 SCEP_CAP_SHA512 | SCEP_CAP_SHA224 | SCEP_CAP_SHA384 | SCEP_CAP_UPDATE);
@@ -40,7 +40,7 @@ static void test_caps_case_insensitive(void **state)
 	(void)state;
 	assert_int_equal(parse("aes\npostpkioperation\nsha-256\nRENEWAL\nscepstandard\n"),
 	                 SCEP_CAP_AES | SCEP_CAP_POST_PKI_OPERATION | SCEP_CAP_SHA256 |
-	                         SCEP_CAP_RENEWAL | SCEP_CAP_SCEP_STANDARD);
+	                     SCEP_CAP_RENEWAL | SCEP_CAP_SCEP_STANDARD);
 	assert_int_equal(parse("PostPKIOperation"), SCEP_CAP_POST_PKI_OPERATION);
 }
 
@@ -180,8 +180,8 @@ static void test_caps_cipher_preference(void **state)
 static void test_caps_digest_preference(void **state)
 {
 	(void)state;
-	assert_string_equal(scep_caps_digest_name(SCEP_CAP_SHA1 | SCEP_CAP_SHA256 | SCEP_CAP_SHA512),
-	                    "SHA256");
+	assert_string_equal(
+	    scep_caps_digest_name(SCEP_CAP_SHA1 | SCEP_CAP_SHA256 | SCEP_CAP_SHA512), "SHA256");
 	assert_string_equal(scep_caps_digest_name(SCEP_CAP_SHA1 | SCEP_CAP_SHA512), "SHA512");
 	assert_string_equal(scep_caps_digest_name(SCEP_CAP_SHA256 | SCEP_CAP_SHA512), "SHA256");
 	assert_string_equal(scep_caps_digest_name(SCEP_CAP_SHA1), "SHA1");
@@ -199,7 +199,7 @@ static void test_caps_ndes_typical(void **state)
 
 	(void)state;
 	assert_int_equal(caps, SCEP_CAP_POST_PKI_OPERATION | SCEP_CAP_RENEWAL | SCEP_CAP_SHA256 |
-	                               SCEP_CAP_SHA1 | SCEP_CAP_DES3);
+	                           SCEP_CAP_SHA1 | SCEP_CAP_DES3);
 	assert_string_equal(scep_caps_cipher_name(caps), "DES-EDE3-CBC");
 	assert_string_equal(scep_caps_digest_name(caps), "SHA256");
 }
@@ -207,22 +207,22 @@ static void test_caps_ndes_typical(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_caps_lf),
-		cmocka_unit_test(test_caps_crlf),
-		cmocka_unit_test(test_caps_case_insensitive),
-		cmocka_unit_test(test_caps_no_trailing_newline),
-		cmocka_unit_test(test_caps_whitespace),
-		cmocka_unit_test(test_caps_unknown_lines),
-		cmocka_unit_test(test_caps_empty),
-		cmocka_unit_test(test_caps_length_bound),
-		cmocka_unit_test(test_caps_embedded_nul),
-		cmocka_unit_test(test_caps_scep_standard),
-		cmocka_unit_test(test_caps_string),
-		cmocka_unit_test(test_caps_string_round_trip),
-		cmocka_unit_test(test_caps_string_truncation),
-		cmocka_unit_test(test_caps_cipher_preference),
-		cmocka_unit_test(test_caps_digest_preference),
-		cmocka_unit_test(test_caps_ndes_typical),
+	    cmocka_unit_test(test_caps_lf),
+	    cmocka_unit_test(test_caps_crlf),
+	    cmocka_unit_test(test_caps_case_insensitive),
+	    cmocka_unit_test(test_caps_no_trailing_newline),
+	    cmocka_unit_test(test_caps_whitespace),
+	    cmocka_unit_test(test_caps_unknown_lines),
+	    cmocka_unit_test(test_caps_empty),
+	    cmocka_unit_test(test_caps_length_bound),
+	    cmocka_unit_test(test_caps_embedded_nul),
+	    cmocka_unit_test(test_caps_scep_standard),
+	    cmocka_unit_test(test_caps_string),
+	    cmocka_unit_test(test_caps_string_round_trip),
+	    cmocka_unit_test(test_caps_string_truncation),
+	    cmocka_unit_test(test_caps_cipher_preference),
+	    cmocka_unit_test(test_caps_digest_preference),
+	    cmocka_unit_test(test_caps_ndes_typical),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

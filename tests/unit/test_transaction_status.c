@@ -38,11 +38,13 @@ static void test_every_row_filled(void **state)
 		assert_non_null(info);
 		if (info->code == NULL || info->description == NULL || info->action == NULL)
 			fail_msg("status %d has an empty row", s);
-		if (info->code[0] == '\0' || info->description[0] == '\0' || info->action[0] == '\0')
+		if (info->code[0] == '\0' || info->description[0] == '\0' ||
+		    info->action[0] == '\0')
 			fail_msg("status %d has an empty string in its row", s);
 		/* a hole in the table would silently alias probe_internal */
 		if (s != TXN_PROBE_INTERNAL && strcmp(info->code, "probe_internal") == 0)
-			fail_msg("status %d is missing from the table (reads as probe_internal)", s);
+			fail_msg("status %d is missing from the table (reads as probe_internal)",
+			         s);
 	}
 }
 
@@ -135,14 +137,10 @@ static void test_result_class_names(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_every_row_filled),
-		cmocka_unit_test(test_codes_snake_case),
-		cmocka_unit_test(test_codes_unique),
-		cmocka_unit_test(test_result_class_valid),
-		cmocka_unit_test(test_ok_row),
-		cmocka_unit_test(test_probe_rows_unknown),
-		cmocka_unit_test(test_out_of_range),
-		cmocka_unit_test(test_result_class_names),
+	    cmocka_unit_test(test_every_row_filled), cmocka_unit_test(test_codes_snake_case),
+	    cmocka_unit_test(test_codes_unique),     cmocka_unit_test(test_result_class_valid),
+	    cmocka_unit_test(test_ok_row),           cmocka_unit_test(test_probe_rows_unknown),
+	    cmocka_unit_test(test_out_of_range),     cmocka_unit_test(test_result_class_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

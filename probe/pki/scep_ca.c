@@ -206,6 +206,17 @@ enum txn_status scep_ca_check(struct scep_ca *ca, const unsigned char *pin_sha25
 		if (pki_cert_is_ca(anchor))
 			ca->ca = anchor;
 	}
+	/* Only end-entity RA certificates are chain-checked below; a CA certificate may
+	 * encrypt or sign for us only if it is the CA itself (never another CA in the reply). */
+	if (pki_cert_is_ca(ca->recipient) && ca->recipient != ca->ca)
+		ca->recipient = ca->ca;
+	if (pki_cert_is_ca(ca->signer) && ca->signer != ca->ca)
+		ca->signer = ca->ca;
+	sk_X509_zero(ca->signers);
+	sk_X509_push(ca->signers, ca->signer);
+	if (ca->signer != ca->ca)
+		sk_X509_push(ca->signers, ca->ca);
+	ca->ra_split = ca->recipient != ca->ca || ca->signer != ca->ca;
 	for (int i = 0; i < sk_X509_num(ca->certs); i++) {
 		X509 *c = sk_X509_value(ca->certs, i);
 		long before_in, left = pki_cert_seconds_left(c, &before_in);

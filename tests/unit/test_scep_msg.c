@@ -1682,12 +1682,12 @@ static void test_ca_parse_intermediate_and_root(void **state)
 	der = degenerate_der(certs, 2, &len);
 	assert_int_equal(scep_ca_parse(der, len, &ca, detail, sizeof detail), TXN_OK);
 	assert_int_equal(scep_ca_check(&ca, NULL, &expiring, detail, sizeof detail), TXN_OK);
-	/* KNOWN BUG (in HEAD 6a8bcf9; the uncommitted scep_ca.c change in the working
-	 * tree fixes it, keep this as its regression test): scep_ca_pick_issuer() prefers the
-	 * self-signed root whenever no end-entity certificate is present, so ca, recipient and
-	 * signer all become the root. Requests are then encrypted to the root (whose key the SCEP
-	 * server does not hold: badMessageCheck) and CertReps signed by the intermediate fail with
-	 * scep_certrep_signature. The issuing CA is the CA that issued no other CA here. */
+	/* Regression test, bug fixed by scep_ca.c in 8ad40c2. Up to 6a8bcf9,
+	 * scep_ca_pick_issuer() preferred the self-signed root whenever no end-entity
+	 * certificate was present, so ca, recipient and signer all became the root: requests
+	 * went to a key the SCEP server does not hold (badMessageCheck) and CertReps signed by
+	 * the intermediate failed as scep_certrep_signature. The issuing CA is the one that
+	 * issued no other CA here. */
 	{
 		bool ca_ok = X509_cmp(ca.ca, inter) == 0;
 		bool rcpt_ok = X509_cmp(ca.recipient, inter) == 0;
@@ -1787,11 +1787,11 @@ static void test_ca_check_pin_intermediate(void **state)
 	                 TXN_SCEP_CA_PIN_MISMATCH);
 	pki_cert_fingerprint_string(inter, fp, sizeof fp);
 	assert_true(contains(detail, fp));
-	/* ... KNOWN BUG (in HEAD 6a8bcf9; fixed by the uncommitted scep_ca.c change in the
-	 * working tree, keep as regression): but pinning it fails. scep_ca_check() builds its store
-	 * from the pinned certificate alone and then verifies every other certificate, the root
-	 * included, against it; the self-signed root cannot chain to the intermediate, so
-	 * the result is TXN_SCEP_RA_CHAIN_INVALID ("self-signed certificate"). */
+	/* ... and pinning it must work. Regression test, bug fixed by scep_ca.c in 8ad40c2:
+	 * up to 6a8bcf9 scep_ca_check() built its store from the pinned certificate alone
+	 * and verified every other certificate against it, the root included; the
+	 * self-signed root cannot chain to the intermediate, so the result was
+	 * TXN_SCEP_RA_CHAIN_INVALID ("self-signed certificate"). */
 	pki_cert_sha256(inter, pin);
 	detail[0] = '\0';
 	{
@@ -1831,12 +1831,12 @@ static void test_ca_check_pin_foreign_ca(void **state)
 	 * placed first). Whatever scep_ca_check decides, it must never return OK while the
 	 * request recipient or a CertRep signer does not chain to the pinned certificate:
 	 * that would make the pin decorative.
-	 * KNOWN BUG (introduced by the uncommitted scep_ca.c change in the working tree;
-	 * passes on HEAD 6a8bcf9): scep_ca_parse() picks ca/recipient/signer/signers before
-	 * any pin is known (here the impostor, listed first); scep_ca_check() with the pin
-	 * only moves ca->ca to the pinned CA and now skips the chain check of every CA
-	 * certificate ("c == anchor || pki_cert_is_ca(c)"), so it returns OK while requests
-	 * are encrypted to the impostor and its CertReps verify. HEAD failed closed here
+	 * KNOWN BUG, introduced by scep_ca.c in 8ad40c2 (this test passed on 6a8bcf9):
+	 * scep_ca_parse() picks ca/recipient/signer/signers before any pin is known (here
+	 * the impostor, listed first); scep_ca_check() with the pin only moves ca->ca to
+	 * the pinned CA and now skips the chain check of every CA certificate
+	 * ("c == anchor || pki_cert_is_ca(c)"), so it returns OK while requests are
+	 * encrypted to the impostor and its CertReps verify. 6a8bcf9 failed closed here
 	 * (scep_ra_chain_invalid). A fix: after pinning, verify recipient, signer and the
 	 * signers stack against the anchor (or re-pick them below the anchor). */
 	struct scep_ca ca;
@@ -1916,12 +1916,11 @@ static void test_ca_check_expired(void **state)
 
 static void test_ca_check_clock_skew(void **state)
 {
-	/* KNOWN BUG (in HEAD 6a8bcf9; fixed by the uncommitted scep_ca.c change in the
-	 * working tree, keep as regression): scep_ca_check() accepts a CA/RA notBefore up to 300 s
-	 * in the future
+	/* Regression test, bug fixed by scep_ca.c in 8ad40c2. Up to 6a8bcf9,
+	 * scep_ca_check() accepted a CA/RA notBefore up to 300 s in the future
 	 * ("before_in > 300"), but its chain check (X509_verify_cert at the current time)
-	 * then fails with "certificate is not yet valid": a CA whose clock runs two
-	 * minutes ahead is reported as scep_ra_chain_invalid. */
+	 * then failed with "certificate is not yet valid": a CA whose clock runs two
+	 * minutes ahead was reported as scep_ra_chain_invalid. */
 	X509 *ca = mk_cert("CN=Fresh CA", fx.ca_key, NULL, fx.ca_key, 120, 3650 * DAY,
 	                   "critical,CA:TRUE", "critical,keyCertSign,cRLSign");
 	struct scep_ca sca;
@@ -2141,11 +2140,11 @@ static void test_issued_validity(void **state)
 
 static void test_issued_clock_skew(void **state)
 {
-	/* KNOWN BUG (in HEAD 6a8bcf9; fixed by the uncommitted scep_ca.c change in the
-	 * working tree, keep as regression): scep_issued_check() tolerates a notBefore up to 300 s
-	 * ahead (clock skew: "before_in > 300"), but then scep_verify_chain() runs
-	 * X509_verify_cert() at the current time, which refuses the same certificate as "not yet
-	 * valid". A CA clock two minutes ahead thus yields scep_issued_untrusted instead of OK. */
+	/* Regression test, bug fixed by scep_ca.c in 8ad40c2. Up to 6a8bcf9,
+	 * scep_issued_check() tolerated a notBefore up to 300 s ahead ("before_in > 300"),
+	 * but scep_verify_chain() then ran X509_verify_cert() at the current time, which
+	 * refused the same certificate as "not yet valid": a CA clock two minutes ahead
+	 * yielded scep_issued_untrusted instead of OK. */
 	X509_NAME *want = pki_name_parse("CN=probe");
 	X509 *skewed = mk_cert("CN=probe", fx.client_ec, fx.ca, fx.ca_key, 120, 10 * DAY,
 	                       "critical,CA:FALSE", NULL);

@@ -1831,7 +1831,7 @@ static void test_ca_check_pin_foreign_ca(void **state)
 	 * placed first). Whatever scep_ca_check decides, it must never return OK while the
 	 * request recipient or a CertRep signer does not chain to the pinned certificate:
 	 * that would make the pin decorative.
-	 * KNOWN BUG, introduced by scep_ca.c in 8ad40c2 (this test passed on 6a8bcf9):
+	 * regression (fixed: pin bypass through a second CA), introduced by scep_ca.c in 8ad40c2 (this test passed on 6a8bcf9):
 	 * scep_ca_parse() picks ca/recipient/signer/signers before any pin is known (here
 	 * the impostor, listed first); scep_ca_check() with the pin only moves ca->ca to
 	 * the pinned CA and now skips the chain check of every CA certificate

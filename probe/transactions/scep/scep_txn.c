@@ -43,7 +43,6 @@ enum scep_step {
 	SCEP_STEP_CACERT,
 	SCEP_STEP_CACERT_REPLY,
 	SCEP_STEP_REQUEST,
-	SCEP_STEP_SEND,
 	SCEP_STEP_CERTREP,
 	SCEP_STEP_POLL,
 	SCEP_STEP_VERIFY,
@@ -60,7 +59,6 @@ struct scep_txn {
 	struct deadline deadline;
 	struct event *deadline_ev;
 	struct event *poll_ev;
-	bool started;
 	bool pending;      /* a PENDING CertRep moved the deadline to the polling budget */
 	unsigned polls;
 
@@ -758,8 +756,6 @@ static enum step_ret scep_step(struct scep_txn *t)
 		return scep_step_cacert_reply(t);
 	case SCEP_STEP_REQUEST:
 		return scep_step_request(t);
-	case SCEP_STEP_SEND:
-		return scep_build_and_send(t, txn_step_begin(&t->result, "request"));
 	case SCEP_STEP_CERTREP:
 		return scep_step_certrep(t);
 	case SCEP_STEP_POLL:
@@ -791,7 +787,6 @@ static void scep_begin(struct scep_txn *t)
 	const char *ktype = t->conf->key.type == KEY_TYPE_RSA ? "rsa" : "ec";
 
 	txn_result_init(&t->result, t->conf->name, t->conf->url, "enrollment", "scep");
-	t->started = true;
 	deadline_set(&t->deadline, t->conf->timeout_ms);
 	scep_arm_deadline(t);
 	i = txn_step_begin(&t->result, "key");

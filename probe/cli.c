@@ -4,6 +4,7 @@
  * transaction (Test-CsPhoneBootstrap style) or JSON. Init and cleanup order live here.
  */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,9 +15,12 @@
 #include "config/config.h"
 #include "core/log.h"
 #include "core/xalloc.h"
+#include "net/dns.h"
 #include "net/http_client.h"
+#include "net/tls_conn.h"
 #include "pki/keypool.h"
 #include "pki/pki.h"
+#include "transactions/clientauth/clientauth_txn.h"
 #include "transactions/report.h"
 #include "transactions/scep/scep_txn.h"
 
@@ -29,10 +33,14 @@ static void usage(FILE *out)
 "       certprobe check-config FILE\n"
 "       certprobe --help | --version\n"
 "\n"
-"Runs the synthetic transactions a device runs to get its certificate (SCEP\n"
-"enrollment against NDES/Intune-style services and generic SCEP CAs) once, and\n"
-"reports each one: Target, Result, Latency, Error, Diagnosis, then every step\n"
-"with its timing.\n"
+"Runs the synthetic transactions a device runs once, and reports each one:\n"
+"Target, Result, Latency, Error, Diagnosis, then every step with its timing.\n"
+"  enrollment    get a certificate (SCEP against NDES/Intune-style services and\n"
+"                generic SCEP CAs)\n"
+"  client-auth   log on to a SIP registrar with it (mutual TLS + REGISTER, then\n"
+"                un-REGISTER; or OPTIONS)\n"
+"A client-auth transaction whose certificate comes from an enrollment\n"
+"(certificate: {from: NAME}) runs after that enrollment when both are run.\n"
 "\n"
 "Commands:\n"
 "  run            run the configured transactions once (all, or those NAMEd)\n"
@@ -47,35 +55,61 @@ static void usage(FILE *out)
 "\n"
 "Exit status (monitoring-plugins convention):\n"
 "  0  every transaction OK\n"
-"  1  at least one WARNING (e.g. the CA answered with single DES)\n"
+"  1  at least one WARNING (e.g. the CA answered with single DES, or a\n"
+"     certificate expires within 30 days)\n"
 "  2  at least one CRITICAL (the transaction failed)\n"
 "  3  UNKNOWN: configuration or usage error, or the probe could not judge\n"
 "\n"
-"Secrets (challenge passwords, NDES credentials) never appear in any output.\n"
+"Secrets (challenge passwords, NDES credentials, keys) never appear in any output.\n"
 "See certprobe(1) in README.md for the configuration keys.\n", out);
 }
 
-struct cli_run {
-	struct txn_result *results;
-	struct scep_txn **txns;
-	size_t n, done;
-	struct event_base *base;
-};
-
 struct cli_slot {
 	struct cli_run *run;
-	size_t index;
+	const struct txn_conf *conf;
+	struct scep_txn *scep;
+	struct clientauth_txn *ca;
+	struct txn_result result;
+	bool started, done;
+	struct cli_slot *after; /* a client-auth waiting for this enrollment */
 };
+
+struct cli_run {
+	struct cli_slot *slots;
+	size_t n, done;
+	struct event_base *base;
+	struct scep_txn_env scep_env;
+	struct clientauth_env ca_env;
+};
+
+static void cli_start(struct cli_slot *slot);
 
 static void cli_txn_done(const struct txn_result *r, void *arg)
 {
 	struct cli_slot *slot = arg;
 	struct cli_run *run = slot->run;
 
-	run->results[slot->index] = *r;
+	slot->result = *r;
+	slot->done = true;
 	run->done++;
+	for (size_t i = 0; i < run->n; i++) {
+		struct cli_slot *s = &run->slots[i];
+		if (!s->started && s->after == slot)
+			cli_start(s);
+	}
 	if (run->done == run->n)
 		event_base_loopexit(run->base, NULL);
+}
+
+static void cli_start(struct cli_slot *slot)
+{
+	struct cli_run *run = slot->run;
+
+	slot->started = true;
+	if (slot->conf->type == TXN_TYPE_CLIENT_AUTH)
+		slot->ca = clientauth_txn_start(&run->ca_env, slot->conf, cli_txn_done, slot);
+	else
+		slot->scep = scep_txn_start(&run->scep_env, slot->conf, cli_txn_done, slot);
 }
 
 /* Selected on the command line (no names selects all). */
@@ -112,9 +146,10 @@ static int cli_run(int argc, char **argv)
 	bool json = false, verbose = false;
 	struct config *cfg;
 	struct cli_run run = {0};
-	struct cli_slot *slots;
 	struct http_client *http;
 	struct keypool *keys;
+	struct dns *dns;
+	struct tls_ctx_cache *tls;
 	unsigned nerr = 0;
 	int ch, worst = 0;
 	size_t n = 0;
@@ -159,9 +194,9 @@ static int cli_run(int argc, char **argv)
 	}
 	if (verbose)
 		log_set_level(LOG_LEVEL_DEBUG);
-	if (pki_init() == -1 || http_client_global_init() == -1 ||
+	if (pki_init() == -1 || http_client_global_init() == -1 || dns_global_init() == -1 ||
 	    evthread_use_pthreads() == -1) {
-		fprintf(stderr, "certprobe: cannot initialise OpenSSL, libcurl or libevent\n");
+		fprintf(stderr, "certprobe: cannot initialise OpenSSL, libcurl, c-ares or libevent\n");
 		config_free(cfg);
 		return EXIT_USAGE;
 	}
@@ -169,38 +204,41 @@ static int cli_run(int argc, char **argv)
 	http = http_client_new(run.base);
 	http_client_set_trace(http, verbose);
 	keys = keypool_new(run.base, 1);
+	dns = dns_new(run.base);
+	tls = tls_ctx_cache_new();
+	run.scep_env = (struct scep_txn_env){.base = run.base, .http = http, .keys = keys,
+	                                     .state_dir = state_dir != NULL ? state_dir
+	                                                                    : cfg->state_dir};
+	run.ca_env = (struct clientauth_env){.base = run.base, .dns = dns, .tls = tls,
+	                                     .state_dir = run.scep_env.state_dir};
 
-	run.n = cfg->n_txns;
-	run.results = xcalloc(run.n, sizeof *run.results);
-	run.txns = xcalloc(run.n, sizeof *run.txns);
-	slots = xcalloc(run.n, sizeof *slots);
-	{
-		struct scep_txn_env env = {.base = run.base, .http = http, .keys = keys,
-		                           .state_dir = state_dir != NULL ? state_dir : cfg->state_dir};
-		for (struct txn_conf *tc = cfg->txns; tc != NULL; tc = tc->next) {
-			if (!cli_wanted(tc, argc - optind, argv + optind))
-				continue;
-			slots[n].run = &run;
-			slots[n].index = n;
-			n++;
-		}
-		/* every slot exists before the first callback can count completions */
-		run.n = n;
-		n = 0;
-		for (struct txn_conf *tc = cfg->txns; tc != NULL; tc = tc->next) {
-			if (!cli_wanted(tc, argc - optind, argv + optind))
-				continue;
-			run.txns[n] = scep_txn_start(&env, tc, cli_txn_done, &slots[n]);
-			n++;
-		}
+	run.slots = xcalloc(cfg->n_txns, sizeof *run.slots);
+	for (struct txn_conf *tc = cfg->txns; tc != NULL; tc = tc->next) {
+		if (!cli_wanted(tc, argc - optind, argv + optind))
+			continue;
+		run.slots[n].run = &run;
+		run.slots[n].conf = tc;
+		n++;
 	}
+	run.n = n;
+	/* a client-auth using an enrollment's certificate waits for it, as a device does */
+	for (size_t i = 0; i < run.n; i++) {
+		const char *from = run.slots[i].conf->certificate.from;
+		for (size_t j = 0; from != NULL && j < run.n; j++)
+			if (strcmp(run.slots[j].conf->name, from) == 0)
+				run.slots[i].after = &run.slots[j];
+	}
+	/* every slot exists before the first callback can count completions */
+	for (size_t i = 0; i < run.n; i++)
+		if (run.slots[i].after == NULL)
+			cli_start(&run.slots[i]);
 	if (run.n > 0)
 		event_base_dispatch(run.base);
 
 	if (json)
 		fputc('[', stdout);
 	for (size_t i = 0; i < run.n; i++) {
-		const struct txn_result *r = &run.results[i];
+		const struct txn_result *r = &run.slots[i].result;
 		if (json) {
 			if (i > 0)
 				fputc(',', stdout);
@@ -212,17 +250,19 @@ static int cli_run(int argc, char **argv)
 		}
 		if ((int)r->result > worst)
 			worst = (int)r->result;
-		scep_txn_free(run.txns[i]);
+		scep_txn_free(run.slots[i].scep);
+		clientauth_txn_free(run.slots[i].ca);
 	}
 	if (json)
 		fputs("]\n", stdout);
 	keypool_free(keys);
 	http_client_free(http);
+	dns_free(dns);
+	tls_ctx_cache_free(tls);
 	event_base_free(run.base);
-	free(slots);
-	free(run.txns);
-	free(run.results);
+	free(run.slots);
 	config_free(cfg);
+	dns_global_cleanup();
 	http_client_global_cleanup();
 	pki_cleanup();
 	return worst;
@@ -231,6 +271,7 @@ static int cli_run(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	log_init("certprobe", LOG_LEVEL_WARN);
+	signal(SIGPIPE, SIG_IGN); /* a registrar closing mid-write is an error, not a death */
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_USAGE;

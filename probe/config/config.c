@@ -63,6 +63,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <arpa/inet.h>
 #include <unistd.h>
 #include <yaml.h>
 
@@ -76,7 +77,7 @@
 #define MS_DAY (24 * MS_HOUR)
 /* A duration field that is absent, or present but invalid (an error was recorded). */
 #define DURATION_UNSET UINT64_MAX
-#define FIELDS_MAX 16
+#define FIELDS_MAX 24
 #define MASK_TEXT "********"
 #define ECHO_MAX 240 /* longest echoed source line, in bytes */
 
@@ -118,6 +119,7 @@ struct txn_state {
 	yaml_node_t *timeout;
 	yaml_node_t *poll;
 	yaml_node_t *max_wait;
+	yaml_node_t *cert_from; /* client-auth certificate.from, checked once all are loaded */
 };
 
 struct loader {
@@ -1801,13 +1803,15 @@ static void handle_txn_type(struct loader *ld, yaml_node_t *node, void *obj, con
 	enum txn_type *dst = field_ptr(obj, f);
 	char buf[80];
 
-	if (strcmp(scalar(node), "enrollment") != 0) {
+	if (strcmp(scalar(node), "enrollment") == 0) {
+		*dst = TXN_TYPE_ENROLLMENT;
+	} else if (strcmp(scalar(node), "client-auth") == 0) {
+		*dst = TXN_TYPE_CLIENT_AUTH;
+	} else {
 		error_at(ld, &node->start_mark, NULL,
-		         "unknown transaction type '%s' (supported: enrollment)",
+		         "unknown transaction type '%s' (supported: enrollment, client-auth)",
 		         clip(scalar(node), buf, sizeof buf));
-		return;
 	}
-	*dst = TXN_TYPE_ENROLLMENT;
 }
 
 static void handle_protocol(struct loader *ld, yaml_node_t *node, void *obj, const struct field *f)
@@ -1868,21 +1872,291 @@ static void handle_subject(struct loader *ld, yaml_node_t *node, void *obj, cons
 	handle_string(ld, node, obj, f);
 }
 
+/* 'method' means different things per type; load_txn parses it once the type is known. */
 static void handle_method(struct loader *ld, yaml_node_t *node, void *obj, const struct field *f)
 {
-	enum scep_method *dst = field_ptr(obj, f);
+	(void)ld;
+	(void)node;
+	(void)obj;
+	(void)f;
+}
+
+static void parse_method(struct loader *ld, yaml_node_t *node, struct txn_conf *txn)
+{
 	const char *s = scalar(node);
 	char buf[80];
 
+	if (txn->type == TXN_TYPE_CLIENT_AUTH) {
+		if (strcmp(s, "register") == 0)
+			txn->sip_method = SIP_METHOD_REGISTER;
+		else if (strcmp(s, "options") == 0)
+			txn->sip_method = SIP_METHOD_OPTIONS;
+		else
+			error_at(ld, &node->start_mark, NULL,
+			         "bad method '%s' for client-auth (use register or options)",
+			         clip(s, buf, sizeof buf));
+		return;
+	}
 	if (strcmp(s, "auto") == 0)
-		*dst = SCEP_METHOD_AUTO;
+		txn->method = SCEP_METHOD_AUTO;
 	else if (strcmp(s, "post") == 0)
-		*dst = SCEP_METHOD_POST;
+		txn->method = SCEP_METHOD_POST;
 	else if (strcmp(s, "get") == 0)
-		*dst = SCEP_METHOD_GET;
+		txn->method = SCEP_METHOD_GET;
 	else
 		error_at(ld, &node->start_mark, NULL, "bad method '%s' (use auto, post or get)",
 		         clip(s, buf, sizeof buf));
+}
+
+/* ---- client-auth: registrar, sip_uri, certificate ---- */
+
+static bool valid_host(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 253)
+		return false;
+	if (strchr(s, ':') != NULL) /* IPv6 literal */
+		return strspn(s, "0123456789abcdefABCDEF:.") == n;
+	return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._") == n &&
+	       s[0] != '.' && s[0] != '-';
+}
+
+static void handle_host(struct loader *ld, yaml_node_t *node, void *obj, const struct field *f)
+{
+	char buf[80];
+
+	if (!valid_host(scalar(node))) {
+		error_at(ld, &node->start_mark, NULL,
+		         "bad host name '%s' for '%s' (a DNS name or an IP address)",
+		         clip(scalar(node), buf, sizeof buf), f->key);
+		return;
+	}
+	handle_string(ld, node, obj, f);
+}
+
+/* "IP" or "IP:port" or "[IPv6]:port" */
+static bool valid_resolver(const char *s)
+{
+	char host[64];
+	const char *port = NULL;
+	unsigned char addr[16];
+	uint64_t v;
+	size_t n;
+
+	if (s[0] == '[') {
+		const char *end = strchr(s, ']');
+		if (end == NULL || (size_t)(end - s - 1) >= sizeof host)
+			return false;
+		n = (size_t)(end - s - 1);
+		memcpy(host, s + 1, n);
+		host[n] = '\0';
+		if (end[1] != '\0' && end[1] != ':')
+			return false;
+		port = end[1] == ':' ? end + 2 : NULL;
+		if (inet_pton(AF_INET6, host, addr) != 1)
+			return false;
+	} else if (strchr(s, ':') != NULL && strchr(s, ':') != strrchr(s, ':')) {
+		return inet_pton(AF_INET6, s, addr) == 1;
+	} else {
+		n = strcspn(s, ":");
+		if (n >= sizeof host)
+			return false;
+		memcpy(host, s, n);
+		host[n] = '\0';
+		port = s[n] == ':' ? s + n + 1 : NULL;
+		if (inet_pton(AF_INET, host, addr) != 1)
+			return false;
+	}
+	if (port != NULL && (parse_uint(port, 65535, &v) == -1 || v == 0))
+		return false;
+	return true;
+}
+
+static void handle_resolver(struct loader *ld, yaml_node_t *node, void *obj, const struct field *f)
+{
+	char buf[80];
+
+	if (!valid_resolver(scalar(node))) {
+		error_at(ld, &node->start_mark, "e.g. 127.0.0.1, 10.0.0.53:5353 or [::1]:53",
+		         "bad resolver '%s' (an IP address with an optional port)",
+		         clip(scalar(node), buf, sizeof buf));
+		return;
+	}
+	handle_string(ld, node, obj, f);
+}
+
+static void handle_discover(struct loader *ld, yaml_node_t *node, void *obj, const struct field *f)
+{
+	enum registrar_discovery *dst = field_ptr(obj, f);
+	char buf[80];
+
+	if (strcmp(scalar(node), "static") == 0)
+		*dst = REGISTRAR_STATIC;
+	else if (strcmp(scalar(node), "dns") == 0)
+		*dst = REGISTRAR_DNS;
+	else
+		error_at(ld, &node->start_mark, NULL, "bad discover '%s' (use static or dns)",
+		         clip(scalar(node), buf, sizeof buf));
+}
+
+static void handle_family(struct loader *ld, yaml_node_t *node, void *obj, const struct field *f)
+{
+	enum addr_family *dst = field_ptr(obj, f);
+	char buf[80];
+
+	if (strcmp(scalar(node), "ipv4") == 0)
+		*dst = ADDR_FAMILY_IPV4;
+	else if (strcmp(scalar(node), "ipv6") == 0)
+		*dst = ADDR_FAMILY_IPV6;
+	else
+		error_at(ld, &node->start_mark, NULL, "bad family '%s' (use ipv4 or ipv6)",
+		         clip(scalar(node), buf, sizeof buf));
+}
+
+static void handle_tls_max(struct loader *ld, yaml_node_t *node, void *obj, const struct field *f)
+{
+	unsigned *dst = field_ptr(obj, f);
+	char buf[80];
+
+	if (strcmp(scalar(node), "1.2") == 0)
+		*dst = 2;
+	else if (strcmp(scalar(node), "1.3") == 0)
+		*dst = 3;
+	else
+		error_at(ld, &node->start_mark, NULL, "bad tls_max_version '%s' (use \"1.2\" or \"1.3\")",
+		         clip(scalar(node), buf, sizeof buf));
+}
+
+enum registrar_field {
+	REG_F_DISCOVER,
+	REG_F_HOST,
+	REG_F_PORT,
+	REG_F_DOMAIN,
+	REG_F_RESOLVER,
+	REG_F_TLS_NAME,
+	REG_F_FAMILY,
+	REG_F_TLS_MAX,
+};
+
+static const struct field registrar_fields[] = {
+    [REG_F_DISCOVER] = {"discover", YAML_SCALAR_NODE, handle_discover,
+                        offsetof(struct registrar_conf, discover), false, 0, 0},
+    [REG_F_HOST] = {"host", YAML_SCALAR_NODE, handle_host, offsetof(struct registrar_conf, host),
+                    false, 0, 0},
+    [REG_F_PORT] = {"port", YAML_SCALAR_NODE, handle_uint, offsetof(struct registrar_conf, port),
+                    false, 1, 65535},
+    [REG_F_DOMAIN] = {"domain", YAML_SCALAR_NODE, handle_host,
+                      offsetof(struct registrar_conf, domain), false, 0, 0},
+    [REG_F_RESOLVER] = {"resolver", YAML_SCALAR_NODE, handle_resolver,
+                        offsetof(struct registrar_conf, resolver), false, 0, 0},
+    [REG_F_TLS_NAME] = {"tls_name", YAML_SCALAR_NODE, handle_host,
+                        offsetof(struct registrar_conf, tls_name), false, 0, 0},
+    [REG_F_FAMILY] = {"family", YAML_SCALAR_NODE, handle_family,
+                      offsetof(struct registrar_conf, family), false, 0, 0},
+    [REG_F_TLS_MAX] = {"tls_max_version", YAML_SCALAR_NODE, handle_tls_max,
+                       offsetof(struct registrar_conf, tls_max_minor), false, 0, 0},
+    {NULL, YAML_NO_NODE, NULL, 0, false, 0, 0},
+};
+
+static void handle_registrar(struct loader *ld, yaml_node_t *node, void *obj, const struct field *f)
+{
+	struct registrar_conf *reg = field_ptr(obj, f);
+	struct walk_result res;
+
+	walk_mapping(ld, node, registrar_fields, reg, "in registrar", false, &res);
+	if (reg->discover == REGISTRAR_DNS) {
+		if (res.key[REG_F_DOMAIN] == NULL)
+			error_at(ld, &node->start_mark, NULL,
+			         "registrar: 'discover: dns' needs 'domain' (the SIP domain)");
+		for (int i = REG_F_HOST; i <= REG_F_PORT; i++)
+			if (res.key[i] != NULL)
+				error_at(ld, &res.key[i]->start_mark, NULL,
+				         "registrar: '%s' applies to a static registrar; "
+				         "'discover: dns' finds host and port in DNS",
+				         registrar_fields[i].key);
+	} else {
+		if (res.key[REG_F_HOST] == NULL)
+			error_at(ld, &node->start_mark,
+			         "e.g. registrar: {host: pool1.example.com, port: 5061} or "
+			         "{discover: dns, domain: example.com}",
+			         "registrar: missing required key 'host'");
+		for (int i = REG_F_DOMAIN; i <= REG_F_RESOLVER; i++)
+			if (res.key[i] != NULL)
+				error_at(ld, &res.key[i]->start_mark, NULL,
+				         "registrar: '%s' applies to 'discover: dns'",
+				         registrar_fields[i].key);
+		if (res.key[REG_F_PORT] == NULL)
+			reg->port = 5061;
+	}
+}
+
+/* sip:user@host[:port][;params] or sips:; no spaces, angle brackets or quotes */
+static const char *sip_uri_problem(const char *s)
+{
+	const char *rest, *at;
+
+	if (strncmp(s, "sip:", 4) == 0)
+		rest = s + 4;
+	else if (strncmp(s, "sips:", 5) == 0)
+		rest = s + 5;
+	else
+		return "must start with sip: or sips:";
+	if (strpbrk(s, " \t<>\"\\") != NULL)
+		return "must not contain spaces, quotes or angle brackets";
+	at = strchr(rest, '@');
+	if (at == NULL || at == rest)
+		return "needs a user part (sip:user@domain)";
+	if (at[1] == '\0' || at[1] == ';' || at[1] == ':')
+		return "needs a domain after '@'";
+	return NULL;
+}
+
+static void handle_sip_uri(struct loader *ld, yaml_node_t *node, void *obj, const struct field *f)
+{
+	const char *why = sip_uri_problem(scalar(node));
+	char buf[80];
+
+	if (why != NULL) {
+		error_at(ld, &node->start_mark, "e.g. sip:alice@example.com", "bad sip_uri '%s': %s",
+		         clip(scalar(node), buf, sizeof buf), why);
+		return;
+	}
+	handle_string(ld, node, obj, f);
+}
+
+enum cert_field { CERT_F_FROM, CERT_F_CERT, CERT_F_KEY };
+
+static const struct field cert_fields[] = {
+    [CERT_F_FROM] = {"from", YAML_SCALAR_NODE, handle_string,
+                     offsetof(struct client_cert_conf, from), false, 0, 0},
+    [CERT_F_CERT] = {"cert", YAML_SCALAR_NODE, handle_path,
+                     offsetof(struct client_cert_conf, cert), false, 0, 0},
+    [CERT_F_KEY] = {"key", YAML_SCALAR_NODE, handle_path, offsetof(struct client_cert_conf, key),
+                    false, 0, 0},
+    {NULL, YAML_NO_NODE, NULL, 0, false, 0, 0},
+};
+
+static void handle_certificate(struct loader *ld, yaml_node_t *node, void *obj,
+                               const struct field *f)
+{
+	static const int idx[] = {CERT_F_FROM, CERT_F_CERT};
+	struct client_cert_conf *cc = field_ptr(obj, f);
+	struct walk_result res;
+	int first;
+
+	walk_mapping(ld, node, cert_fields, cc, "in certificate", false, &res);
+	first = exactly_one(ld, node, &res, cert_fields, idx, 2, "certificate",
+	                    "from (an enrollment transaction) or cert + key (files)");
+	if (first == CERT_F_FROM) {
+		ld->txns[ld->ntxns - 1].cert_from = res.value[CERT_F_FROM];
+		if (res.key[CERT_F_KEY] != NULL)
+			error_at(ld, &res.key[CERT_F_KEY]->start_mark, NULL,
+			         "certificate: 'key' goes with 'cert'; 'from' uses the "
+			         "enrollment's own key");
+	} else if (first == CERT_F_CERT && res.key[CERT_F_KEY] == NULL) {
+		error_at(ld, &node->start_mark, NULL, "certificate: 'cert' needs a 'key'");
+	}
 }
 
 enum txn_field {
@@ -1901,6 +2175,10 @@ enum txn_field {
 	TXN_F_INTERVAL,
 	TXN_F_TIMEOUT,
 	TXN_F_PENDING,
+	TXN_F_REGISTRAR,
+	TXN_F_SIP_URI,
+	TXN_F_CERTIFICATE,
+	TXN_F_EXPIRES,
 };
 
 static const struct field txn_fields[] = {
@@ -1909,13 +2187,14 @@ static const struct field txn_fields[] = {
     [TXN_F_TYPE] = {"type", YAML_SCALAR_NODE, handle_txn_type, offsetof(struct txn_conf, type),
                     true, 0, 0},
     [TXN_F_PROTOCOL] = {"protocol", YAML_SCALAR_NODE, handle_protocol,
-                        offsetof(struct txn_conf, protocol), true, 0, 0},
-    [TXN_F_URL] = {"url", YAML_SCALAR_NODE, handle_url, offsetof(struct txn_conf, url), true, 0, 0},
+                        offsetof(struct txn_conf, protocol), false, 0, 0},
+    [TXN_F_URL] = {"url", YAML_SCALAR_NODE, handle_url, offsetof(struct txn_conf, url), false, 0,
+                   0},
     [TXN_F_FINGERPRINT] = {"ca_fingerprint", YAML_SCALAR_NODE, handle_fingerprint, 0, false, 0, 0},
     [TXN_F_CHALLENGE] = {"challenge", YAML_MAPPING_NODE, handle_challenge,
                          offsetof(struct txn_conf, challenge), false, 0, 0},
     [TXN_F_SUBJECT] = {"subject", YAML_SCALAR_NODE, handle_subject,
-                       offsetof(struct txn_conf, subject), true, 0, 0},
+                       offsetof(struct txn_conf, subject), false, 0, 0},
     [TXN_F_KEY] = {"key", YAML_MAPPING_NODE, handle_key, offsetof(struct txn_conf, key), false, 0,
                    0},
     [TXN_F_TRUST_STORE] = {"trust_store", YAML_SCALAR_NODE, handle_path,
@@ -1932,10 +2211,75 @@ static const struct field txn_fields[] = {
                        offsetof(struct txn_conf, timeout_ms), false, 1, MS_HOUR},
     [TXN_F_PENDING] = {"pending", YAML_MAPPING_NODE, handle_txn_pending,
                        offsetof(struct txn_conf, pending), false, 0, 0},
+    [TXN_F_REGISTRAR] = {"registrar", YAML_MAPPING_NODE, handle_registrar,
+                         offsetof(struct txn_conf, registrar), false, 0, 0},
+    [TXN_F_SIP_URI] = {"sip_uri", YAML_SCALAR_NODE, handle_sip_uri,
+                       offsetof(struct txn_conf, sip_uri), false, 0, 0},
+    [TXN_F_CERTIFICATE] = {"certificate", YAML_MAPPING_NODE, handle_certificate,
+                           offsetof(struct txn_conf, certificate), false, 0, 0},
+    [TXN_F_EXPIRES] = {"expires", YAML_SCALAR_NODE, handle_uint, offsetof(struct txn_conf, expires),
+                       false, 1, 86400},
     {NULL, YAML_NO_NODE, NULL, 0, false, 0, 0},
 };
 _Static_assert(sizeof txn_fields / sizeof txn_fields[0] <= FIELDS_MAX,
                "walk_result must cover every transaction key");
+
+/* Which keys each transaction type needs and accepts (the table lists the union). */
+static const int enrollment_required[] = {TXN_F_PROTOCOL, TXN_F_URL, TXN_F_SUBJECT};
+static const int enrollment_only[] = {TXN_F_PROTOCOL, TXN_F_URL,      TXN_F_FINGERPRINT,
+                                      TXN_F_CHALLENGE, TXN_F_SUBJECT, TXN_F_KEY,
+                                      TXN_F_CA_IDENTIFIER, TXN_F_RENEWAL, TXN_F_PENDING};
+static const int client_auth_required[] = {TXN_F_REGISTRAR, TXN_F_SIP_URI, TXN_F_TRUST_STORE};
+static const int client_auth_only[] = {TXN_F_REGISTRAR, TXN_F_SIP_URI, TXN_F_CERTIFICATE,
+                                       TXN_F_EXPIRES};
+
+static void check_type_keys(struct loader *ld, yaml_node_t *node, struct txn_conf *txn,
+                            const struct walk_result *res, const char *label)
+{
+	const yaml_node_t *type = res->value[TXN_F_TYPE];
+	const int *req, *other;
+	size_t nreq, nother;
+	const char *tname;
+
+	if (type == NULL || type->type != YAML_SCALAR_NODE)
+		return;
+	if (strcmp(scalar(type), "enrollment") == 0) {
+		req = enrollment_required;
+		nreq = sizeof enrollment_required / sizeof *req;
+		other = client_auth_only;
+		nother = sizeof client_auth_only / sizeof *other;
+		tname = "an enrollment";
+	} else if (strcmp(scalar(type), "client-auth") == 0) {
+		req = client_auth_required;
+		nreq = sizeof client_auth_required / sizeof *req;
+		other = enrollment_only;
+		nother = sizeof enrollment_only / sizeof *other;
+		tname = "a client-auth";
+		if (res->key[TXN_F_EXPIRES] == NULL)
+			txn->expires = 60;
+	} else {
+		return;
+	}
+	for (size_t i = 0; i < nreq; i++) {
+		if (res->key[req[i]] != NULL)
+			continue;
+		if (req[i] == TXN_F_TRUST_STORE)
+			error_at(ld, &node->start_mark,
+			         "the roots a device ships with, as one PEM file; the system store is "
+			         "never used for client-auth",
+			         "%s: missing required key 'trust_store'", label);
+		else
+			error_at(ld, &node->start_mark, NULL, "%s: missing required key '%s'", label,
+			         txn_fields[req[i]].key);
+	}
+	for (size_t i = 0; i < nother; i++)
+		if (res->key[other[i]] != NULL)
+			error_at(ld, &res->key[other[i]]->start_mark, NULL,
+			         "'%s' does not apply to %s transaction", txn_fields[other[i]].key,
+			         tname);
+	if (res->value[TXN_F_METHOD] != NULL && res->value[TXN_F_METHOD]->type == YAML_SCALAR_NODE)
+		parse_method(ld, res->value[TXN_F_METHOD], txn);
+}
 
 static void load_txn(struct loader *ld, yaml_node_t *node, size_t index)
 {
@@ -1970,6 +2314,7 @@ static void load_txn(struct loader *ld, yaml_node_t *node, size_t index)
 	else
 		snprintf(label, sizeof label, "transaction #%zu", index + 1);
 	check_required(ld, node, txn_fields, &res, label);
+	check_type_keys(ld, node, txn, &res, label);
 }
 
 static void handle_transactions(struct loader *ld, yaml_node_t *node, void *obj,
@@ -2096,6 +2441,18 @@ static void finish(struct loader *ld)
 		if (t->pending.max_wait_ms == DURATION_UNSET && st->max_wait == NULL)
 			t->pending.max_wait_ms = dp->max_wait_ms;
 		check_pending(ld, &t->pending, st->poll, st->max_wait, "pending.");
+		if (st->cert_from != NULL) {
+			const struct txn_conf *src = config_find_txn(cfg, t->certificate.from);
+			char buf[80];
+			if (src == NULL)
+				error_at(ld, &st->cert_from->start_mark, NULL,
+				         "certificate.from: no transaction named '%s'",
+				         clip(scalar(st->cert_from), buf, sizeof buf));
+			else if (src->type != TXN_TYPE_ENROLLMENT)
+				error_at(ld, &st->cert_from->start_mark, NULL,
+				         "certificate.from: '%s' is not an enrollment transaction",
+				         src->name);
+		}
 	}
 }
 
@@ -2333,6 +2690,14 @@ void config_free(struct config *cfg)
 		free(t->key.curve);
 		free(t->trust_store);
 		free(t->ca_identifier);
+		free(t->registrar.host);
+		free(t->registrar.domain);
+		free(t->registrar.resolver);
+		free(t->registrar.tls_name);
+		free(t->sip_uri);
+		free(t->certificate.from);
+		free(t->certificate.cert);
+		free(t->certificate.key);
 		free(t);
 	}
 	free(cfg->path);

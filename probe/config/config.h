@@ -58,23 +58,57 @@ struct pending_conf {
 	uint64_t max_wait_ms;      /* default 10 min */
 };
 
-enum txn_type { TXN_TYPE_ENROLLMENT = 0 };
+enum txn_type { TXN_TYPE_ENROLLMENT = 0, TXN_TYPE_CLIENT_AUTH };
 enum txn_protocol { TXN_PROTOCOL_SCEP = 0 };
 enum scep_method { SCEP_METHOD_AUTO = 0, SCEP_METHOD_POST, SCEP_METHOD_GET };
+enum sip_method { SIP_METHOD_REGISTER = 0, SIP_METHOD_OPTIONS };
+
+/* How a client-auth transaction finds its registrar. */
+enum registrar_discovery {
+	REGISTRAR_STATIC = 0, /* {host, port} */
+	REGISTRAR_DNS,        /* {discover: dns, domain}: SRV in device order, then A fallbacks */
+};
+
+enum addr_family { ADDR_FAMILY_IPV4 = 0, ADDR_FAMILY_IPV6 };
+
+struct registrar_conf {
+	enum registrar_discovery discover;
+	char *host;        /* STATIC: name or IP literal */
+	unsigned port;     /* STATIC: default 5061 */
+	char *domain;      /* DNS: the SIP domain */
+	char *resolver;    /* DNS server "IP" or "IP:port"; NULL = /etc/resolv.conf */
+	char *tls_name;    /* name the server certificate must carry; NULL = host / SRV target */
+	enum addr_family family; /* address family to connect over (default ipv4) */
+	unsigned tls_max_minor;  /* tls_max_version: 0 = newest (1.3), 2 = "1.2", 3 = "1.3" */
+};
+
+/* The client certificate of a client-auth transaction. All NULL: none is sent. */
+struct client_cert_conf {
+	char *from; /* name of an enrollment transaction: its latest issued certificate */
+	char *cert; /* PEM file (leaf, then any intermediates) */
+	char *key;  /* PEM file */
+};
 
 struct txn_conf {
 	char *name;                /* unique, [A-Za-z0-9_.-]{1,64} */
-	enum txn_type type;        /* "enrollment" */
-	enum txn_protocol protocol; /* "scep" */
-	char *url;                 /* http:// or https://, with a host */
+	enum txn_type type;        /* "enrollment" or "client-auth" */
+	enum txn_protocol protocol; /* enrollment: "scep" */
+	char *url;                 /* enrollment: http:// or https://, with a host */
 	bool has_ca_fingerprint;
 	unsigned char ca_fingerprint[32]; /* sha256 over the CA certificate DER */
 	struct challenge_conf challenge;
 	char *subject;       /* "CN=x,O=y" (validated syntactically) */
 	struct key_conf key;
-	char *trust_store;   /* PEM bundle for TLS to https URLs; NULL = system default */
+	char *trust_store;   /* PEM bundle: enrollment https URLs (NULL = system default);
+	                        client-auth: the device's roots (required) */
 	char *ca_identifier; /* the message= parameter of GetCACaps/GetCACert; NULL = none */
 	enum scep_method method; /* "auto" (default: POST when advertised), "post", "get" */
+	/* client-auth */
+	struct registrar_conf registrar;
+	char *sip_uri;                   /* "sip:user@domain" */
+	struct client_cert_conf certificate;
+	enum sip_method sip_method;      /* method: register (default) or options */
+	unsigned expires;                /* Expires of the REGISTER, default 60 s */
 	bool renewal;        /* RenewalReq with the previous certificate when advertised */
 	uint64_t interval_ms; /* from defaults when absent */
 	uint64_t timeout_ms;  /* overall deadline of one run; from defaults when absent */

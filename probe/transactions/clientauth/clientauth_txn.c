@@ -1,0 +1,1060 @@
+/*
+ * clientauth_txn: the client-auth step machine (see clientauth_txn.h).
+ *
+ *   certificate → [discover: SRV in device order | A fallbacks] → resolve → connect →
+ *   tls_handshake → register|options (→ 301: resolve … again, at most 3 times) →
+ *   unregister → done
+ *
+ * Steps are functions returning STEP_CONTINUE / STEP_WAIT / STEP_DONE (HAProxy
+ * tcpcheck); I/O callbacks record what happened and call txn_run() again. The one
+ * deadline timer covers the whole run.
+ */
+#define _DEFAULT_SOURCE 1
+
+#include "transactions/clientauth/clientauth_txn.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include <event2/event.h>
+#include <openssl/rand.h>
+
+#include "core/clock.h"
+#include "core/log.h"
+#include "core/xalloc.h"
+#include "net/dns.h"
+#include "net/sip_msg.h"
+#include "net/tls_conn.h"
+
+#define CA_MAX_REDIRECTS 3
+#define CA_EXPIRY_WARN_S (30L * 86400)
+
+/* Device order (lync-certprov.md §2); TLS ones are usable for a certificate logon. */
+static const struct {
+	const char *prefix;
+	bool tls;
+} srv_names[] = {
+	{"_sipinternaltls._tcp.", true},
+	{"_sipinternal._tcp.", false},
+	{"_sip._tls.", true},
+	{"_sip._tcp.", false},
+};
+#define N_SRV (sizeof srv_names / sizeof srv_names[0])
+
+/* A-record fallbacks when no SRV record answers (KB 2619522, as SIPE does). */
+static const struct {
+	const char *prefix;
+	unsigned port;
+} a_fallbacks[] = {
+	{"sipinternal.", 5061},
+	{"sipexternal.", 443},
+	{"sip.", 443},
+	{"", 5061},
+};
+#define N_FALLBACK (sizeof a_fallbacks / sizeof a_fallbacks[0])
+
+enum ca_state {
+	CA_CERT,
+	CA_DISCOVER,
+	CA_FALLBACK,
+	CA_RESOLVE,
+	CA_CONNECT,
+	CA_HANDSHAKE,
+	CA_REQUEST,
+	CA_UNREGISTER,
+	CA_DONE,
+};
+
+struct ca_lookup {
+	struct clientauth_txn *t;
+	unsigned index;
+	struct dns_query *q;
+	bool done;
+	enum dns_status status;
+	char why[128];
+	struct dns_srv first; /* SRV: best record */
+	size_t n;
+	struct dns_addr addr; /* fallback: first address */
+};
+
+struct clientauth_txn {
+	struct clientauth_env env;
+	const struct txn_conf *conf;
+	clientauth_txn_done_cb *cb;
+	void *arg;
+	struct txn_result result;
+	struct deadline deadline;
+	struct event *timer;
+	struct event *kick; /* resumes the machine from the loop */
+	enum ca_state state;
+	bool waiting; /* a step is waiting for a callback */
+	size_t step;
+
+	struct tls_ctx *tls;
+	struct tls_cert_facts client;
+	bool has_client;
+
+	struct ca_lookup lookups[N_SRV > N_FALLBACK ? N_SRV : N_FALLBACK];
+	unsigned pending_lookups;
+
+	char host[256];       /* where to connect */
+	unsigned port;
+	char verify_name[256]; /* what the server certificate must name */
+	struct dns_query *resolve_q;
+	struct dns_addr addr;
+	bool have_addr;
+	unsigned redirects;
+
+	struct tls_conn *conn;
+	bool conn_failed;
+	bool conn_eof;
+
+	/* SIP */
+	char user[128];
+	char domain[256];
+	char call_id[48];
+	char from_tag[24];
+	char contact[320];
+	unsigned cseq;
+	bool have_response;
+	struct sip_response resp;
+	bool bad_response;
+	char bad_why[160];
+	bool registered;
+};
+
+static void txn_run(struct clientauth_txn *t);
+
+/* ---- helpers ---- */
+
+static void ca_token(char *buf, size_t n)
+{
+	unsigned char rnd[32];
+
+	if (n / 2 > sizeof rnd || RAND_bytes(rnd, (int)((n + 1) / 2)) != 1)
+		memset(rnd, 0x5a, sizeof rnd);
+	sip_hex_token(buf, n, rnd, (n + 1) / 2);
+}
+
+static void ca_kick(struct clientauth_txn *t)
+{
+	event_active(t->kick, EV_TIMEOUT, 0);
+}
+
+static void ca_resume(struct clientauth_txn *t)
+{
+	t->waiting = false;
+	txn_run(t);
+}
+
+static bool is_ip_literal(const char *s, int *family)
+{
+	unsigned char buf[16];
+
+	if (inet_pton(AF_INET, s, buf) == 1) {
+		*family = AF_INET;
+		return true;
+	}
+	if (inet_pton(AF_INET6, s, buf) == 1) {
+		*family = AF_INET6;
+		return true;
+	}
+	return false;
+}
+
+static int ca_family(const struct clientauth_txn *t)
+{
+	return t->conf->registrar.family == ADDR_FAMILY_IPV6 ? AF_INET6 : AF_INET;
+}
+
+static void addr_string(const struct dns_addr *a, char *buf, size_t len)
+{
+	char ip[INET6_ADDRSTRLEN] = "?";
+	unsigned port = 0;
+
+	if (a->sa.ss_family == AF_INET) {
+		const struct sockaddr_in *s = (const struct sockaddr_in *)&a->sa;
+		inet_ntop(AF_INET, &s->sin_addr, ip, sizeof ip);
+		port = ntohs(s->sin_port);
+		snprintf(buf, len, "%s:%u", ip, port);
+	} else {
+		const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)&a->sa;
+		inet_ntop(AF_INET6, &s->sin6_addr, ip, sizeof ip);
+		port = ntohs(s->sin6_port);
+		snprintf(buf, len, "[%s]:%u", ip, port);
+	}
+}
+
+static void addr_set_port(struct dns_addr *a, unsigned port)
+{
+	if (a->sa.ss_family == AF_INET)
+		((struct sockaddr_in *)&a->sa)->sin_port = htons((uint16_t)port);
+	else
+		((struct sockaddr_in6 *)&a->sa)->sin6_port = htons((uint16_t)port);
+}
+
+/* "host" without a trailing dot */
+static void set_host(char *dst, size_t len, const char *src)
+{
+	size_t n;
+
+	snprintf(dst, len, "%s", src);
+	n = strlen(dst);
+	if (n > 1 && dst[n - 1] == '.')
+		dst[n - 1] = '\0';
+}
+
+/* sip:user@domain[:port][;params] → user, domain */
+static void split_sip_uri(const char *uri, char *user, size_t ulen, char *domain, size_t dlen)
+{
+	const char *p = strchr(uri, ':') + 1, *at = strchr(p, '@'), *end;
+
+	snprintf(user, ulen, "%.*s", (int)(at - p), p);
+	end = at + 1 + strcspn(at + 1, ":;?>");
+	snprintf(domain, dlen, "%.*s", (int)(end - at - 1), at + 1);
+}
+
+static void ca_finish(struct clientauth_txn *t)
+{
+	const struct tls_peer_info *pi = t->conn != NULL ? tls_conn_peer(t->conn) : NULL;
+
+	if (t->state == CA_DONE)
+		return;
+	t->state = CA_DONE;
+	evtimer_del(t->timer);
+	for (size_t i = 0; i < sizeof t->lookups / sizeof t->lookups[0]; i++) {
+		dns_cancel(t->lookups[i].q);
+		t->lookups[i].q = NULL;
+	}
+	dns_cancel(t->resolve_q);
+	t->resolve_q = NULL;
+	if (pi != NULL && pi->have_leaf && t->result.status == TXN_OK &&
+	    pi->leaf.seconds_left < CA_EXPIRY_WARN_S)
+		txn_result_finding(&t->result, TXN_TLS_CERT_EXPIRING,
+		                   "the registrar certificate '%s' expires %s (in %ld days)",
+		                   pi->leaf.subject, pi->leaf.not_after,
+		                   pi->leaf.seconds_left / 86400);
+	if (t->has_client && t->result.status == TXN_OK && t->client.seconds_left >= 0 &&
+	    t->client.seconds_left < CA_EXPIRY_WARN_S)
+		txn_result_finding(&t->result, TXN_CLIENT_CERT_EXPIRING,
+		                   "the client certificate '%s' expires %s (in %ld days)",
+		                   t->client.subject, t->client.not_after,
+		                   t->client.seconds_left / 86400);
+	tls_conn_close(t->conn); /* close_notify: the registrar sees a clean logoff */
+	t->conn = NULL;
+	txn_result_finish(&t->result);
+	t->cb(&t->result, t->arg);
+}
+
+static enum step_ret ca_fail(struct clientauth_txn *t, enum txn_status st, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static enum step_ret ca_fail(struct clientauth_txn *t, enum txn_status st, const char *fmt, ...)
+{
+	char detail[TXN_DETAIL_LEN];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(detail, sizeof detail, fmt, ap);
+	va_end(ap);
+	txn_step_end(&t->result, t->step, st, "%s", detail);
+	txn_result_fail(&t->result, st, "%s", detail);
+	return STEP_DONE;
+}
+
+/* ---- certificate ---- */
+
+static enum step_ret step_cert(struct clientauth_txn *t)
+{
+	const struct client_cert_conf *cc = &t->conf->certificate;
+	struct tls_ctx_params p = {.trust_store = t->conf->trust_store};
+	char cert[1024], key[1024], err[TXN_DETAIL_LEN];
+	enum txn_status st = TXN_PROBE_INTERNAL;
+
+	t->step = txn_step_begin(&t->result, "certificate");
+	if (cc->from != NULL) {
+		snprintf(cert, sizeof cert, "%s/%s/cert.pem", t->env.state_dir, cc->from);
+		snprintf(key, sizeof key, "%s/%s/cert-key.pem", t->env.state_dir, cc->from);
+		if (access(cert, R_OK) != 0 || access(key, R_OK) != 0)
+			return ca_fail(t, TXN_CLIENT_CERT_UNAVAILABLE,
+			               "enrollment '%s' has not issued a certificate yet (no %s)",
+			               cc->from, cert);
+		p.cert = cert;
+		p.key = key;
+	} else if (cc->cert != NULL) {
+		p.cert = cc->cert;
+		p.key = cc->key;
+	}
+	p.max_version = t->conf->registrar.tls_max_minor == 2 ? TLS_MAX_1_2 : TLS_MAX_AUTO;
+	t->tls = tls_ctx_get(t->env.tls, &p, &t->client, &st, err, sizeof err);
+	if (t->tls == NULL)
+		return ca_fail(t, st, "%s", err);
+	if (p.cert == NULL) {
+		txn_step_end(&t->result, t->step, TXN_OK, "none configured");
+		return STEP_CONTINUE;
+	}
+	t->has_client = true;
+	txn_result_fact(&t->result, "client_subject", "%s", t->client.subject);
+	txn_result_fact(&t->result, "client_issuer", "%s", t->client.issuer);
+	txn_result_fact(&t->result, "client_serial", "%s", t->client.serial);
+	txn_result_fact(&t->result, "client_not_after", "%s", t->client.not_after);
+	txn_result_fact(&t->result, "client_fingerprint", "%s", t->client.fingerprint);
+	if (t->client.seconds_left < 0)
+		txn_step_end(&t->result, t->step, TXN_OK, "%s (EXPIRED %s; sending it anyway)",
+		             t->client.subject, t->client.not_after);
+	else
+		txn_step_end(&t->result, t->step, TXN_OK, "%s, valid until %s", t->client.subject,
+		             t->client.not_after);
+	return STEP_CONTINUE;
+}
+
+/* ---- discovery ---- */
+
+static void on_srv(enum dns_status st, const char *why, const struct dns_srv *recs, size_t n,
+                   void *arg)
+{
+	struct ca_lookup *l = arg;
+	struct clientauth_txn *t = l->t;
+
+	l->q = NULL;
+	l->done = true;
+	l->status = st;
+	snprintf(l->why, sizeof l->why, "%s", why != NULL ? why : "");
+	l->n = n;
+	if (n > 0)
+		l->first = recs[0];
+	if (--t->pending_lookups == 0)
+		ca_resume(t);
+}
+
+static void on_fallback(enum dns_status st, const char *why, const struct dns_addr *addrs,
+                        size_t n, void *arg)
+{
+	struct ca_lookup *l = arg;
+	struct clientauth_txn *t = l->t;
+
+	l->q = NULL;
+	l->done = true;
+	l->status = st;
+	snprintf(l->why, sizeof l->why, "%s", why != NULL ? why : "");
+	l->n = n;
+	if (n > 0)
+		l->addr = addrs[0];
+	if (--t->pending_lookups == 0)
+		ca_resume(t);
+}
+
+static enum step_ret step_discover_start(struct clientauth_txn *t)
+{
+	const struct registrar_conf *rc = &t->conf->registrar;
+	const char *why = NULL;
+	char name[320];
+
+	t->step = txn_step_begin(&t->result, "discover");
+	t->pending_lookups = N_SRV;
+	for (unsigned i = 0; i < N_SRV; i++) {
+		struct ca_lookup *l = &t->lookups[i];
+		memset(l, 0, sizeof *l);
+		l->t = t;
+		l->index = i;
+		snprintf(name, sizeof name, "%s%s", srv_names[i].prefix, rc->domain);
+		l->q = dns_srv(t->env.dns, rc->resolver, name, on_srv, l, &why);
+		if (l->q == NULL)
+			return ca_fail(t, TXN_PROBE_INTERNAL, "resolver %s: %s",
+			               rc->resolver != NULL ? rc->resolver : "(system)", why);
+	}
+	t->waiting = true;
+	return STEP_WAIT;
+}
+
+/* All SRV answers are in: take the first TLS record in device order. */
+static enum step_ret step_discover_done(struct clientauth_txn *t)
+{
+	const struct registrar_conf *rc = &t->conf->registrar;
+	char tried[TXN_DETAIL_LEN] = "", name[320];
+	const char *tcp_only = NULL;
+	size_t off = 0;
+	bool timeout = false;
+
+	for (unsigned i = 0; i < N_SRV; i++) {
+		const struct ca_lookup *l = &t->lookups[i];
+		int n;
+
+		if (l->status == DNS_OK && srv_names[i].tls) {
+			set_host(t->host, sizeof t->host, l->first.target);
+			t->port = l->first.port;
+			snprintf(t->verify_name, sizeof t->verify_name, "%s",
+			         rc->tls_name != NULL ? rc->tls_name : t->host);
+			txn_result_fact(&t->result, "discovered_by", "%s%s SRV", srv_names[i].prefix,
+			                rc->domain);
+			txn_step_end(&t->result, t->step, TXN_OK,
+			             "%s%s SRV -> %s:%u (priority %u, weight %u; %zu record%s)",
+			             srv_names[i].prefix, rc->domain, t->host, t->port,
+			             l->first.priority, l->first.weight, l->n, l->n == 1 ? "" : "s");
+			t->state = CA_RESOLVE;
+			return STEP_CONTINUE;
+		}
+		if (l->status == DNS_OK && tcp_only == NULL)
+			tcp_only = srv_names[i].prefix;
+		if (l->status == DNS_TIMEOUT || l->status == DNS_SERVFAIL)
+			timeout = true;
+		n = snprintf(tried + off, sizeof tried - off, "%s%s%s: %s", off ? ", " : "",
+		             srv_names[i].prefix, rc->domain,
+		             l->status == DNS_OK ? "TCP only" : dns_status_name(l->status));
+		if (n > 0 && (size_t)n < sizeof tried - off)
+			off += (size_t)n;
+	}
+	if (timeout && !tcp_only) {
+		/* the resolver itself failed: say so rather than "no record" */
+		return ca_fail(t, TXN_DNS_NO_ANSWER, "the DNS server %s did not answer SRV queries (%s)",
+		               rc->resolver != NULL ? rc->resolver : "(system)", tried);
+	}
+	txn_step_end(&t->result, t->step, TXN_OK, "no TLS SRV record (%s); trying A fallbacks",
+	             tried);
+	if (tcp_only != NULL)
+		txn_result_fact(&t->result, "srv_tcp_only", "%s%s (certificate logon needs TLS)",
+		                tcp_only, rc->domain);
+
+	/* A-record fallbacks */
+	t->step = txn_step_begin(&t->result, "discover_fallback");
+	t->pending_lookups = N_FALLBACK;
+	for (unsigned i = 0; i < N_FALLBACK; i++) {
+		struct ca_lookup *l = &t->lookups[i];
+		const char *why = NULL;
+		memset(l, 0, sizeof *l);
+		l->t = t;
+		l->index = i;
+		snprintf(name, sizeof name, "%s%s", a_fallbacks[i].prefix, rc->domain);
+		l->q = dns_addr(t->env.dns, rc->resolver, name, ca_family(t), on_fallback, l, &why);
+		if (l->q == NULL)
+			return ca_fail(t, TXN_PROBE_INTERNAL, "resolver: %s", why);
+	}
+	t->state = CA_FALLBACK;
+	t->waiting = true;
+	return STEP_WAIT;
+}
+
+static enum step_ret step_fallback_done(struct clientauth_txn *t)
+{
+	const struct registrar_conf *rc = &t->conf->registrar;
+	char tried[TXN_DETAIL_LEN] = "", astr[80];
+	size_t off = 0;
+
+	for (unsigned i = 0; i < N_FALLBACK; i++) {
+		const struct ca_lookup *l = &t->lookups[i];
+		int n;
+
+		if (l->status == DNS_OK) {
+			snprintf(t->host, sizeof t->host, "%s%s", a_fallbacks[i].prefix, rc->domain);
+			t->port = a_fallbacks[i].port;
+			snprintf(t->verify_name, sizeof t->verify_name, "%s",
+			         rc->tls_name != NULL ? rc->tls_name : t->host);
+			t->addr = l->addr;
+			addr_set_port(&t->addr, t->port);
+			t->have_addr = true;
+			addr_string(&t->addr, astr, sizeof astr);
+			txn_result_fact(&t->result, "discovered_by", "%s A fallback", t->host);
+			txn_step_end(&t->result, t->step, TXN_OK, "%s -> %s (A-record fallback)",
+			             t->host, astr);
+			t->state = CA_CONNECT;
+			return STEP_CONTINUE;
+		}
+		n = snprintf(tried + off, sizeof tried - off, "%s%s%s: %s", off ? ", " : "",
+		             a_fallbacks[i].prefix, rc->domain, dns_status_name(l->status));
+		if (n > 0 && (size_t)n < sizeof tried - off)
+			off += (size_t)n;
+	}
+	return ca_fail(t, TXN_DISCOVERY_NO_RECORD,
+	               "no _sipinternaltls._tcp or _sip._tls SRV record for %s and no fallback "
+	               "host resolves (%s)",
+	               rc->domain, tried);
+}
+
+/* ---- resolve, connect, handshake ---- */
+
+static void on_resolved(enum dns_status st, const char *why, const struct dns_addr *addrs,
+                        size_t n, void *arg)
+{
+	struct clientauth_txn *t = arg;
+	char astr[80];
+
+	t->resolve_q = NULL;
+	if (t->state == CA_DONE)
+		return;
+	if (st != DNS_OK || n == 0) {
+		ca_fail(t, TXN_DNS_NO_ANSWER, "%s did not resolve: %s (%s)", t->host,
+		        dns_status_name(st), why != NULL && why[0] ? why : "no address");
+		ca_finish(t);
+		return;
+	}
+	t->addr = addrs[0];
+	addr_set_port(&t->addr, t->port);
+	t->have_addr = true;
+	addr_string(&t->addr, astr, sizeof astr);
+	txn_step_end(&t->result, t->step, TXN_OK, "%s -> %s", t->host, astr);
+	t->state = CA_CONNECT;
+	ca_resume(t);
+}
+
+static enum step_ret step_resolve(struct clientauth_txn *t)
+{
+	int family;
+
+	if (is_ip_literal(t->host, &family)) {
+		memset(&t->addr, 0, sizeof t->addr);
+		if (family == AF_INET) {
+			struct sockaddr_in *s = (struct sockaddr_in *)&t->addr.sa;
+			s->sin_family = AF_INET;
+			inet_pton(AF_INET, t->host, &s->sin_addr);
+			t->addr.len = sizeof *s;
+		} else {
+			struct sockaddr_in6 *s = (struct sockaddr_in6 *)&t->addr.sa;
+			s->sin6_family = AF_INET6;
+			inet_pton(AF_INET6, t->host, &s->sin6_addr);
+			t->addr.len = sizeof *s;
+		}
+		addr_set_port(&t->addr, t->port);
+		t->have_addr = true;
+		t->state = CA_CONNECT;
+		return STEP_CONTINUE;
+	}
+	{
+		const char *why = NULL;
+		t->step = txn_step_begin(&t->result, "resolve");
+		t->resolve_q = dns_addr(t->env.dns, t->conf->registrar.resolver, t->host, ca_family(t),
+		                        on_resolved, t, &why);
+		if (t->resolve_q == NULL)
+			return ca_fail(t, TXN_PROBE_INTERNAL, "resolver: %s", why);
+	}
+	t->waiting = true;
+	return STEP_WAIT;
+}
+
+static void on_conn(struct tls_conn *c, enum tls_event ev, void *arg);
+
+static enum step_ret step_connect(struct clientauth_txn *t)
+{
+	char astr[80];
+
+	addr_string(&t->addr, astr, sizeof astr);
+	txn_result_fact(&t->result, "registrar", "%s:%u", t->host, t->port);
+	txn_result_fact(&t->result, "address", "%s", astr);
+	t->step = txn_step_begin(&t->result, "connect");
+	t->conn_failed = t->conn_eof = false;
+	t->have_response = t->bad_response = false;
+	t->conn = tls_conn_start(t->env.base, t->tls, (const struct sockaddr *)&t->addr.sa,
+	                         t->addr.len, t->verify_name, on_conn, t);
+	t->waiting = true;
+	return STEP_WAIT;
+}
+
+static void record_peer(struct clientauth_txn *t)
+{
+	const struct tls_peer_info *pi = tls_conn_peer(t->conn);
+
+	if (!pi->have_leaf)
+		return;
+	txn_result_fact(&t->result, "server_subject", "%s", pi->leaf.subject);
+	txn_result_fact(&t->result, "server_issuer", "%s", pi->leaf.issuer);
+	txn_result_fact(&t->result, "server_serial", "%s", pi->leaf.serial);
+	txn_result_fact(&t->result, "server_not_after", "%s", pi->leaf.not_after);
+	txn_result_fact(&t->result, "server_fingerprint", "%s", pi->leaf.fingerprint);
+	if (pi->leaf.names[0] != '\0')
+		txn_result_fact(&t->result, "server_names", "%s", pi->leaf.names);
+	txn_result_fact(&t->result, "server_chain", "%d sent: %s", pi->chain_len, pi->chain);
+}
+
+/* The connection failed: which step it hurts and how. */
+static enum step_ret conn_error(struct clientauth_txn *t)
+{
+	char detail[TXN_DETAIL_LEN];
+	enum txn_status st = tls_conn_error(t->conn, detail, sizeof detail);
+
+	record_peer(t);
+	if (t->state == CA_UNREGISTER) {
+		txn_step_end(&t->result, t->step, TXN_REGISTRAR_UNREGISTER_FAILED, "%s", detail);
+		txn_result_finding(&t->result, TXN_REGISTRAR_UNREGISTER_FAILED, "%s", detail);
+		return STEP_DONE;
+	}
+	if (st == TXN_CLIENT_CERT_EXPIRED && t->has_client && t->client.seconds_left < 0) {
+		size_t n = strlen(detail);
+		snprintf(detail + n, sizeof detail - n, "; our certificate expired %s",
+		         t->client.not_after);
+	}
+	return ca_fail(t, st, "%s", detail);
+}
+
+/* ---- SIP ---- */
+
+static int send_request(struct clientauth_txn *t, const char *method, int expires)
+{
+	const struct tls_peer_info *pi = tls_conn_peer(t->conn);
+	char ruri[300], branch[24], ua[48];
+	struct sip_request_params p;
+	struct bbuf out;
+	int rc;
+
+	snprintf(ruri, sizeof ruri, "sip:%s", t->domain);
+	ca_token(branch, 16);
+	snprintf(ua, sizeof ua, "certprobe/%s", CERTPROBE_VERSION);
+	if (t->contact[0] == '\0')
+		snprintf(t->contact, sizeof t->contact, "sip:%s@%s%s%s:%u;transport=tls", t->user,
+		         strchr(pi->local_ip, ':') ? "[" : "", pi->local_ip,
+		         strchr(pi->local_ip, ':') ? "]" : "", pi->local_port);
+	memset(&p, 0, sizeof p);
+	p.method = method;
+	p.request_uri = ruri;
+	p.from_uri = t->conf->sip_uri;
+	p.to_uri = t->conf->sip_uri;
+	p.contact_uri = strcmp(method, "REGISTER") == 0 ? t->contact : NULL;
+	p.expires = expires;
+	p.call_id = t->call_id;
+	p.from_tag = t->from_tag;
+	p.branch = branch;
+	p.cseq = ++t->cseq;
+	p.via_host = pi->local_ip;
+	p.via_port = pi->local_port;
+	p.user_agent = ua;
+	bbuf_init(&out, 8192);
+	rc = sip_request_build(&out, &p);
+	if (rc == 0) {
+		log_debug("sip: > %s", (const char *)out.data);
+		rc = tls_conn_send(t->conn, out.data, out.len);
+	}
+	bbuf_free(&out);
+	return rc;
+}
+
+/* Parse what arrived; true when a final response for our CSeq is in t->resp. */
+static bool take_response(struct clientauth_txn *t)
+{
+	struct bbuf *in = tls_conn_input(t->conn);
+
+	for (;;) {
+		struct sip_response r;
+		size_t used = 0;
+		char err[160] = "";
+		enum sip_parse_ret ret = sip_response_parse(in->data, in->len, &r, &used, err,
+		                                            sizeof err);
+
+		if (ret == SIP_PARSE_INCOMPLETE) {
+			if (used > 0) {
+				memmove(in->data, in->data + used, in->len - used);
+				in->len -= used;
+			}
+			return false;
+		}
+		if (ret != SIP_PARSE_OK) {
+			t->bad_response = true;
+			snprintf(t->bad_why, sizeof t->bad_why, "%s%s",
+			         ret == SIP_PARSE_TOOBIG ? "response too large: " : "", err);
+			return true;
+		}
+		memmove(in->data, in->data + used, in->len - used);
+		in->len -= used;
+		log_debug("sip: < %u %s", r.code, r.reason);
+		if (strcmp(r.call_id, t->call_id) != 0 || r.cseq != t->cseq) {
+			t->bad_response = true;
+			snprintf(t->bad_why, sizeof t->bad_why,
+			         "a response for another request (Call-ID %.40s, CSeq %u; sent CSeq %u)",
+			         r.call_id, r.cseq, t->cseq);
+			return true;
+		}
+		if (r.code < 200)
+			continue; /* provisional */
+		t->resp = r;
+		t->have_response = true;
+		return true;
+	}
+}
+
+static void on_conn(struct tls_conn *c, enum tls_event ev, void *arg)
+{
+	struct clientauth_txn *t = arg;
+
+	(void)c;
+	switch (ev) {
+	case TLS_EV_CONNECTED:
+		txn_step_end(&t->result, t->step, TXN_OK, "TCP connected from %s:%u",
+		             tls_conn_peer(c)->local_ip, tls_conn_peer(c)->local_port);
+		t->state = CA_HANDSHAKE;
+		t->step = txn_step_begin(&t->result, "tls_handshake");
+		return;
+	case TLS_EV_HANDSHAKE_DONE:
+		t->state = CA_REQUEST;
+		ca_resume(t);
+		return;
+	case TLS_EV_DATA:
+		if ((t->state == CA_REQUEST || t->state == CA_UNREGISTER) && t->waiting &&
+		    take_response(t))
+			ca_resume(t);
+		return;
+	case TLS_EV_EOF:
+		t->conn_eof = true;
+		if (t->waiting)
+			ca_resume(t);
+		return;
+	case TLS_EV_ERROR:
+		t->conn_failed = true;
+		if (t->waiting)
+			ca_resume(t);
+		return;
+	}
+}
+
+static enum step_ret step_handshake_done(struct clientauth_txn *t)
+{
+	const struct tls_peer_info *pi = tls_conn_peer(t->conn);
+
+	record_peer(t);
+	txn_result_fact(&t->result, "tls", "%s %s", pi->version, pi->cipher);
+	txn_step_end(&t->result, t->step, TXN_OK, "%s %s; server '%s' verified for %s", pi->version,
+	             pi->cipher, pi->leaf.subject, t->verify_name);
+	return STEP_CONTINUE;
+}
+
+static void response_text(const struct sip_response *r, char *buf, size_t len)
+{
+	int n = snprintf(buf, len, "%u %s", r->code, r->reason);
+
+	if (n > 0 && (size_t)n < len && r->warning[0] != '\0')
+		n += snprintf(buf + n, len - (size_t)n, "; Warning: %s", r->warning);
+	if (n > 0 && (size_t)n < len && r->ms_diagnostics[0] != '\0')
+		n += snprintf(buf + n, len - (size_t)n, "; ms-diagnostics: %s", r->ms_diagnostics);
+	if (n > 0 && (size_t)n < len && r->retry_after >= 0)
+		snprintf(buf + n, len - (size_t)n, "; Retry-After: %d s", r->retry_after);
+}
+
+static enum txn_status sip_status(const struct sip_response *r)
+{
+	switch (r->code) {
+	case 401:
+	case 407:
+		return r->tls_dsk_offered ? TXN_REGISTRAR_TLS_DSK_REQUIRED : TXN_REGISTRAR_UNAUTHORIZED;
+	case 403:
+		return TXN_REGISTRAR_AUTH_REJECTED;
+	case 404:
+		return TXN_REGISTRAR_USER_NOT_FOUND;
+	case 408:
+		return TXN_REGISTRAR_REQUEST_TIMEOUT;
+	case 480:
+		return TXN_REGISTRAR_USER_UNAVAILABLE;
+	case 503:
+		return TXN_REGISTRAR_UNAVAILABLE;
+	case 504:
+		return TXN_REGISTRAR_SERVER_TIMEOUT;
+	default:
+		return TXN_REGISTRAR_STATUS;
+	}
+}
+
+/* 301/302: the Contact names the home pool; go there. */
+static enum step_ret follow_redirect(struct clientauth_txn *t, const char *text)
+{
+	const char *uri = t->resp.contact_uri, *p, *hend;
+	char host[256];
+	unsigned port = 5061;
+
+	if (++t->redirects > CA_MAX_REDIRECTS)
+		return ca_fail(t, TXN_REGISTRAR_REDIRECT, "more than %d redirects (last: %s -> %s)",
+		               CA_MAX_REDIRECTS, text, uri);
+	if (strncasecmp(uri, "sip:", 4) != 0 && strncasecmp(uri, "sips:", 5) != 0)
+		return ca_fail(t, TXN_REGISTRAR_REDIRECT, "%s without a usable sip: Contact ('%s')",
+		               text, uri);
+	p = strchr(uri, ':') + 1;
+	if (strchr(p, '@') != NULL && strchr(p, '@') < p + strcspn(p, ";?"))
+		p = strchr(p, '@') + 1;
+	if (*p == '[') {
+		hend = strchr(p, ']');
+		if (hend == NULL)
+			return ca_fail(t, TXN_REGISTRAR_REDIRECT, "%s with a bad Contact '%s'", text, uri);
+		snprintf(host, sizeof host, "%.*s", (int)(hend - p - 1), p + 1);
+		p = hend + 1;
+	} else {
+		size_t n = strcspn(p, ":;?");
+		snprintf(host, sizeof host, "%.*s", (int)n, p);
+		p += n;
+	}
+	if (*p == ':') {
+		char *end;
+		unsigned long v = strtoul(p + 1, &end, 10);
+		if (v == 0 || v > 65535)
+			return ca_fail(t, TXN_REGISTRAR_REDIRECT, "%s with a bad port in '%s'", text, uri);
+		port = (unsigned)v;
+	}
+	if (host[0] == '\0')
+		return ca_fail(t, TXN_REGISTRAR_REDIRECT, "%s with a bad Contact '%s'", text, uri);
+	txn_step_end(&t->result, t->step, TXN_OK, "%s -> %s", text, uri);
+	txn_result_fact(&t->result, "redirected_to", "%s", uri);
+	tls_conn_close(t->conn);
+	t->conn = NULL;
+	snprintf(t->host, sizeof t->host, "%s", host);
+	t->port = port;
+	if (t->conf->registrar.tls_name == NULL)
+		snprintf(t->verify_name, sizeof t->verify_name, "%s", host);
+	t->contact[0] = '\0';
+	t->cseq = 0;
+	t->state = CA_RESOLVE;
+	return STEP_CONTINUE;
+}
+
+static enum step_ret step_request_send(struct clientauth_txn *t)
+{
+	bool reg = t->conf->sip_method == SIP_METHOD_REGISTER;
+
+	t->step = txn_step_begin(&t->result, reg ? "register" : "options");
+	if (send_request(t, reg ? "REGISTER" : "OPTIONS", reg ? (int)t->conf->expires : -1) == -1)
+		return ca_fail(t, TXN_PROBE_INTERNAL, "cannot build or send the SIP request");
+	t->waiting = true;
+	return STEP_WAIT;
+}
+
+/* After REGISTER/OPTIONS: what arrived (or did not). */
+static enum step_ret step_request_done(struct clientauth_txn *t)
+{
+	bool reg = t->conf->sip_method == SIP_METHOD_REGISTER;
+	char text[TXN_DETAIL_LEN];
+
+	if (t->bad_response)
+		return ca_fail(t, TXN_REGISTRAR_PROTOCOL, "%s", t->bad_why);
+	if (!t->have_response) {
+		if (t->conn_failed)
+			return conn_error(t);
+		return ca_fail(t, TXN_REGISTRAR_CLOSED,
+		               "the registrar closed the connection without answering the %s",
+		               reg ? "REGISTER" : "OPTIONS");
+	}
+	response_text(&t->resp, text, sizeof text);
+	txn_result_fact(&t->result, "sip_status", "%u %s", t->resp.code, t->resp.reason);
+	if (t->resp.server[0] != '\0')
+		txn_result_fact(&t->result, "sip_server", "%s", t->resp.server);
+	if (t->resp.code == 301 || t->resp.code == 302)
+		return follow_redirect(t, text);
+	if (t->resp.code >= 300) {
+		if (t->resp.www_authenticate[0] != '\0')
+			txn_result_fact(&t->result, "www_authenticate", "%s", t->resp.www_authenticate);
+		return ca_fail(t, sip_status(&t->resp), "%s", text);
+	}
+	if (!reg) {
+		txn_step_end(&t->result, t->step, TXN_OK, "%s", text);
+		return STEP_DONE;
+	}
+	t->registered = true;
+	if (t->resp.contact_expires >= 0 || t->resp.expires >= 0)
+		txn_step_end(&t->result, t->step, TXN_OK, "%s; binding expires in %d s", text,
+		             t->resp.contact_expires >= 0 ? t->resp.contact_expires : t->resp.expires);
+	else
+		txn_step_end(&t->result, t->step, TXN_OK, "%s", text);
+	t->state = CA_UNREGISTER;
+	return STEP_CONTINUE;
+}
+
+static enum step_ret step_unregister_send(struct clientauth_txn *t)
+{
+	t->step = txn_step_begin(&t->result, "unregister");
+	t->have_response = t->bad_response = false;
+	if (send_request(t, "REGISTER", 0) == -1) {
+		txn_step_end(&t->result, t->step, TXN_REGISTRAR_UNREGISTER_FAILED,
+		             "cannot send the un-REGISTER");
+		txn_result_finding(&t->result, TXN_REGISTRAR_UNREGISTER_FAILED,
+		                   "cannot send the un-REGISTER");
+		return STEP_DONE;
+	}
+	t->waiting = true;
+	return STEP_WAIT;
+}
+
+static enum step_ret step_unregister_done(struct clientauth_txn *t)
+{
+	char text[TXN_DETAIL_LEN];
+
+	if (t->have_response && t->resp.code < 300) {
+		response_text(&t->resp, text, sizeof text);
+		txn_step_end(&t->result, t->step, TXN_OK, "%s; binding removed", text);
+		return STEP_DONE;
+	}
+	if (t->have_response)
+		response_text(&t->resp, text, sizeof text);
+	else if (t->bad_response)
+		snprintf(text, sizeof text, "bad response: %s", t->bad_why);
+	else if (t->conn_failed)
+		return conn_error(t);
+	else
+		snprintf(text, sizeof text, "the registrar closed the connection");
+	txn_step_end(&t->result, t->step, TXN_REGISTRAR_UNREGISTER_FAILED, "%s", text);
+	txn_result_finding(&t->result, TXN_REGISTRAR_UNREGISTER_FAILED, "un-REGISTER: %s; binding "
+	                   "stays for up to %u s", text, t->conf->expires);
+	return STEP_DONE;
+}
+
+/* ---- the machine ---- */
+
+static enum step_ret txn_step(struct clientauth_txn *t)
+{
+	switch (t->state) {
+	case CA_CERT: {
+		enum step_ret r = step_cert(t);
+		if (r != STEP_CONTINUE)
+			return r;
+		if (t->conf->registrar.discover == REGISTRAR_DNS) {
+			t->state = CA_DISCOVER;
+			return step_discover_start(t);
+		}
+		snprintf(t->host, sizeof t->host, "%s", t->conf->registrar.host);
+		t->port = t->conf->registrar.port;
+		snprintf(t->verify_name, sizeof t->verify_name, "%s",
+		         t->conf->registrar.tls_name != NULL ? t->conf->registrar.tls_name
+		                                             : t->host);
+		t->state = CA_RESOLVE;
+		return STEP_CONTINUE;
+	}
+	case CA_DISCOVER:
+		return step_discover_done(t);
+	case CA_FALLBACK:
+		return step_fallback_done(t);
+	case CA_RESOLVE:
+		t->have_addr = false;
+		return step_resolve(t);
+	case CA_CONNECT:
+		if (t->conn == NULL)
+			return step_connect(t);
+		if (t->conn_failed)
+			return conn_error(t);
+		return ca_fail(t, TXN_TCP_ERROR, "the connection closed before TLS started");
+	case CA_HANDSHAKE:
+		/* only reached through an error or EOF before the handshake completed */
+		if (t->conn_failed)
+			return conn_error(t);
+		return ca_fail(t, TXN_TLS_HANDSHAKE, "the server closed the connection during the "
+		               "handshake");
+	case CA_REQUEST:
+		if (t->conn_failed && !t->have_response && t->cseq == 0)
+			return conn_error(t);
+		if (t->cseq == 0) {
+			enum step_ret r = step_handshake_done(t);
+			if (r != STEP_CONTINUE)
+				return r;
+			ca_token(t->call_id, 24);
+			ca_token(t->from_tag, 12);
+			return step_request_send(t);
+		}
+		return step_request_done(t);
+	case CA_UNREGISTER:
+		if (t->cseq == 1)
+			return step_unregister_send(t);
+		return step_unregister_done(t);
+	case CA_DONE:
+		return STEP_DONE;
+	}
+	return STEP_DONE;
+}
+
+static void txn_run(struct clientauth_txn *t)
+{
+	enum step_ret r;
+
+	if (t->state == CA_DONE)
+		return;
+	do {
+		r = txn_step(t);
+	} while (r == STEP_CONTINUE && t->state != CA_DONE);
+	if (r == STEP_DONE)
+		ca_finish(t);
+}
+
+static void on_kick(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	txn_run(arg);
+}
+
+static void on_deadline(evutil_socket_t fd, short what, void *arg)
+{
+	struct clientauth_txn *t = arg;
+	double secs = (double)t->conf->timeout_ms / 1000.0;
+
+	(void)fd;
+	(void)what;
+	switch (t->state) {
+	case CA_DISCOVER:
+	case CA_FALLBACK:
+	case CA_RESOLVE:
+		ca_fail(t, TXN_DNS_NO_ANSWER, "DNS did not answer within %.1f s", secs);
+		break;
+	case CA_CONNECT:
+		ca_fail(t, TXN_TCP_UNREACHABLE, "TCP connect to %s:%u did not complete within %.1f s",
+		        t->host, t->port, secs);
+		break;
+	case CA_HANDSHAKE:
+		ca_fail(t, TXN_TIMEOUT, "the TLS handshake with %s:%u did not complete within %.1f s "
+		        "(the registrar accepted TCP but stalled)", t->host, t->port, secs);
+		break;
+	case CA_REQUEST:
+		ca_fail(t, TXN_TIMEOUT, "no SIP answer to the %s within %.1f s (the registrar "
+		        "completed TLS but stalled)",
+		        t->conf->sip_method == SIP_METHOD_REGISTER ? "REGISTER" : "OPTIONS", secs);
+		break;
+	case CA_UNREGISTER:
+		txn_step_end(&t->result, t->step, TXN_REGISTRAR_UNREGISTER_FAILED,
+		             "no answer before the deadline");
+		txn_result_finding(&t->result, TXN_REGISTRAR_UNREGISTER_FAILED,
+		                   "no answer to the un-REGISTER; binding stays for up to %u s",
+		                   t->conf->expires);
+		break;
+	default:
+		ca_fail(t, TXN_TIMEOUT, "no result within %.1f s", secs);
+		break;
+	}
+	ca_finish(t);
+}
+
+struct clientauth_txn *clientauth_txn_start(const struct clientauth_env *env,
+                                            const struct txn_conf *conf,
+                                            clientauth_txn_done_cb *cb, void *arg)
+{
+	struct clientauth_txn *t = xcalloc(1, sizeof *t);
+	char target[256];
+	struct timeval tv;
+
+	t->env = *env;
+	t->conf = conf;
+	t->cb = cb;
+	t->arg = arg;
+	split_sip_uri(conf->sip_uri, t->user, sizeof t->user, t->domain, sizeof t->domain);
+	if (conf->registrar.discover == REGISTRAR_DNS)
+		snprintf(target, sizeof target, "%s via DNS (%s)", conf->sip_uri,
+		         conf->registrar.domain);
+	else
+		snprintf(target, sizeof target, "%s at %s:%u", conf->sip_uri, conf->registrar.host,
+		         conf->registrar.port);
+	txn_result_init(&t->result, conf->name, target, "client-auth",
+	                conf->sip_method == SIP_METHOD_REGISTER ? "sip-register" : "sip-options");
+	deadline_set(&t->deadline, conf->timeout_ms);
+	t->timer = evtimer_new(env->base, on_deadline, t);
+	t->kick = evtimer_new(env->base, on_kick, t);
+	tv.tv_sec = (time_t)(conf->timeout_ms / 1000);
+	tv.tv_usec = (suseconds_t)(conf->timeout_ms % 1000) * 1000;
+	evtimer_add(t->timer, &tv);
+	t->state = CA_CERT;
+	ca_kick(t);
+	return t;
+}
+
+void clientauth_txn_free(struct clientauth_txn *t)
+{
+	if (t == NULL)
+		return;
+	for (size_t i = 0; i < sizeof t->lookups / sizeof t->lookups[0]; i++)
+		dns_cancel(t->lookups[i].q);
+	dns_cancel(t->resolve_q);
+	tls_conn_close(t->conn);
+	event_free(t->timer);
+	event_free(t->kick);
+	free(t);
+}

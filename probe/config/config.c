@@ -2081,11 +2081,9 @@ static void handle_registrar(struct loader *ld, yaml_node_t *node, void *obj, co
 			         "e.g. registrar: {host: pool1.example.com, port: 5061} or "
 			         "{discover: dns, domain: example.com}",
 			         "registrar: missing required key 'host'");
-		for (int i = REG_F_DOMAIN; i <= REG_F_RESOLVER; i++)
-			if (res.key[i] != NULL)
-				error_at(ld, &res.key[i]->start_mark, NULL,
-				         "registrar: '%s' applies to 'discover: dns'",
-				         registrar_fields[i].key);
+		if (res.key[REG_F_DOMAIN] != NULL)
+			error_at(ld, &res.key[REG_F_DOMAIN]->start_mark, NULL,
+			         "registrar: 'domain' applies to 'discover: dns'");
 		if (res.key[REG_F_PORT] == NULL)
 			reg->port = 5061;
 	}

@@ -76,7 +76,8 @@ struct registrar_conf {
 	char *host;        /* STATIC: name or IP literal */
 	unsigned port;     /* STATIC: default 5061 */
 	char *domain;      /* DNS: the SIP domain */
-	char *resolver;    /* DNS server "IP" or "IP:port"; NULL = /etc/resolv.conf */
+	char *resolver;    /* DNS server "IP" or "IP:port" for every lookup of this
+	                      transaction; NULL = /etc/resolv.conf */
 	char *tls_name;    /* name the server certificate must carry; NULL = host / SRV target */
 	enum addr_family family; /* address family to connect over (default ipv4) */
 	unsigned tls_max_minor;  /* tls_max_version: 0 = newest (1.3), 2 = "1.2", 3 = "1.3" */

@@ -83,7 +83,7 @@ const char *dns_status_name(enum dns_status st)
 	case DNS_NXDOMAIN:
 		return "nxdomain";
 	case DNS_TIMEOUT:
-		return "timeout";
+		return "no answer";
 	case DNS_SERVFAIL:
 		return "servfail";
 	default:
@@ -101,6 +101,7 @@ static enum dns_status map_status(int st)
 	case ARES_ENONAME:
 		return DNS_NXDOMAIN;
 	case ARES_ETIMEOUT:
+	case ARES_ECONNREFUSED:
 		return DNS_TIMEOUT;
 	case ARES_ESERVFAIL:
 	case ARES_EREFUSED:

@@ -17,7 +17,7 @@ struct dns_query;
 enum dns_status {
 	DNS_OK = 0,
 	DNS_NXDOMAIN, /* the name does not exist, or has no record of that type */
-	DNS_TIMEOUT,  /* no server answered */
+	DNS_TIMEOUT,  /* no server answered (timeout, or the port refused) */
 	DNS_SERVFAIL, /* the server failed or refused */
 	DNS_ERROR,    /* anything else (bad answer, no servers, out of memory) */
 };

@@ -305,7 +305,17 @@ static int conn_index = -1;
 
 const char *tls_alert_name(int alert)
 {
-	return SSL_alert_desc_string_long(alert);
+	/* OpenSSL 3.0 has no text for the TLS 1.3 additions */
+	switch (alert) {
+	case 109:
+		return "missing extension";
+	case 116:
+		return "certificate required";
+	case 120:
+		return "no application protocol";
+	default:
+		return SSL_alert_desc_string_long(alert);
+	}
 }
 
 static void conn_on_io(evutil_socket_t fd, short what, void *arg);

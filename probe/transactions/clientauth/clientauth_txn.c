@@ -33,7 +33,7 @@
 #include "net/tls_conn.h"
 
 #define CA_MAX_REDIRECTS 3
-#define CA_EXPIRY_WARN_S (30L * 86400)
+#define CA_EXPIRY_WARN_S (30L * 86400) /* until issue 4's thresholds make it configurable */
 
 /* Device order (lync-certprov.md §2); TLS ones are usable for a certificate logon. */
 static const struct {
@@ -220,6 +220,20 @@ static void split_sip_uri(const char *uri, char *user, size_t ulen, char *domain
 	snprintf(domain, dlen, "%.*s", (int)(end - at - 1), at + 1);
 }
 
+/*
+ * Expiring soon: within 30 days, or within the last third of the lifetime for
+ * short-lived certificates (a 1-day lab certificate is not "expiring" all day long).
+ */
+static bool expiring_soon(const struct tls_cert_facts *f)
+{
+	long lifetime = f->seconds_left - f->not_before_in;
+	long warn = CA_EXPIRY_WARN_S;
+
+	if (lifetime > 0 && lifetime / 3 < warn)
+		warn = lifetime / 3;
+	return f->seconds_left >= 0 && f->seconds_left < warn;
+}
+
 static void ca_finish(struct clientauth_txn *t)
 {
 	const struct tls_peer_info *pi = t->conn != NULL ? tls_conn_peer(t->conn) : NULL;
@@ -234,14 +248,12 @@ static void ca_finish(struct clientauth_txn *t)
 	}
 	dns_cancel(t->resolve_q);
 	t->resolve_q = NULL;
-	if (pi != NULL && pi->have_leaf && t->result.status == TXN_OK &&
-	    pi->leaf.seconds_left < CA_EXPIRY_WARN_S)
+	if (pi != NULL && pi->have_leaf && t->result.status == TXN_OK && expiring_soon(&pi->leaf))
 		txn_result_finding(&t->result, TXN_TLS_CERT_EXPIRING,
 		                   "the registrar certificate '%s' expires %s (in %ld days)",
 		                   pi->leaf.subject, pi->leaf.not_after,
 		                   pi->leaf.seconds_left / 86400);
-	if (t->has_client && t->result.status == TXN_OK && t->client.seconds_left >= 0 &&
-	    t->client.seconds_left < CA_EXPIRY_WARN_S)
+	if (t->has_client && t->result.status == TXN_OK && expiring_soon(&t->client))
 		txn_result_finding(&t->result, TXN_CLIENT_CERT_EXPIRING,
 		                   "the client certificate '%s' expires %s (in %ld days)",
 		                   t->client.subject, t->client.not_after,
@@ -379,7 +391,7 @@ static enum step_ret step_discover_done(struct clientauth_txn *t)
 	char tried[TXN_DETAIL_LEN] = "", name[320];
 	const char *tcp_only = NULL;
 	size_t off = 0;
-	bool timeout = false;
+	unsigned failed = 0;
 
 	for (unsigned i = 0; i < N_SRV; i++) {
 		const struct ca_lookup *l = &t->lookups[i];
@@ -401,15 +413,15 @@ static enum step_ret step_discover_done(struct clientauth_txn *t)
 		}
 		if (l->status == DNS_OK && tcp_only == NULL)
 			tcp_only = srv_names[i].prefix;
-		if (l->status == DNS_TIMEOUT || l->status == DNS_SERVFAIL)
-			timeout = true;
+		if (l->status != DNS_OK && l->status != DNS_NXDOMAIN)
+			failed++;
 		n = snprintf(tried + off, sizeof tried - off, "%s%s%s: %s", off ? ", " : "",
 		             srv_names[i].prefix, rc->domain,
 		             l->status == DNS_OK ? "TCP only" : dns_status_name(l->status));
 		if (n > 0 && (size_t)n < sizeof tried - off)
 			off += (size_t)n;
 	}
-	if (timeout && !tcp_only) {
+	if (failed == N_SRV) {
 		/* the resolver itself failed: say so rather than "no record" */
 		return ca_fail(t, TXN_DNS_NO_ANSWER, "the DNS server %s did not answer SRV queries (%s)",
 		               rc->resolver != NULL ? rc->resolver : "(system)", tried);

@@ -12,6 +12,7 @@ SRCDIR=${SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 lab_test_init
 
 kam=18610 scep=18630 dnsport=18653 stall_tcp=18620 stall_tls=18621 refused=18629
+garbage=18622 huge=18623 otherid=18624
 P=$LAB/pki
 umask 077
 echo "lab-Challenge-7" >"$LAB/challenge"
@@ -27,6 +28,24 @@ sip_lab_dns "$LAB/dns" $dnsport rig.test \
 	--local=/tcponly.test/ --srv-host=_sipinternal._tcp.tcponly.test,registrar.rig.test,5060 || exit 1
 sip_lab_stall_tcp $stall_tcp || exit 1
 sip_lab_stall_tls $stall_tls "$P/server-chain.crt" "$P/server.key" || exit 1
+# hostile registrars: TLS is fine, the SIP answer is not. hostile PORT NAME: after the
+# start of the request, send $LAB/NAME.answer (written by printf: socat's address
+# syntax would eat backslashes), then hold the connection open.
+hostile() {
+	_sip_lab_spawn group /dev/null socat \
+		"OPENSSL-LISTEN:$1,bind=127.0.0.1,reuseaddr,fork,cert=$P/server-chain.crt,key=$P/server.key,verify=0" \
+		SYSTEM:"head -c 100 >/dev/null; cat $LAB/$2.answer; sleep 2"
+	_sip_lab_wait_bound "$1" tcp "$_SIP_LAB_PID" "hostile registrar"
+}
+printf 'HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n' >"$LAB/garbage.answer"
+{
+	printf 'SIP/2.0 200 OK\r\n'
+	yes 'X-Junk: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa' | head -c 300000
+} >"$LAB/huge.answer"
+printf 'SIP/2.0 200 OK\r\nVia: SIP/2.0/TLS x;branch=z9hG4bKx\r\nCall-ID: not-ours\r\nCSeq: 1 REGISTER\r\nContent-Length: 0\r\n\r\n' >"$LAB/other.answer"
+hostile $garbage garbage
+hostile $huge huge
+hostile $otherid other
 echo "lab up (Kamailio ready after ${SIP_LAB_KAMAILIO_READY:-?} s)"
 
 # logon NAME PORT USER CERT [extra yaml lines...]: a client-auth transaction
@@ -80,6 +99,10 @@ logon() {
 	logon tls-stall $stall_tls alice alice "timeout: 1500ms"
 	logon tcp-stall $stall_tcp alice alice "timeout: 1500ms"
 	logon down $refused alice alice
+	logon plain-tcp $((kam + 7)) alice alice "timeout: 1500ms"
+	logon garbage $garbage alice alice
+	logon huge $huge alice alice
+	logon other-call $otherid alice alice
 	logon srv $kam alice alice
 	logon nosrv $kam alice alice
 	logon tcponly $kam alice alice
@@ -170,6 +193,10 @@ is down tcp_refused
 is sip-stall timeout "no SIP answer to the REGISTER"
 is tls-stall timeout "no SIP answer to the REGISTER"
 is tcp-stall timeout "TLS handshake"
+is plain-tcp timeout "TLS handshake"
+is garbage registrar_protocol
+is huge registrar_protocol "too large"
+is other-call registrar_protocol "another request"
 check "stalls end at their deadline" jqtest '[.[] | select(.name | test("stall")) | .latency_seconds] | all(. >= 1.4 and . < 2.5)'
 
 # discovery

@@ -734,7 +734,7 @@ struct tls_conn *tls_conn_start(struct event_base *base, struct tls_ctx *ctx,
 	if (is_ip) {
 		X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(c->ssl), verify_name);
 	} else {
-		SSL_set_tlsext_host_name(c->ssl, verify_name);
+		SSL_set_tlsext_host_name(c->ssl, c->verify_name); /* the macro casts away const */
 		SSL_set1_host(c->ssl, verify_name);
 	}
 	c->fd = socket(sa->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);

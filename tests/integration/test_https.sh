@@ -31,6 +31,6 @@ check "https good: TLS time measured" contains "$(step_detail getcacaps)" "tls "
 run_front nointer tls_chain_incomplete 2
 run_front expired tls_cert_expired 2
 run_front wrongname tls_name_mismatch 2
-run_front rogue tls_untrusted_root 2
+run_front rogue tls_self_signed 2
 
 finish

@@ -327,10 +327,9 @@ static enum step_ret step_cert(struct clientauth_txn *t)
 
 /* ---- discovery ---- */
 
-static void on_srv(enum dns_status st, const char *why, const struct dns_srv *recs, size_t n,
-                   void *arg)
+/* One of the parallel discovery lookups answered; the last one resumes the machine. */
+static void lookup_done(struct ca_lookup *l, enum dns_status st, const char *why, size_t n)
 {
-	struct ca_lookup *l = arg;
 	struct clientauth_txn *t = l->t;
 
 	l->q = NULL;
@@ -338,27 +337,28 @@ static void on_srv(enum dns_status st, const char *why, const struct dns_srv *re
 	l->status = st;
 	snprintf(l->why, sizeof l->why, "%s", why != NULL ? why : "");
 	l->n = n;
-	if (n > 0)
-		l->first = recs[0];
 	if (--t->pending_lookups == 0)
 		ca_resume(t);
+}
+
+static void on_srv(enum dns_status st, const char *why, const struct dns_srv *recs, size_t n,
+                   void *arg)
+{
+	struct ca_lookup *l = arg;
+
+	if (n > 0)
+		l->first = recs[0];
+	lookup_done(l, st, why, n);
 }
 
 static void on_fallback(enum dns_status st, const char *why, const struct dns_addr *addrs,
                         size_t n, void *arg)
 {
 	struct ca_lookup *l = arg;
-	struct clientauth_txn *t = l->t;
 
-	l->q = NULL;
-	l->done = true;
-	l->status = st;
-	snprintf(l->why, sizeof l->why, "%s", why != NULL ? why : "");
-	l->n = n;
 	if (n > 0)
 		l->addr = addrs[0];
-	if (--t->pending_lookups == 0)
-		ca_resume(t);
+	lookup_done(l, st, why, n);
 }
 
 static enum step_ret step_discover_start(struct clientauth_txn *t)

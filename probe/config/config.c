@@ -2344,11 +2344,30 @@ static void handle_transactions(struct loader *ld, yaml_node_t *node, void *obj,
 	}
 }
 
-enum probe_field { PROBE_F_STATE_DIR };
+/* "host:port" with a numeric port; host an IP literal or name ("[v6]:port" for IPv6) */
+static void handle_listen(struct loader *ld, yaml_node_t *node, void *obj, const struct field *f)
+{
+	const char *s = scalar(node), *colon = strrchr(s, ':');
+	char buf[80];
+	uint64_t v;
+
+	if (colon == NULL || colon == s || parse_uint(colon + 1, 65535, &v) == -1 || v == 0) {
+		error_at(ld, &node->start_mark, "e.g. listen: \"127.0.0.1:9793\"",
+		         "bad listen address '%s' (host:port)", clip(s, buf, sizeof buf));
+		return;
+	}
+	handle_string(ld, node, obj, f);
+}
+
+enum probe_field { PROBE_F_STATE_DIR, PROBE_F_LISTEN, PROBE_F_MAX_PER_ENDPOINT };
 
 static const struct field probe_fields[] = {
     [PROBE_F_STATE_DIR] = {"state_dir", YAML_SCALAR_NODE, handle_path,
                            offsetof(struct config, state_dir), false, 0, 0},
+    [PROBE_F_LISTEN] = {"listen", YAML_SCALAR_NODE, handle_listen, offsetof(struct config, listen),
+                        false, 0, 0},
+    [PROBE_F_MAX_PER_ENDPOINT] = {"max_per_endpoint", YAML_SCALAR_NODE, handle_uint,
+                                  offsetof(struct config, max_per_endpoint), false, 1, 1000},
     {NULL, YAML_NO_NODE, NULL, 0, false, 0, 0},
 };
 
@@ -2360,7 +2379,12 @@ static void handle_probe(struct loader *ld, yaml_node_t *node, void *obj, const 
 	walk_mapping(ld, node, probe_fields, obj, "in probe", false, &res);
 }
 
-enum defaults_field { DEFAULTS_F_INTERVAL, DEFAULTS_F_TIMEOUT, DEFAULTS_F_PENDING };
+enum defaults_field {
+	DEFAULTS_F_INTERVAL,
+	DEFAULTS_F_TIMEOUT,
+	DEFAULTS_F_PENDING,
+	DEFAULTS_F_MAX_ATTEMPTS,
+};
 
 static const struct field defaults_fields[] = {
     [DEFAULTS_F_INTERVAL] = {"interval", YAML_SCALAR_NODE, handle_duration,
@@ -2370,6 +2394,8 @@ static const struct field defaults_fields[] = {
                             offsetof(struct config, default_timeout_ms), false, 1, MS_HOUR},
     [DEFAULTS_F_PENDING] = {"pending", YAML_MAPPING_NODE, handle_default_pending,
                             offsetof(struct config, default_pending), false, 0, 0},
+    [DEFAULTS_F_MAX_ATTEMPTS] = {"max_attempts", YAML_SCALAR_NODE, handle_uint,
+                                 offsetof(struct config, max_attempts), false, 1, 100},
     {NULL, YAML_NO_NODE, NULL, 0, false, 0, 0},
 };
 
@@ -2416,6 +2442,12 @@ static void finish(struct loader *ld)
 
 	if (cfg->state_dir == NULL)
 		cfg->state_dir = xstrdup("/var/lib/certprobe");
+	if (cfg->listen == NULL)
+		cfg->listen = xstrdup("127.0.0.1:9793");
+	if (cfg->max_per_endpoint == 0)
+		cfg->max_per_endpoint = 2;
+	if (cfg->max_attempts == 0)
+		cfg->max_attempts = 3;
 	if (cfg->default_interval_ms == DURATION_UNSET)
 		cfg->default_interval_ms = 15 * MS_MINUTE;
 	if (cfg->default_timeout_ms == DURATION_UNSET)
@@ -2700,6 +2732,7 @@ void config_free(struct config *cfg)
 	}
 	free(cfg->path);
 	free(cfg->state_dir);
+	free(cfg->listen);
 	free(cfg);
 }
 

@@ -121,6 +121,9 @@ struct txn_conf {
 struct config {
 	char *path;
 	char *state_dir;             /* default /var/lib/certprobe */
+	char *listen;                /* daemon: metrics listener "host:port", default 127.0.0.1:9793 */
+	unsigned max_per_endpoint;   /* daemon: concurrent transactions per endpoint, default 2 */
+	unsigned max_attempts;       /* daemon: consecutive failures before a state is hard, default 3 */
 	uint64_t default_interval_ms; /* default 15 min */
 	uint64_t default_timeout_ms;  /* default 30 s */
 	struct pending_conf default_pending;

@@ -102,17 +102,6 @@ static bool file_id_eq(const struct file_id *a, const struct file_id *b)
 	       a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec;
 }
 
-static void asn1_time_string(const ASN1_TIME *t, char *buf, size_t len)
-{
-	struct tm tm;
-
-	if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1) {
-		snprintf(buf, len, "?");
-		return;
-	}
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 static void cert_names(X509 *x, char *buf, size_t len)
 {
 	GENERAL_NAMES *gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
@@ -162,8 +151,8 @@ static void cert_facts(X509 *x, struct tls_cert_facts *f)
 	snprintf(f->serial, sizeof f->serial, "%s", hex != NULL ? hex : "?");
 	OPENSSL_free(hex);
 	BN_free(bn);
-	asn1_time_string(X509_get0_notBefore(x), f->not_before, sizeof f->not_before);
-	asn1_time_string(X509_get0_notAfter(x), f->not_after, sizeof f->not_after);
+	pki_time_string(X509_get0_notBefore(x), f->not_before, sizeof f->not_before);
+	pki_time_string(X509_get0_notAfter(x), f->not_after, sizeof f->not_after);
 	pki_cert_fingerprint_string(x, f->fingerprint, sizeof f->fingerprint);
 	cert_names(x, f->names, sizeof f->names);
 	f->seconds_left = pki_cert_seconds_left(x, &f->not_before_in);

@@ -129,6 +129,17 @@ bool pki_cert_has_ku(X509 *cert, unsigned long ku)
 	return (have & ku) == ku;
 }
 
+void pki_time_string(const ASN1_TIME *t, char *buf, size_t len)
+{
+	struct tm tm;
+
+	if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1) {
+		snprintf(buf, len, "?");
+		return;
+	}
+	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
 long pki_cert_seconds_left(X509 *cert, long *notbefore_in)
 {
 	int days = 0, secs = 0;

@@ -32,6 +32,8 @@ bool pki_cert_is_ca(X509 *cert);
 bool pki_cert_is_self_signed(X509 *cert);
 /* X509v3 keyUsage bits present (KU_* flags); missing extension → all allowed */
 bool pki_cert_has_ku(X509 *cert, unsigned long ku);
+/* "2026-11-22T10:00:00Z" ("?" when unreadable) */
+void pki_time_string(const ASN1_TIME *t, char *buf, size_t len);
 /* seconds until notAfter (negative when expired); notbefore_in: seconds until notBefore */
 long pki_cert_seconds_left(X509 *cert, long *notbefore_in);
 

@@ -695,6 +695,11 @@ static enum step_ret scep_step_verify(struct scep_txn *t)
 		BN_free(bn);
 	}
 	txn_result_fact(&t->result, "issued_valid_for", "%.1f days", (double)left / 86400.0);
+	{
+		char na[32];
+		pki_time_string(X509_get0_notAfter(t->issued), na, sizeof na);
+		txn_result_fact(&t->result, "issued_not_after", "%s", na);
+	}
 	txn_step_end(&t->result, i, TXN_OK, "our key, chains to the CA, valid %.1f days",
 	             (double)left / 86400.0);
 	t->step = SCEP_STEP_STORE;

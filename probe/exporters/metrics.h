@@ -1,0 +1,115 @@
+/*
+ * metrics: the one metric table and the Prometheus renderer over it. Each exported
+ * field is declared once (name, help, type, unit, SNMP column, getter); the text
+ * exposition here, and later the SNMP tables and the state file, iterate that table
+ * over the same snapshot. Pure: no I/O, no clock, no global state.
+ */
+#ifndef CERTPROBE_METRICS_H
+#define CERTPROBE_METRICS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/bbuf.h"
+#include "exporters/snapshot.h"
+
+enum metric_type {
+	METRIC_GAUGE,
+	METRIC_COUNTER,   /* samples are <name>_total */
+	METRIC_INFO,      /* samples are <name>_info, value 1 */
+	METRIC_HISTOGRAM, /* samples are <name>_bucket/_sum/_count */
+};
+
+enum metric_unit {
+	METRIC_UNIT_NONE,
+	METRIC_UNIT_SECONDS, /* the family name ends in _seconds */
+};
+
+/* Which rows of the snapshot a family iterates, and so which common labels it carries. */
+enum metric_scope {
+	METRIC_SCOPE_TXN,      /* snapshot_txn: transaction, type, protocol, endpoint */
+	METRIC_SCOPE_ENDPOINT, /* snapshot_endpoint: endpoint, kind */
+	METRIC_SCOPE_SELF,     /* snapshot_self: no common labels, one row */
+};
+
+enum metric_value_kind {
+	METRIC_VALUE_UINT,      /* u */
+	METRIC_VALUE_INT,       /* i (timestamps) */
+	METRIC_VALUE_MICRO,     /* u, in millionths of the unit (microseconds for seconds) */
+	METRIC_VALUE_HISTOGRAM, /* hist */
+};
+
+struct metric_value {
+	enum metric_value_kind kind;
+	union {
+		uint64_t u;
+		int64_t i;
+		const struct snapshot_histogram *hist;
+	};
+};
+
+#define METRIC_MAX_LABELS 3
+
+/* One series of a family for one row: the values of the family's own labels and the value. */
+struct metric_sample {
+	const char *label_values[METRIC_MAX_LABELS]; /* in the order of metric_def.labels */
+	struct metric_value value;
+};
+
+/*
+ * Series i of a row (row points at the scope's struct). Returns false when that series
+ * does not exist for this row (no result yet, no certificate of that role, a repeated
+ * step name), true with *out filled otherwise.
+ */
+typedef bool metric_get_fn(const void *row, size_t i, struct metric_sample *out);
+/* How many series indexes to ask a row for. */
+typedef size_t metric_series_fn(const void *row);
+
+struct metric_def {
+	const char *name; /* family name, as OpenMetrics spells it: no _total or _info */
+	const char *help; /* one line; no backslash, double quote or newline */
+	enum metric_type type;
+	enum metric_unit unit;
+	enum metric_scope scope;
+	const char *labels[METRIC_MAX_LABELS]; /* the family's own labels; unused slots NULL */
+	unsigned snmp_column;     /* column in the scope's SNMP table; 0 = not exported there */
+	metric_series_fn *series; /* NULL: one series per row */
+	metric_get_fn *get;
+};
+
+/* The table, in exposition order (families grouped by scope); *n gets its length. */
+const struct metric_def *metrics_table(size_t *n);
+
+/* Rows of a scope in s, and row i of it (NULL when i is out of range). */
+size_t metrics_rows(const struct snapshot *s, enum metric_scope scope);
+const void *metrics_row(const struct snapshot *s, enum metric_scope scope, size_t i);
+
+/* Lower-case label value of a result class ("ok", "warning", ...); out of range = "unknown". */
+const char *metrics_result_label(enum result_class r);
+const char *metrics_cert_role_label(enum cert_role r);         /* "issued", ...; NULL if bad */
+const char *metrics_endpoint_kind_label(enum endpoint_kind k); /* "registrar", ...; NULL if bad */
+
+/* Histogram bucket bounds in microseconds, SNAPSHOT_HISTOGRAM_BOUNDS of them, ascending. */
+extern const uint64_t metrics_histogram_bounds_us[SNAPSHOT_HISTOGRAM_BOUNDS];
+
+/* Count one observation of us microseconds into h. */
+void metrics_histogram_observe(struct snapshot_histogram *h, uint64_t us);
+
+/*
+ * Fill the last-run fields of row from a finished result: have_result, status, result,
+ * duration and steps (step names point into r's static strings; type and protocol are
+ * taken from r too). Leaves identity, timestamps, certificates, health and runs alone.
+ */
+void metrics_txn_set_result(struct snapshot_txn *row, const struct txn_result *r);
+
+/*
+ * Append the exposition of s to out: the Prometheus text format 0.0.4, or with
+ * openmetrics the OpenMetrics 1.0.0 text format (UNIT lines, info types, counters
+ * named without _total, "# EOF" last). Both renderings carry the same series with the
+ * same labels. Returns 0, or -1 when out's cap was hit: out then holds a truncated,
+ * unusable exposition (answer the scrape with a 5xx). out stays owned by the caller.
+ */
+int metrics_render(struct bbuf *out, const struct snapshot *s, bool openmetrics);
+
+#endif

@@ -1,0 +1,112 @@
+/*
+ * snapshot: what the exporters read. The daemon fills one of these per scrape (or keeps
+ * one up to date) from its transactions, endpoints and loop statistics; the Prometheus
+ * renderer, the SNMP tables and the state file only ever read it. Plain data: every
+ * pointer here (strings and arrays) is owned by the daemon and must stay valid and
+ * unchanged while an exporter reads the snapshot. A NULL string reads as "".
+ */
+#ifndef CERTPROBE_SNAPSHOT_H
+#define CERTPROBE_SNAPSHOT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "transactions/transaction.h"
+#include "transactions/transaction_status.h"
+
+/* Which certificate of a transaction a not-after time belongs to. */
+enum cert_role {
+	CERT_ROLE_ISSUED, /* the certificate an enrollment obtained */
+	CERT_ROLE_CLIENT, /* the certificate a client-auth transaction presented */
+	CERT_ROLE_SERVER, /* the leaf the server presented */
+	CERT_ROLE_CA,     /* the CA (the earliest-expiring one when several are involved) */
+	CERT_ROLE_COUNT
+};
+
+enum endpoint_kind { ENDPOINT_KIND_REGISTRAR, ENDPOINT_KIND_WEB_SERVICE, ENDPOINT_KIND_COUNT };
+
+struct snapshot_step {
+	const char *name; /* snake_case step name ("tls_handshake"); NULL = slot unused */
+	uint64_t duration_us;
+};
+
+/*
+ * Exported whenever present, with or without a result (an issued certificate found in
+ * the state directory is known before the first run).
+ */
+struct snapshot_cert {
+	bool present;      /* false: the transaction has no certificate of this role */
+	int64_t not_after; /* Unix seconds */
+};
+
+/*
+ * One configured transaction. Identity and health fields are always read; the
+ * last-run fields only when have_result is true.
+ */
+struct snapshot_txn {
+	const char *name;     /* configured name, unique */
+	const char *type;     /* "enrollment", "client-auth" */
+	const char *protocol; /* "scep", "sip" */
+	const char *endpoint; /* the endpoint it hits: equal to a snapshot_endpoint name */
+
+	/* the last completed run */
+	bool have_result;
+	enum txn_status status;   /* primary status: the `reason` label */
+	enum result_class result; /* worst of status and findings */
+	uint64_t duration_us;
+	int64_t last_run;     /* Unix seconds when it ended */
+	int64_t last_success; /* Unix seconds of the last run with result OK or WARNING; 0 = none */
+	struct snapshot_step steps[TXN_MAX_STEPS]; /* same-named steps are summed on export */
+	size_t n_steps;
+	struct snapshot_cert certs[CERT_ROLE_COUNT]; /* indexed by enum cert_role */
+
+	/* health (the health module decides; this is its current view) */
+	enum result_class state; /* current state, SOFT or HARD */
+	bool hard;               /* state is HARD */
+	bool flapping;
+	uint64_t runs[RESULT_UNKNOWN + 1]; /* completed runs by result class, since start */
+};
+
+/* A registrar or web service that one or more transactions hit. */
+struct snapshot_endpoint {
+	const char *name; /* "host:port" or SIP domain; what snapshot_txn.endpoint holds */
+	enum endpoint_kind kind;
+	enum result_class state; /* from the health module */
+};
+
+/* Upper bounds of the histogram buckets, in microseconds (see metrics.c). */
+#define SNAPSHOT_HISTOGRAM_BOUNDS 10
+
+/*
+ * A cumulative-since-start histogram of durations. counts[i] holds the observations in
+ * bucket i alone (not cumulative): bucket i is (bound[i-1], bound[i]], and the last slot
+ * counts what lies above the largest bound. Fill it with metrics_histogram_observe().
+ */
+struct snapshot_histogram {
+	uint64_t counts[SNAPSHOT_HISTOGRAM_BOUNDS + 1];
+	uint64_t sum_us;
+};
+
+/* The daemon itself. */
+struct snapshot_self {
+	const char *version;           /* CERTPROBE_VERSION */
+	const char *openssl_version;   /* may be NULL */
+	const char *libcurl_version;   /* may be NULL */
+	int64_t start_time;            /* Unix seconds when the process started */
+	uint64_t in_flight;            /* transactions running now */
+	struct snapshot_histogram lag; /* how late each run started against its schedule */
+	uint64_t max_stall_us;         /* longest loop stall the daemon measured (its window) */
+	bool reload_ok;                /* the last load or reload of the configuration worked */
+	int64_t reload_success_time;   /* Unix seconds of the last successful load; 0 = none */
+};
+
+struct snapshot {
+	const struct snapshot_txn *txns; /* n_txns rows, in configuration order */
+	size_t n_txns;
+	const struct snapshot_endpoint *endpoints; /* n_endpoints rows, (name, kind) unique */
+	size_t n_endpoints;
+	struct snapshot_self self;
+};
+
+#endif

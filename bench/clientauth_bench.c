@@ -20,7 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -299,7 +298,8 @@ static int cab_inprocess(const struct cab_opts *o)
 	}
 	/* as probe/cli.c does (no libcurl: client-auth does not use it) */
 	if (pki_init() == -1 || dns_global_init() == -1 || evthread_use_pthreads() == -1) {
-		fprintf(stderr, "clientauth_bench: cannot initialise OpenSSL, c-ares or libevent\n");
+		fprintf(stderr,
+		        "clientauth_bench: cannot initialise OpenSSL, c-ares or libevent\n");
 		goto out;
 	}
 	inited = true;
@@ -336,9 +336,10 @@ static int cab_inprocess(const struct cab_opts *o)
 			fprintf(raw, "%.1f %.1f %.1f %.1f\n", s->cpu_us, s->thread_us, s->wall_us,
 			        s->txn_us);
 		if (o->verbose) {
-			printf("  run %zu: cpu %.3f ms, thread %.3f ms, wall %.3f ms, txn %.3f ms\n",
-			       i + 1, s->cpu_us / 1e3, s->thread_us / 1e3, s->wall_us / 1e3,
-			       s->txn_us / 1e3);
+			printf(
+			    "  run %zu: cpu %.3f ms, thread %.3f ms, wall %.3f ms, txn %.3f ms\n",
+			    i + 1, s->cpu_us / 1e3, s->thread_us / 1e3, s->wall_us / 1e3,
+			    s->txn_us / 1e3);
 			cab_print_result("result", &loop.result);
 		}
 	}
@@ -446,7 +447,8 @@ static int cab_spawn(const struct cab_opts *o, double *cpu_us, double *sys_us, d
 		if (r <= 0)
 			break;
 		if (len < CAB_MAX_OUTPUT) {
-			size_t k = (size_t)r < CAB_MAX_OUTPUT - len ? (size_t)r : CAB_MAX_OUTPUT - len;
+			size_t k =
+			    (size_t)r < CAB_MAX_OUTPUT - len ? (size_t)r : CAB_MAX_OUTPUT - len;
 			memcpy(out + len, buf, k);
 			len += k;
 		}
@@ -574,6 +576,7 @@ int main(int argc, char **argv)
 	struct cab_opts o = {.n = 100, .uri = "sip:alice@rig.test"};
 	const char *pki = NULL;
 	char *own[3] = {NULL, NULL, NULL};
+	bool n_given = false;
 	char *end;
 	int ch, rc;
 
@@ -602,10 +605,12 @@ int main(int argc, char **argv)
 		case 'n':
 			errno = 0;
 			o.n = strtoul(optarg, &end, 10);
-			if (end == optarg || *end != '\0' || errno != 0 || o.n == 0 || o.n > CAB_MAX_N) {
+			if (end == optarg || *end != '\0' || errno != 0 || o.n == 0 ||
+			    o.n > CAB_MAX_N) {
 				fprintf(stderr, "clientauth_bench: -n wants 1..%d\n", CAB_MAX_N);
 				return CAB_EXIT_USAGE;
 			}
+			n_given = true;
 			break;
 		case 'O':
 			o.options = true;
@@ -631,6 +636,8 @@ int main(int argc, char **argv)
 		}
 	}
 	if (o.s_time) {
+		if (!n_given)
+			o.n = 1;
 		if (optind >= argc) {
 			fprintf(stderr, "clientauth_bench: --s-time wants a command after --\n");
 			return CAB_EXIT_USAGE;

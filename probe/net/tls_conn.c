@@ -791,10 +791,10 @@ void tls_conn_close(struct tls_conn *c)
 		ERR_clear_error();
 		SSL_free(c->ssl);
 	}
+	event_free(c->ev); /* before close(): never epoll_ctl a descriptor that may be reused */
+	event_free(c->defer);
 	if (c->fd != -1)
 		close(c->fd);
-	event_free(c->ev);
-	event_free(c->defer);
 	bbuf_free(&c->in);
 	bbuf_free(&c->out);
 	free(c);

@@ -27,6 +27,7 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
+#include "bench_stats.h"
 #include "config/config.h"
 #include "core/log.h"
 #include "core/xalloc.h"
@@ -51,10 +52,6 @@ struct cab_sample {
 	double txn_us;    /* the probe's own latency (txn_result.duration_us) */
 };
 
-struct cab_stats {
-	double median, mean, p10, p90, min, max;
-};
-
 struct cab_opts {
 	unsigned long n;
 	const char *registrar; /* HOST:PORT */
@@ -76,70 +73,17 @@ struct cab_loop {
 	struct txn_result result;
 };
 
-static double cab_clock_us(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
-static double cab_tv_us(const struct timeval *tv)
-{
-	return (double)tv->tv_sec * 1e6 + (double)tv->tv_usec;
-}
-
-static int cab_cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* Percentile p of sorted v[0..n), interpolated between the closest ranks. */
-static double cab_pct(const double *v, size_t n, double p)
-{
-	double pos = p * (double)(n - 1);
-	size_t i = (size_t)pos;
-
-	return i + 1 >= n ? v[n - 1] : v[i] + (v[i + 1] - v[i]) * (pos - (double)i);
-}
-
-/* Statistics of the non-negative values in v (reordered); false when there are none. */
-static bool cab_stats(double *v, size_t n, struct cab_stats *st)
-{
-	size_t m = 0;
-	double sum = 0;
-
-	for (size_t i = 0; i < n; i++)
-		if (v[i] >= 0)
-			v[m++] = v[i];
-	memset(st, 0, sizeof *st);
-	if (m == 0)
-		return false;
-	qsort(v, m, sizeof *v, cab_cmp);
-	for (size_t i = 0; i < m; i++)
-		sum += v[i];
-	st->mean = sum / (double)m;
-	st->median = cab_pct(v, m, 0.5);
-	st->p10 = cab_pct(v, m, 0.1);
-	st->p90 = cab_pct(v, m, 0.9);
-	st->min = v[0];
-	st->max = v[m - 1];
-	return true;
-}
-
 /* One table row (ms) for the field at offset off, and its key=value figures in res. */
 static void cab_row(const struct cab_sample *s, size_t n, size_t off, const char *label,
                     const char *key, char *res, size_t rlen)
 {
 	double *v = xcalloc(n > 0 ? n : 1, sizeof *v);
-	struct cab_stats st;
+	struct bench_stats st;
 	size_t used = strlen(res);
 
 	for (size_t i = 0; i < n; i++)
 		memcpy(&v[i], (const char *)&s[i] + off, sizeof v[i]);
-	if (cab_stats(v, n, &st)) {
+	if (bench_stats(v, n, &st)) {
 		printf("  %-32s %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f\n", label, st.median / 1e3,
 		       st.mean / 1e3, st.p10 / 1e3, st.p90 / 1e3, st.min / 1e3, st.max / 1e3);
 		if (used < rlen)
@@ -175,16 +119,16 @@ static int cab_run_one(struct cab_loop *loop, struct cab_sample *s)
 	double w0, t0, c0;
 
 	loop->done = false;
-	w0 = cab_clock_us(CLOCK_MONOTONIC);
-	t0 = cab_clock_us(CLOCK_THREAD_CPUTIME_ID);
-	c0 = cab_clock_us(CLOCK_PROCESS_CPUTIME_ID);
+	w0 = bench_clock_us(CLOCK_MONOTONIC);
+	t0 = bench_clock_us(CLOCK_THREAD_CPUTIME_ID);
+	c0 = bench_clock_us(CLOCK_PROCESS_CPUTIME_ID);
 	txn = clientauth_txn_start(&loop->env, loop->tc, cab_done, loop);
 	/* the transaction's deadline timer keeps the loop alive until its callback */
 	(void)event_base_dispatch(loop->base);
 	clientauth_txn_free(txn);
-	s->cpu_us = cab_clock_us(CLOCK_PROCESS_CPUTIME_ID) - c0;
-	s->thread_us = cab_clock_us(CLOCK_THREAD_CPUTIME_ID) - t0;
-	s->wall_us = cab_clock_us(CLOCK_MONOTONIC) - w0;
+	s->cpu_us = bench_clock_us(CLOCK_PROCESS_CPUTIME_ID) - c0;
+	s->thread_us = bench_clock_us(CLOCK_THREAD_CPUTIME_ID) - t0;
+	s->wall_us = bench_clock_us(CLOCK_MONOTONIC) - w0;
 	s->txn_us = loop->done ? (double)loop->result.duration_us : -1;
 	return loop->done ? 0 : -1;
 }
@@ -323,7 +267,7 @@ static int cab_inprocess(const struct cab_opts *o)
 	printf("    warm-up: cpu %.3f ms, wall %.3f ms\n", warm.cpu_us / 1e3, warm.wall_us / 1e3);
 
 	getrusage(RUSAGE_SELF, &ru0);
-	cpu0 = cab_clock_us(CLOCK_PROCESS_CPUTIME_ID);
+	cpu0 = bench_clock_us(CLOCK_PROCESS_CPUTIME_ID);
 	for (size_t i = 0; i < o->n; i++) {
 		struct cab_sample *s = &samples[i];
 		if (cab_run_one(&loop, s) == -1 || !cab_result_ok(o, &loop.result)) {
@@ -343,10 +287,10 @@ static int cab_inprocess(const struct cab_opts *o)
 			cab_print_result("result", &loop.result);
 		}
 	}
-	cpu_total = cab_clock_us(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
+	cpu_total = bench_clock_us(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
 	getrusage(RUSAGE_SELF, &ru1);
-	user_total = cab_tv_us(&ru1.ru_utime) - cab_tv_us(&ru0.ru_utime);
-	sys_total = cab_tv_us(&ru1.ru_stime) - cab_tv_us(&ru0.ru_stime);
+	user_total = bench_tv_us(&ru1.ru_utime) - bench_tv_us(&ru0.ru_utime);
+	sys_total = bench_tv_us(&ru1.ru_stime) - bench_tv_us(&ru0.ru_stime);
 
 	printf("  %lu transactions: %zu as intended, %zu failed\n", o->n, o->n - failed, failed);
 	cab_head("per transaction, ms");
@@ -428,7 +372,7 @@ static int cab_spawn(const struct cab_opts *o, double *cpu_us, double *sys_us, d
 	posix_spawn_file_actions_addclose(&fa, fds[1]);
 	if (!o->verbose)
 		posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-	w0 = cab_clock_us(CLOCK_MONOTONIC);
+	w0 = bench_clock_us(CLOCK_MONOTONIC);
 	err = posix_spawnp(&pid, o->argv[0], &fa, NULL, o->argv, environ);
 	posix_spawn_file_actions_destroy(&fa);
 	close(fds[1]);
@@ -461,9 +405,9 @@ static int cab_spawn(const struct cab_opts *o, double *cpu_us, double *sys_us, d
 			return -1;
 		}
 	}
-	*wall_us = cab_clock_us(CLOCK_MONOTONIC) - w0;
-	*cpu_us = cab_tv_us(&ru.ru_utime) + cab_tv_us(&ru.ru_stime);
-	*sys_us = cab_tv_us(&ru.ru_stime);
+	*wall_us = bench_clock_us(CLOCK_MONOTONIC) - w0;
+	*cpu_us = bench_tv_us(&ru.ru_utime) + bench_tv_us(&ru.ru_stime);
+	*sys_us = bench_tv_us(&ru.ru_stime);
 	out[len] = '\0';
 	*conns = cab_connections(out);
 	/* the summary lines, without s_time's one-asterisk-per-connection progress line */

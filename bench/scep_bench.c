@@ -28,6 +28,7 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
+#include "bench_stats.h"
 #include "config/config.h"
 #include "core/log.h"
 #include "core/xalloc.h"
@@ -54,9 +55,6 @@ struct bench_sample {
 	    keygen_wall_us; /* --fresh: the worker's own wall time for the key (keygen_ms fact) */
 };
 
-struct bench_stats {
-	double median, mean, p10, p90, min, max, sum;
-};
 
 struct bench_opts {
 	const char *url;
@@ -83,65 +81,18 @@ struct bench_loop {
 	struct txn_result result;
 };
 
-static double bench_clock_us(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
-static double bench_tv_us(const struct timeval *tv)
-{
-	return (double)tv->tv_sec * 1e6 + (double)tv->tv_usec;
-}
-
-static int bench_cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
-/* Linear interpolation between closest ranks; v is sorted. */
-static double bench_percentile(const double *v, size_t n, double p)
-{
-	double pos = p * (double)(n - 1);
-	size_t lo = (size_t)pos;
-
-	if (lo + 1 >= n)
-		return v[n - 1];
-	return v[lo] + (v[lo + 1] - v[lo]) * (pos - (double)lo);
-}
-
 /* Statistics of one field (at offset off) over samples; false when no sample has it. */
 static bool bench_stats_of(const struct bench_sample *s, size_t n, size_t off,
                            struct bench_stats *st)
 {
 	double *v = xcalloc(n > 0 ? n : 1, sizeof *v);
-	size_t m = 0;
+	bool ok;
 
-	for (size_t i = 0; i < n; i++) {
-		double x = *(const double *)(const void *)((const char *)&s[i] + off);
-		if (x >= 0)
-			v[m++] = x;
-	}
-	memset(st, 0, sizeof *st);
-	if (m == 0) {
-		free(v);
-		return false;
-	}
-	qsort(v, m, sizeof *v, bench_cmp_double);
-	for (size_t i = 0; i < m; i++)
-		st->sum += v[i];
-	st->mean = st->sum / (double)m;
-	st->median = bench_percentile(v, m, 0.5);
-	st->p10 = bench_percentile(v, m, 0.1);
-	st->p90 = bench_percentile(v, m, 0.9);
-	st->min = v[0];
-	st->max = v[m - 1];
+	for (size_t i = 0; i < n; i++)
+		v[i] = *(const double *)(const void *)((const char *)&s[i] + off);
+	ok = bench_stats(v, n, st);
 	free(v);
-	return true;
+	return ok;
 }
 
 /* One table row in ms, and the same figures for the RESULT line (key=value, ms). */

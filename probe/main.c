@@ -436,7 +436,7 @@ static int listen_start(struct daemon *d)
 {
 	char host[256];
 	const char *colon = strrchr(d->cfg->listen, ':');
-	unsigned port = (unsigned)atoi(colon + 1);
+	unsigned port = (unsigned)strtoul(colon + 1, NULL, 10); /* validated by the loader */
 	size_t n = (size_t)(colon - d->cfg->listen);
 
 	if (d->cfg->listen[0] == '[' && n >= 2)

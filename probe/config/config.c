@@ -1650,18 +1650,31 @@ static void handle_challenge(struct loader *ld, yaml_node_t *node, void *obj, co
 		ch->kind = CHALLENGE_NONE;
 }
 
-static void handle_key_type(struct loader *ld, yaml_node_t *node, void *obj, const struct field *f)
+/*
+ * A scalar that must be one of two words: the index of the one it is, or -1 after
+ * "<what> '<value>' (use <a> or <b>)".
+ */
+static int choice2(struct loader *ld, yaml_node_t *node, const char *what, const char *a,
+                   const char *b)
 {
-	enum key_type *dst = field_ptr(obj, f);
 	char buf[80];
 
-	if (strcmp(scalar(node), "rsa") == 0)
-		*dst = KEY_TYPE_RSA;
-	else if (strcmp(scalar(node), "ec") == 0)
-		*dst = KEY_TYPE_EC;
-	else
-		error_at(ld, &node->start_mark, NULL, "unknown key type '%s' (use rsa or ec)",
-		         clip(scalar(node), buf, sizeof buf));
+	if (strcmp(scalar(node), a) == 0)
+		return 0;
+	if (strcmp(scalar(node), b) == 0)
+		return 1;
+	error_at(ld, &node->start_mark, NULL, "%s '%s' (use %s or %s)", what,
+	         clip(scalar(node), buf, sizeof buf), a, b);
+	return -1;
+}
+
+static void handle_key_type(struct loader *ld, yaml_node_t *node, void *obj, const struct field *f)
+{
+	static const enum key_type v[] = {KEY_TYPE_RSA, KEY_TYPE_EC};
+	int i = choice2(ld, node, "unknown key type", "rsa", "ec");
+
+	if (i >= 0)
+		*(enum key_type *)field_ptr(obj, f) = v[i];
 }
 
 static void handle_bits(struct loader *ld, yaml_node_t *node, void *obj, const struct field *f)
@@ -1988,44 +2001,28 @@ static void handle_resolver(struct loader *ld, yaml_node_t *node, void *obj, con
 
 static void handle_discover(struct loader *ld, yaml_node_t *node, void *obj, const struct field *f)
 {
-	enum registrar_discovery *dst = field_ptr(obj, f);
-	char buf[80];
+	static const enum registrar_discovery v[] = {REGISTRAR_STATIC, REGISTRAR_DNS};
+	int i = choice2(ld, node, "bad discover", "static", "dns");
 
-	if (strcmp(scalar(node), "static") == 0)
-		*dst = REGISTRAR_STATIC;
-	else if (strcmp(scalar(node), "dns") == 0)
-		*dst = REGISTRAR_DNS;
-	else
-		error_at(ld, &node->start_mark, NULL, "bad discover '%s' (use static or dns)",
-		         clip(scalar(node), buf, sizeof buf));
+	if (i >= 0)
+		*(enum registrar_discovery *)field_ptr(obj, f) = v[i];
 }
 
 static void handle_family(struct loader *ld, yaml_node_t *node, void *obj, const struct field *f)
 {
-	enum addr_family *dst = field_ptr(obj, f);
-	char buf[80];
+	static const enum addr_family v[] = {ADDR_FAMILY_IPV4, ADDR_FAMILY_IPV6};
+	int i = choice2(ld, node, "bad family", "ipv4", "ipv6");
 
-	if (strcmp(scalar(node), "ipv4") == 0)
-		*dst = ADDR_FAMILY_IPV4;
-	else if (strcmp(scalar(node), "ipv6") == 0)
-		*dst = ADDR_FAMILY_IPV6;
-	else
-		error_at(ld, &node->start_mark, NULL, "bad family '%s' (use ipv4 or ipv6)",
-		         clip(scalar(node), buf, sizeof buf));
+	if (i >= 0)
+		*(enum addr_family *)field_ptr(obj, f) = v[i];
 }
 
 static void handle_tls_max(struct loader *ld, yaml_node_t *node, void *obj, const struct field *f)
 {
-	unsigned *dst = field_ptr(obj, f);
-	char buf[80];
+	int i = choice2(ld, node, "bad tls_max_version", "1.2", "1.3");
 
-	if (strcmp(scalar(node), "1.2") == 0)
-		*dst = 2;
-	else if (strcmp(scalar(node), "1.3") == 0)
-		*dst = 3;
-	else
-		error_at(ld, &node->start_mark, NULL, "bad tls_max_version '%s' (use \"1.2\" or \"1.3\")",
-		         clip(scalar(node), buf, sizeof buf));
+	if (i >= 0)
+		*(unsigned *)field_ptr(obj, f) = (unsigned)i + 2;
 }
 
 enum registrar_field {

@@ -569,8 +569,11 @@ static bool conn_read(struct tls_conn *c)
 		e = SSL_get_error(c->ssl, r);
 		if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE)
 			return got;
+		/* a close without close_notify is still a close (OpenSSL 3 calls it an error) */
 		if (c->peer.alert == -1 &&
-		    (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && errno == 0))) {
+		    (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && errno == 0) ||
+		     (e == SSL_ERROR_SSL &&
+		      ERR_GET_REASON(ERR_peek_error()) == SSL_R_UNEXPECTED_EOF_WHILE_READING))) {
 			ERR_clear_error();
 			c->eof_pending = true;
 			event_del(c->ev);

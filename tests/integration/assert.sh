@@ -27,6 +27,7 @@ check() {
 		echo "FAIL - $desc"
 		echo "       exit=$RC status=$(field status) detail=$(field error_detail)"
 		[ -n "$ERR" ] && printf '       stderr: %s\n' "$(printf '%s' "$ERR" | head -5)"
+		return 1
 	fi
 }
 

@@ -25,7 +25,6 @@
 #include <event2/event.h>
 #include <openssl/rand.h>
 
-#include "core/clock.h"
 #include "core/log.h"
 #include "core/xalloc.h"
 #include "net/dns.h"
@@ -73,11 +72,8 @@ enum ca_state {
 
 struct ca_lookup {
 	struct clientauth_txn *t;
-	unsigned index;
 	struct dns_query *q;
-	bool done;
 	enum dns_status status;
-	char why[128];
 	struct dns_srv first; /* SRV: best record */
 	size_t n;
 	struct dns_addr addr; /* fallback: first address */
@@ -89,7 +85,6 @@ struct clientauth_txn {
 	clientauth_txn_done_cb *cb;
 	void *arg;
 	struct txn_result result;
-	struct deadline deadline;
 	struct event *timer;
 	struct event *kick; /* resumes the machine from the loop */
 	enum ca_state state;
@@ -126,7 +121,6 @@ struct clientauth_txn {
 	struct sip_response resp;
 	bool bad_response;
 	char bad_why[160];
-	bool registered;
 };
 
 static void txn_run(struct clientauth_txn *t);
@@ -332,10 +326,9 @@ static void lookup_done(struct ca_lookup *l, enum dns_status st, const char *why
 {
 	struct clientauth_txn *t = l->t;
 
+	(void)why; /* the report names the status of every name tried */
 	l->q = NULL;
-	l->done = true;
 	l->status = st;
-	snprintf(l->why, sizeof l->why, "%s", why != NULL ? why : "");
 	l->n = n;
 	if (--t->pending_lookups == 0)
 		ca_resume(t);
@@ -373,7 +366,6 @@ static enum step_ret step_discover_start(struct clientauth_txn *t)
 		struct ca_lookup *l = &t->lookups[i];
 		memset(l, 0, sizeof *l);
 		l->t = t;
-		l->index = i;
 		snprintf(name, sizeof name, "%s%s", srv_names[i].prefix, rc->domain);
 		l->q = dns_srv(t->env.dns, rc->resolver, name, on_srv, l, &why);
 		if (l->q == NULL)
@@ -440,7 +432,6 @@ static enum step_ret step_discover_done(struct clientauth_txn *t)
 		const char *why = NULL;
 		memset(l, 0, sizeof *l);
 		l->t = t;
-		l->index = i;
 		snprintf(name, sizeof name, "%s%s", a_fallbacks[i].prefix, rc->domain);
 		l->q = dns_addr(t->env.dns, rc->resolver, name, ca_family(t), on_fallback, l, &why);
 		if (l->q == NULL)
@@ -856,7 +847,6 @@ static enum step_ret step_request_done(struct clientauth_txn *t)
 		txn_step_end(&t->result, t->step, TXN_OK, "%s", text);
 		return STEP_DONE;
 	}
-	t->registered = true;
 	if (t->resp.contact_expires >= 0 || t->resp.expires >= 0)
 		txn_step_end(&t->result, t->step, TXN_OK, "%s; binding expires in %d s", text,
 		             t->resp.contact_expires >= 0 ? t->resp.contact_expires : t->resp.expires);
@@ -1047,7 +1037,6 @@ struct clientauth_txn *clientauth_txn_start(const struct clientauth_env *env,
 		         conf->registrar.port);
 	txn_result_init(&t->result, conf->name, target, "client-auth",
 	                conf->sip_method == SIP_METHOD_REGISTER ? "sip-register" : "sip-options");
-	deadline_set(&t->deadline, conf->timeout_ms);
 	t->timer = evtimer_new(env->base, on_deadline, t);
 	t->kick = evtimer_new(env->base, on_kick, t);
 	tv.tv_sec = (time_t)(conf->timeout_ms / 1000);

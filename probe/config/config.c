@@ -55,8 +55,10 @@
 #endif
 #include "config/config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1169,7 +1171,7 @@ static void walk_mapping(struct loader *ld, yaml_node_t *node, const struct fiel
 		}
 		res->key[i] = key;
 		res->value[i] = value;
-		if (value->type != f->type) {
+		if (f->type != YAML_NO_NODE && value->type != f->type) {
 			error_at(ld, &value->start_mark, NULL, "expected %s for '%s', found %s",
 			         type_kind(f->type), f->key, node_kind(value));
 			continue;
@@ -2154,6 +2156,129 @@ static void handle_certificate(struct loader *ld, yaml_node_t *node, void *obj,
 	}
 }
 
+
+/* ---- warn: thresholds ---- */
+
+/* Every step name a transaction records (txn_step_begin callers): the keys of latency. */
+#define STEP(n) {n, YAML_SCALAR_NODE, NULL, 0, false, 0, 0}
+static const struct field step_fields[] = {
+	STEP("key"),          STEP("challenge"),     STEP("ndes_admin"),
+	STEP("getcacaps"),    STEP("getcacert"),     STEP("pkioperation"),
+	STEP("certpoll"),     STEP("request"),       STEP("poll_request"),
+	STEP("verify"),       STEP("store"),         STEP("certificate"),
+	STEP("discover"),     STEP("discover_fallback"), STEP("resolve"),
+	STEP("connect"),      STEP("tls_handshake"), STEP("register"),
+	STEP("options"),      STEP("unregister"),    {NULL, YAML_NO_NODE, NULL, 0, false, 0, 0},
+};
+#undef STEP
+
+static void handle_step_latency(struct loader *ld, yaml_node_t *node, struct warn_conf *w)
+{
+	static const struct field dur = {"latency", YAML_SCALAR_NODE, handle_duration,
+	                                 offsetof(struct step_latency, ms), false, 1, MS_HOUR};
+	yaml_node_pair_t *p;
+
+	if (node->data.mapping.pairs.start == node->data.mapping.pairs.top) {
+		error_at(ld, &node->start_mark, "e.g. latency: {tls_handshake: 500ms}",
+		         "'latency' mapping is empty");
+		return;
+	}
+	w->latency_ms = 0;
+	for (p = node->data.mapping.pairs.start; p < node->data.mapping.pairs.top; p++) {
+		yaml_node_t *key = yaml_document_get_node(&ld->doc, p->key);
+		yaml_node_t *value = yaml_document_get_node(&ld->doc, p->value);
+		struct step_latency sl = {NULL, 0};
+		size_t i;
+
+		if (key == NULL || value == NULL)
+			continue;
+		if (key->type != YAML_SCALAR_NODE || value->type != YAML_SCALAR_NODE) {
+			error_at(ld, &key->start_mark, NULL,
+			         "expected 'step: duration' pairs in latency, found %s",
+			         node_kind(key->type != YAML_SCALAR_NODE ? key : value));
+			continue;
+		}
+		for (i = 0; step_fields[i].key != NULL; i++)
+			if (strcmp(step_fields[i].key, scalar(key)) == 0)
+				break;
+		if (step_fields[i].key == NULL) {
+			unknown_key(ld, key, step_fields, "in latency (not a step name)", false);
+			continue;
+		}
+		for (size_t k = 0; k < w->n_steps; k++)
+			if (strcmp(w->steps[k].step, step_fields[i].key) == 0)
+				error_at(ld, &key->start_mark, NULL, "duplicate step '%s' in latency",
+				         step_fields[i].key);
+		if (scalar_check(ld, value, scalar(key)) == -1)
+			continue;
+		sl.ms = DURATION_UNSET;
+		handle_duration(ld, value, &sl, &dur);
+		if (sl.ms == DURATION_UNSET)
+			continue;
+		sl.step = xstrdup(step_fields[i].key);
+		w->steps = xrealloc(w->steps, (w->n_steps + 1) * sizeof *w->steps);
+		w->steps[w->n_steps++] = sl;
+	}
+}
+
+/* latency: a duration (every step) or a mapping of step name to duration */
+static void handle_latency(struct loader *ld, yaml_node_t *node, void *obj, const struct field *f)
+{
+	static const struct field dur = {"latency", YAML_SCALAR_NODE, handle_duration,
+	                                 offsetof(struct warn_conf, latency_ms), false, 1, MS_HOUR};
+	struct warn_conf *w = obj;
+
+	(void)f;
+	if (node->type == YAML_SCALAR_NODE) {
+		if (scalar_check(ld, node, "latency") == 0)
+			handle_duration(ld, node, w, &dur);
+	} else if (node->type == YAML_MAPPING_NODE) {
+		handle_step_latency(ld, node, w);
+	} else {
+		error_at(ld, &node->start_mark, "e.g. latency: 2s, or latency: {tls_handshake: 500ms}",
+		         "expected a duration or a mapping of step: duration for 'latency', found %s",
+		         node_kind(node));
+	}
+}
+
+static const struct field warn_fields[] = {
+    {"expiry_days", YAML_SCALAR_NODE, handle_uint, offsetof(struct warn_conf, expiry_days), false,
+     0, 3650},
+    {"latency", YAML_NO_NODE, handle_latency, 0, false, 0, 0},
+    {NULL, YAML_NO_NODE, NULL, 0, false, 0, 0},
+};
+
+static void handle_warn(struct loader *ld, yaml_node_t *node, void *obj, const struct field *f)
+{
+	struct walk_result res;
+
+	walk_mapping(ld, node, warn_fields, field_ptr(obj, f), "in warn", false, &res);
+}
+
+static void warn_inherit(struct warn_conf *w, const struct warn_conf *d)
+{
+	if (w->expiry_days == UINT_MAX)
+		w->expiry_days = d->expiry_days;
+	if (w->latency_ms == DURATION_UNSET && w->steps == NULL) {
+		w->latency_ms = d->latency_ms;
+		if (d->n_steps > 0) {
+			w->steps = xcalloc(d->n_steps, sizeof *w->steps);
+			for (size_t i = 0; i < d->n_steps; i++) {
+				w->steps[i].step = xstrdup(d->steps[i].step);
+				w->steps[i].ms = d->steps[i].ms;
+			}
+			w->n_steps = d->n_steps;
+		}
+	}
+}
+
+static void warn_clear(struct warn_conf *w)
+{
+	for (size_t i = 0; i < w->n_steps; i++)
+		free(w->steps[i].step);
+	free(w->steps);
+}
+
 enum txn_field {
 	TXN_F_NAME,
 	TXN_F_TYPE,
@@ -2174,6 +2299,7 @@ enum txn_field {
 	TXN_F_SIP_URI,
 	TXN_F_CERTIFICATE,
 	TXN_F_EXPIRES,
+	TXN_F_WARN,
 };
 
 static const struct field txn_fields[] = {
@@ -2214,6 +2340,8 @@ static const struct field txn_fields[] = {
                            offsetof(struct txn_conf, certificate), false, 0, 0},
     [TXN_F_EXPIRES] = {"expires", YAML_SCALAR_NODE, handle_uint, offsetof(struct txn_conf, expires),
                        false, 1, 86400},
+    [TXN_F_WARN] = {"warn", YAML_MAPPING_NODE, handle_warn, offsetof(struct txn_conf, warn), false,
+                    0, 0},
     {NULL, YAML_NO_NODE, NULL, 0, false, 0, 0},
 };
 _Static_assert(sizeof txn_fields / sizeof txn_fields[0] <= FIELDS_MAX,
@@ -2289,6 +2417,8 @@ static void load_txn(struct loader *ld, yaml_node_t *node, size_t index)
 	txn->timeout_ms = DURATION_UNSET;
 	txn->pending.poll_interval_ms = DURATION_UNSET;
 	txn->pending.max_wait_ms = DURATION_UNSET;
+	txn->warn.expiry_days = UINT_MAX;
+	txn->warn.latency_ms = DURATION_UNSET;
 	txn->line = (unsigned)node->start_mark.line + 1;
 	*ld->tail = txn;
 	ld->tail = &txn->next;
@@ -2356,7 +2486,57 @@ static void handle_listen(struct loader *ld, yaml_node_t *node, void *obj, const
 	handle_string(ld, node, obj, f);
 }
 
-enum probe_field { PROBE_F_STATE_DIR, PROBE_F_LISTEN, PROBE_F_MAX_PER_ENDPOINT };
+enum basic_field { BASIC_F_USERNAME, BASIC_F_PASSWORD };
+
+static const struct field basic_fields[] = {
+    [BASIC_F_USERNAME] = {"username", YAML_SCALAR_NODE, handle_string,
+                          offsetof(struct listener_conf, username), true, 0, 0},
+    [BASIC_F_PASSWORD] = {"password", YAML_MAPPING_NODE, handle_password,
+                          offsetof(struct listener_conf, password), true, 0, 0},
+    {NULL, YAML_NO_NODE, NULL, 0, false, 0, 0},
+};
+
+static void handle_basic_auth(struct loader *ld, yaml_node_t *node, void *obj,
+                              const struct field *f)
+{
+	struct walk_result res;
+
+	(void)f;
+	walk_mapping(ld, node, basic_fields, obj, "in basic_auth", false, &res);
+	check_required(ld, node, basic_fields, &res, "basic_auth");
+}
+
+enum web_field { WEB_F_TLS_CERT, WEB_F_TLS_KEY, WEB_F_BASIC_AUTH };
+
+static const struct field web_fields[] = {
+    [WEB_F_TLS_CERT] = {"tls_cert", YAML_SCALAR_NODE, handle_path,
+                        offsetof(struct listener_conf, tls_cert), false, 0, 0},
+    [WEB_F_TLS_KEY] = {"tls_key", YAML_SCALAR_NODE, handle_path,
+                       offsetof(struct listener_conf, tls_key), false, 0, 0},
+    [WEB_F_BASIC_AUTH] = {"basic_auth", YAML_MAPPING_NODE, handle_basic_auth, 0, false, 0, 0},
+    {NULL, YAML_NO_NODE, NULL, 0, false, 0, 0},
+};
+
+static void handle_web(struct loader *ld, yaml_node_t *node, void *obj, const struct field *f)
+{
+	struct walk_result res;
+
+	walk_mapping(ld, node, web_fields, field_ptr(obj, f), "in web", false, &res);
+	if (res.key[WEB_F_TLS_CERT] != NULL && res.key[WEB_F_TLS_KEY] == NULL)
+		error_at(ld, &res.key[WEB_F_TLS_CERT]->start_mark, NULL,
+		         "web: 'tls_cert' needs a 'tls_key'");
+	if (res.key[WEB_F_TLS_KEY] != NULL && res.key[WEB_F_TLS_CERT] == NULL)
+		error_at(ld, &res.key[WEB_F_TLS_KEY]->start_mark, NULL,
+		         "web: 'tls_key' needs a 'tls_cert'");
+}
+
+enum probe_field {
+	PROBE_F_STATE_DIR,
+	PROBE_F_LISTEN,
+	PROBE_F_MAX_PER_ENDPOINT,
+	PROBE_F_SYSLOG,
+	PROBE_F_WEB,
+};
 
 static const struct field probe_fields[] = {
     [PROBE_F_STATE_DIR] = {"state_dir", YAML_SCALAR_NODE, handle_path,
@@ -2365,6 +2545,10 @@ static const struct field probe_fields[] = {
                         false, 0, 0},
     [PROBE_F_MAX_PER_ENDPOINT] = {"max_per_endpoint", YAML_SCALAR_NODE, handle_uint,
                                   offsetof(struct config, max_per_endpoint), false, 1, 1000},
+    [PROBE_F_SYSLOG] = {"syslog", YAML_SCALAR_NODE, handle_bool, offsetof(struct config, syslog),
+                        false, 0, 0},
+    [PROBE_F_WEB] = {"web", YAML_MAPPING_NODE, handle_web, offsetof(struct config, web), false, 0,
+                     0},
     {NULL, YAML_NO_NODE, NULL, 0, false, 0, 0},
 };
 
@@ -2381,6 +2565,7 @@ enum defaults_field {
 	DEFAULTS_F_TIMEOUT,
 	DEFAULTS_F_PENDING,
 	DEFAULTS_F_MAX_ATTEMPTS,
+	DEFAULTS_F_WARN,
 };
 
 static const struct field defaults_fields[] = {
@@ -2393,6 +2578,8 @@ static const struct field defaults_fields[] = {
                             offsetof(struct config, default_pending), false, 0, 0},
     [DEFAULTS_F_MAX_ATTEMPTS] = {"max_attempts", YAML_SCALAR_NODE, handle_uint,
                                  offsetof(struct config, max_attempts), false, 1, 100},
+    [DEFAULTS_F_WARN] = {"warn", YAML_MAPPING_NODE, handle_warn,
+                         offsetof(struct config, default_warn), false, 0, 0},
     {NULL, YAML_NO_NODE, NULL, 0, false, 0, 0},
 };
 
@@ -2404,11 +2591,144 @@ static void handle_defaults(struct loader *ld, yaml_node_t *node, void *obj, con
 	walk_mapping(ld, node, defaults_fields, obj, "in defaults", false, &res);
 }
 
-enum root_field { ROOT_F_PROBE, ROOT_F_DEFAULTS, ROOT_F_TRANSACTIONS };
+/* Prometheus label names; the ones certprobe sets itself are reserved. */
+static bool valid_label_name(const char *s)
+{
+	static const char *const reserved[] = {"alertname", "endpoint", "kind", "severity", "job",
+	                                       NULL};
+
+	if (!(isalpha((unsigned char)s[0]) || s[0] == '_') || strncmp(s, "__", 2) == 0)
+		return false;
+	for (const char *p = s; *p != '\0'; p++)
+		if (!(isalnum((unsigned char)*p) || *p == '_'))
+			return false;
+	for (size_t i = 0; reserved[i] != NULL; i++)
+		if (strcmp(s, reserved[i]) == 0)
+			return false;
+	return strlen(s) <= 64;
+}
+
+static void handle_am_labels(struct loader *ld, yaml_node_t *node, void *obj,
+                             const struct field *f)
+{
+	struct alertmanager_conf *am = obj;
+
+	(void)f;
+	for (yaml_node_pair_t *p = node->data.mapping.pairs.start; p < node->data.mapping.pairs.top;
+	     p++) {
+		yaml_node_t *key = yaml_document_get_node(&ld->doc, p->key);
+		yaml_node_t *value = yaml_document_get_node(&ld->doc, p->value);
+		char buf[80];
+
+		if (key == NULL || value == NULL)
+			continue;
+		if (key->type != YAML_SCALAR_NODE || value->type != YAML_SCALAR_NODE) {
+			error_at(ld, &key->start_mark, NULL,
+			         "expected 'name: value' pairs in labels, found %s",
+			         node_kind(key->type != YAML_SCALAR_NODE ? key : value));
+			continue;
+		}
+		if (!valid_label_name(scalar(key))) {
+			error_at(ld, &key->start_mark,
+			         "letters, digits and _, not starting with a digit or __; alertname, "
+			         "endpoint, kind, severity and job are set by certprobe",
+			         "bad label name '%s'", clip(scalar(key), buf, sizeof buf));
+			continue;
+		}
+		if (scalar_check(ld, value, scalar(key)) == -1)
+			continue;
+		for (size_t i = 0; i < am->n_labels; i++)
+			if (strcmp(am->labels[i].name, scalar(key)) == 0)
+				error_at(ld, &key->start_mark, NULL, "duplicate label '%s'",
+				         am->labels[i].name);
+		am->labels = xrealloc(am->labels, (am->n_labels + 1) * sizeof *am->labels);
+		am->labels[am->n_labels].name = xstrdup(scalar(key));
+		am->labels[am->n_labels].value = xstrdup(scalar(value));
+		am->n_labels++;
+	}
+}
+
+static void handle_am_urls(struct loader *ld, yaml_node_t *node, void *obj, const struct field *f)
+{
+	struct alertmanager_conf *am = obj;
+
+	(void)f;
+	if (node->data.sequence.items.start == node->data.sequence.items.top) {
+		error_at(ld, &node->start_mark, "e.g. urls: [\"http://127.0.0.1:9093\"]",
+		         "'urls' is empty");
+		return;
+	}
+	for (yaml_node_item_t *it = node->data.sequence.items.start;
+	     it < node->data.sequence.items.top; it++) {
+		yaml_node_t *item = yaml_document_get_node(&ld->doc, *it);
+		const char *why;
+		char buf[80];
+
+		if (item == NULL)
+			continue;
+		if (item->type != YAML_SCALAR_NODE) {
+			error_at(ld, &item->start_mark, NULL, "expected a URL in urls, found %s",
+			         node_kind(item));
+			continue;
+		}
+		if (scalar_check(ld, item, "urls") == -1)
+			continue;
+		why = url_problem(scalar(item));
+		if (why != NULL) {
+			error_at(ld, &item->start_mark, NULL, "bad URL '%s': %s",
+			         clip(scalar(item), buf, sizeof buf), why);
+			continue;
+		}
+		am->urls = xrealloc(am->urls, (am->n_urls + 1) * sizeof *am->urls);
+		am->urls[am->n_urls++] = xstrdup(scalar(item));
+	}
+}
+
+enum am_field { AM_F_URLS, AM_F_RESEND, AM_F_TIMEOUT, AM_F_LABELS, AM_F_TRUST_STORE };
+
+static const struct field am_fields[] = {
+    [AM_F_URLS] = {"urls", YAML_SEQUENCE_NODE, handle_am_urls, 0, true, 0, 0},
+    [AM_F_RESEND] = {"resend_interval", YAML_SCALAR_NODE, handle_duration,
+                     offsetof(struct alertmanager_conf, resend_interval_ms), false,
+                     5 * MS_SECOND, MS_HOUR},
+    [AM_F_TIMEOUT] = {"timeout", YAML_SCALAR_NODE, handle_duration,
+                      offsetof(struct alertmanager_conf, timeout_ms), false, 1, 5 * MS_MINUTE},
+    [AM_F_LABELS] = {"labels", YAML_MAPPING_NODE, handle_am_labels, 0, false, 0, 0},
+    [AM_F_TRUST_STORE] = {"trust_store", YAML_SCALAR_NODE, handle_path,
+                          offsetof(struct alertmanager_conf, trust_store), false, 0, 0},
+    {NULL, YAML_NO_NODE, NULL, 0, false, 0, 0},
+};
+
+static void handle_alertmanager(struct loader *ld, yaml_node_t *node, void *obj,
+                                const struct field *f)
+{
+	struct walk_result res;
+
+	(void)f;
+	walk_mapping(ld, node, am_fields, &((struct config *)obj)->alertmanager,
+	             "in alertmanager", false, &res);
+	check_required(ld, node, am_fields, &res, "alertmanager");
+}
+
+static const struct field alerting_fields[] = {
+    {"alertmanager", YAML_MAPPING_NODE, handle_alertmanager, 0, false, 0, 0},
+    {NULL, YAML_NO_NODE, NULL, 0, false, 0, 0},
+};
+
+static void handle_alerting(struct loader *ld, yaml_node_t *node, void *obj, const struct field *f)
+{
+	struct walk_result res;
+
+	(void)f;
+	walk_mapping(ld, node, alerting_fields, obj, "in alerting", false, &res);
+}
+
+enum root_field { ROOT_F_PROBE, ROOT_F_DEFAULTS, ROOT_F_ALERTING, ROOT_F_TRANSACTIONS };
 
 static const struct field root_fields[] = {
     [ROOT_F_PROBE] = {"probe", YAML_MAPPING_NODE, handle_probe, 0, false, 0, 0},
     [ROOT_F_DEFAULTS] = {"defaults", YAML_MAPPING_NODE, handle_defaults, 0, false, 0, 0},
+    [ROOT_F_ALERTING] = {"alerting", YAML_MAPPING_NODE, handle_alerting, 0, false, 0, 0},
     [ROOT_F_TRANSACTIONS] = {"transactions", YAML_SEQUENCE_NODE, handle_transactions, 0, true, 0,
                              0},
     {NULL, YAML_NO_NODE, NULL, 0, false, 0, 0},
@@ -2454,6 +2774,14 @@ static void finish(struct loader *ld)
 	if (dp->max_wait_ms == DURATION_UNSET && ld->def_max_wait == NULL)
 		dp->max_wait_ms = 10 * MS_MINUTE;
 	check_pending(ld, dp, ld->def_poll, ld->def_max_wait, "defaults.pending.");
+	if (cfg->default_warn.expiry_days == UINT_MAX)
+		cfg->default_warn.expiry_days = 30;
+	if (cfg->default_warn.latency_ms == DURATION_UNSET)
+		cfg->default_warn.latency_ms = 0;
+	if (cfg->alertmanager.resend_interval_ms == DURATION_UNSET)
+		cfg->alertmanager.resend_interval_ms = MS_MINUTE;
+	if (cfg->alertmanager.timeout_ms == DURATION_UNSET)
+		cfg->alertmanager.timeout_ms = 10 * MS_SECOND;
 
 	for (size_t i = 0; i < ld->ntxns; i++) {
 		struct txn_state *st = &ld->txns[i];
@@ -2468,6 +2796,7 @@ static void finish(struct loader *ld)
 		if (t->pending.max_wait_ms == DURATION_UNSET && st->max_wait == NULL)
 			t->pending.max_wait_ms = dp->max_wait_ms;
 		check_pending(ld, &t->pending, st->poll, st->max_wait, "pending.");
+		warn_inherit(&t->warn, &cfg->default_warn);
 		if (st->cert_from != NULL) {
 			const struct txn_conf *src = config_find_txn(cfg, t->certificate.from);
 			char buf[80];
@@ -2567,6 +2896,10 @@ static struct config *load(const char *name, const unsigned char *buf, size_t le
 	ld.cfg->default_timeout_ms = DURATION_UNSET;
 	ld.cfg->default_pending.poll_interval_ms = DURATION_UNSET;
 	ld.cfg->default_pending.max_wait_ms = DURATION_UNSET;
+	ld.cfg->default_warn.expiry_days = UINT_MAX;
+	ld.cfg->default_warn.latency_ms = DURATION_UNSET;
+	ld.cfg->alertmanager.resend_interval_ms = DURATION_UNSET;
+	ld.cfg->alertmanager.timeout_ms = DURATION_UNSET;
 	ld.tail = &ld.cfg->txns;
 
 	rc = source_init(&ld, buf, len);
@@ -2725,11 +3058,26 @@ void config_free(struct config *cfg)
 		free(t->certificate.from);
 		free(t->certificate.cert);
 		free(t->certificate.key);
+		warn_clear(&t->warn);
 		free(t);
 	}
 	free(cfg->path);
 	free(cfg->state_dir);
 	free(cfg->listen);
+	free(cfg->web.tls_cert);
+	free(cfg->web.tls_key);
+	free(cfg->web.username);
+	secret_ref_clear(&cfg->web.password);
+	for (size_t i = 0; i < cfg->alertmanager.n_urls; i++)
+		free(cfg->alertmanager.urls[i]);
+	free(cfg->alertmanager.urls);
+	for (size_t i = 0; i < cfg->alertmanager.n_labels; i++) {
+		free(cfg->alertmanager.labels[i].name);
+		free(cfg->alertmanager.labels[i].value);
+	}
+	free(cfg->alertmanager.labels);
+	free(cfg->alertmanager.trust_store);
+	warn_clear(&cfg->default_warn);
 	free(cfg);
 }
 

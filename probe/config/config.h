@@ -90,6 +90,20 @@ struct client_cert_conf {
 	char *key;  /* PEM file */
 };
 
+/* Thresholds that turn a working result into WARNING (defaults.warn, per-transaction warn). */
+struct step_latency {
+	char *step;  /* a step name ("tls_handshake", "pkioperation", ...) */
+	uint64_t ms; /* a step slower than this is a WARNING finding (step_slow) */
+};
+
+struct warn_conf {
+	unsigned expiry_days; /* certificates (issued, client, server, CA) expiring within
+	                         this many days are WARNING; default 30; 0 = never */
+	uint64_t latency_ms;  /* any step slower than this; 0 = no threshold */
+	struct step_latency *steps; /* per-step thresholds, override latency_ms */
+	size_t n_steps;
+};
+
 struct txn_conf {
 	char *name;                /* unique, [A-Za-z0-9_.-]{1,64} */
 	enum txn_type type;        /* "enrollment" or "client-auth" */
@@ -110,6 +124,7 @@ struct txn_conf {
 	struct client_cert_conf certificate;
 	enum sip_method sip_method;      /* method: register (default) or options */
 	unsigned expires;                /* Expires of the REGISTER, default 60 s */
+	struct warn_conf warn; /* inherits defaults.warn key by key */
 	bool renewal;        /* RenewalReq with the previous certificate when advertised */
 	uint64_t interval_ms; /* from defaults when absent */
 	uint64_t timeout_ms;  /* overall deadline of one run; from defaults when absent */
@@ -118,12 +133,40 @@ struct txn_conf {
 	struct txn_conf *next;
 };
 
+/* probe.web: optional HTTPS and basic auth on the metrics listener. */
+struct listener_conf {
+	char *tls_cert; /* PEM chain; NULL = plain HTTP */
+	char *tls_key;
+	char *username; /* basic auth; NULL = none */
+	struct secret_ref password;
+};
+
+struct label_conf {
+	char *name;
+	char *value;
+};
+
+/* alerting.alertmanager: push endpoint state changes to Alertmanager v2. */
+struct alertmanager_conf {
+	char **urls; /* base URLs; none = no push */
+	size_t n_urls;
+	uint64_t resend_interval_ms; /* default 1 m */
+	uint64_t timeout_ms;         /* per POST, default 10 s */
+	struct label_conf *labels;   /* static labels added to every alert */
+	size_t n_labels;
+	char *trust_store;           /* CA bundle for https URLs; NULL = system */
+};
+
 struct config {
 	char *path;
 	char *state_dir;             /* default /var/lib/certprobe */
 	char *listen;                /* daemon: metrics listener "host:port", default 127.0.0.1:9793 */
 	unsigned max_per_endpoint;   /* daemon: concurrent transactions per endpoint, default 2 */
 	unsigned max_attempts;       /* daemon: consecutive failures before a state is hard, default 3 */
+	bool syslog;                 /* daemon: also log to syslog (facility daemon) */
+	struct listener_conf web;
+	struct alertmanager_conf alertmanager;
+	struct warn_conf default_warn;
 	uint64_t default_interval_ms; /* default 15 min */
 	uint64_t default_timeout_ms;  /* default 30 s */
 	struct pending_conf default_pending;

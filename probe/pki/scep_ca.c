@@ -111,6 +111,7 @@ enum txn_status scep_ca_parse(const unsigned char *body, size_t len, struct scep
 		snprintf(detail, dlen, "empty GetCACert response");
 		return TXN_SCEP_CACERT_MALFORMED;
 	}
+	ca->warn_days = SCEP_CA_WARN_DAYS;
 	ca->certs = scep_ca_decode(body, len);
 	ERR_clear_error();
 	if (ca->certs == NULL || sk_X509_num(ca->certs) == 0) {
@@ -230,7 +231,7 @@ enum txn_status scep_ca_check(struct scep_ca *ca, const unsigned char *pin_sha25
 		if (min_left == -1 || left < min_left)
 			min_left = left;
 	}
-	if (min_left >= 0 && min_left < SCEP_CA_WARN_DAYS * 86400L)
+	if (min_left >= 0 && min_left < ca->warn_days * 86400L)
 		*expiring_days = min_left / 86400;
 	store = scep_ca_store(ca, anchor);
 	/* The RA certificates must chain to the CA; CA certificates above the pin are the

@@ -21,6 +21,8 @@ struct scep_ca {
 	X509 *signer;          /* CertReps are signed by this one */
 	bool ra_split;         /* recipient or signer is not the CA */
 	STACK_OF(X509) *signers; /* signer (+ CA) for CertRep verification, borrowed refs */
+	long warn_days;          /* scep_ca_check reports CA/RA certificates expiring within
+	                            this many days; scep_ca_parse sets 30; 0 = never */
 };
 
 /*

@@ -197,6 +197,10 @@ static const struct txn_status_info txn_status_table[] = {
 		"the request stayed PENDING past the polling budget",
 		"the CA holds requests for manual approval or is stuck: check its pending queue, or "
 		"use an auto-approving profile for the synthetic transaction"},
+	[TXN_SCEP_PENDING] = {RESULT_WARNING, "scep_pending",
+		"the CA answered PENDING: the request waited for approval before it was issued",
+		"devices enrolling through this CA wait for a person; use an auto-approving profile "
+		"for devices and for the synthetic transaction"},
 
 	[TXN_SCEP_ISSUED_MISSING] = {RESULT_CRITICAL, "scep_issued_missing",
 		"SUCCESS, but the reply holds no certificate for our key",
@@ -213,6 +217,10 @@ static const struct txn_status_info txn_status_table[] = {
 	[TXN_SCEP_ISSUED_SUBJECT_MISMATCH] = {RESULT_WARNING, "scep_issued_subject_mismatch",
 		"the issued certificate's subject is not the one requested",
 		"the CA or its policy module rewrote the subject: check the template"},
+	[TXN_SCEP_ISSUED_EXPIRING] = {RESULT_WARNING, "scep_issued_expiring",
+		"the CA issued a certificate that is already close to expiry",
+		"a CA whose own certificate expires soon caps what it issues: renew the CA or its "
+		"RA certificate; otherwise check the template's validity period"},
 
 	[TXN_DISCOVERY_NO_RECORD] = {RESULT_CRITICAL, "discovery_no_record",
 		"discovery got no answer: no SRV record or fallback host names a registrar for the "
@@ -293,6 +301,10 @@ static const struct txn_status_info txn_status_table[] = {
 		"the logon worked but the un-REGISTER was not accepted; the probe's binding stays "
 		"until it expires",
 		"check the registrar's handling of Expires: 0; the binding lapses after 'expires'"},
+	[TXN_STEP_SLOW] = {RESULT_WARNING, "step_slow",
+		"a step took longer than its latency threshold (warn.latency)",
+		"the step named in the detail is slow: check the load and the back end of the server "
+		"it talks to (CA, database, registrar)"},
 };
 
 _Static_assert(sizeof txn_status_table / sizeof txn_status_table[0] == TXN_STATUS_COUNT,

@@ -81,6 +81,7 @@ enum txn_status {
 	TXN_SCEP_FAILURE_BAD_CERT_ID,
 	TXN_SCEP_FAILURE_OTHER,
 	TXN_SCEP_PENDING_TIMEOUT,
+	TXN_SCEP_PENDING,
 
 	/* SCEP: the issued certificate */
 	TXN_SCEP_ISSUED_MISSING,
@@ -88,6 +89,7 @@ enum txn_status {
 	TXN_SCEP_ISSUED_UNTRUSTED,
 	TXN_SCEP_ISSUED_VALIDITY,
 	TXN_SCEP_ISSUED_SUBJECT_MISMATCH,
+	TXN_SCEP_ISSUED_EXPIRING,
 
 	/* client-auth: discovery, our certificate, the server's certificate */
 	TXN_DISCOVERY_NO_RECORD,
@@ -114,6 +116,9 @@ enum txn_status {
 	TXN_REGISTRAR_SERVER_TIMEOUT,
 	TXN_REGISTRAR_STATUS,
 	TXN_REGISTRAR_UNREGISTER_FAILED,
+
+	/* thresholds (warn:) */
+	TXN_STEP_SLOW,
 
 	TXN_STATUS_COUNT
 };

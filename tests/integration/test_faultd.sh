@@ -33,6 +33,12 @@ check "success: POST with AES-128 and SHA-256" [ "$(stats last_method)/$(stats l
 check "success: one recipient" [ "$(stats last_recipients)" = 1 ]
 check "success: challenge delivered" [ "$(stats last_challenge_ok)" = true ]
 mode ec-p256 success ok 0 "key: {type: ec, curve: P-256}"
+mode expiry-threshold success ok 1 "warn: {expiry_days: 400}"
+expect_finding expiry-threshold scep_issued_expiring
+check "expiry-threshold: names the threshold" contains "$OUT" "warn.expiry_days 400"
+mode latency-threshold success ok 1 "warn: {latency: 1ms}"
+expect_finding latency-threshold step_slow
+check "latency-threshold: names a step and its threshold" contains "$OUT" "(warn above 1 ms)"
 mode rsa-3072 success ok 0 "key: {type: rsa, bits: 3072}"
 mode ra-split ra ok 0
 check "ra-split: encrypted to the RA encryption cert only" [ "$(stats last_recipients)" = 1 ]
@@ -47,7 +53,8 @@ mode getonly getonly ok 1
 check "getonly: sent by GET" [ "$(stats last_method)" = GET ]
 check "getonly: '+' never left raw in the query" [ "$(stats last_query_raw_plus)" = false ]
 mode iis iis http_query_too_long 2
-mode pending pending-2 ok 0
+mode pending pending-2 ok 1
+expect_finding pending scep_pending
 check "pending: CertPoll used" [ "$(field details.polls)" = 2 ]
 mode pending-forever pending-forever scep_pending_timeout 2 "pending: {poll_interval: 200ms, max_wait: 1s}"
 for k in 0:bad_alg 1:bad_message_check 2:bad_request 3:bad_time 4:bad_cert_id 7:other 25:other; do

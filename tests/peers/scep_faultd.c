@@ -1071,7 +1071,7 @@ static X509 *issue_for(const struct mode *m, X509_REQ *csr)
     EVP_PKEY *pub = X509_REQ_get0_pubkey(csr);
     STACK_OF(X509_EXTENSION) *exts = X509_REQ_get_extensions(csr);
     X509_EXTENSION *san = NULL;
-    long nb = -300, na = DAY;
+    long nb = -300, na = 365 * DAY; /* a device certificate for a year */
     X509 *x;
     int i;
     for (i = 0; exts && i < sk_X509_EXTENSION_num(exts); i++) {

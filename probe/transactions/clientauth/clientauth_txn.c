@@ -30,9 +30,9 @@
 #include "net/dns.h"
 #include "net/sip_msg.h"
 #include "net/tls_conn.h"
+#include "transactions/thresholds.h"
 
 #define CA_MAX_REDIRECTS 3
-#define CA_EXPIRY_WARN_S (30L * 86400) /* until issue 4's thresholds make it configurable */
 
 /* Device order (lync-certprov.md §2); TLS ones are usable for a certificate logon. */
 static const struct {
@@ -215,13 +215,13 @@ static void split_sip_uri(const char *uri, char *user, size_t ulen, char *domain
 }
 
 /*
- * Expiring soon: within 30 days, or within the last third of the lifetime for
+ * Expiring soon: within warn.expiry_days (default 30), or within the last third of the lifetime for
  * short-lived certificates (a 1-day lab certificate is not "expiring" all day long).
  */
-static bool expiring_soon(const struct tls_cert_facts *f)
+static bool expiring_soon(const struct tls_cert_facts *f, unsigned days)
 {
 	long lifetime = f->seconds_left - f->not_before_in;
-	long warn = CA_EXPIRY_WARN_S;
+	long warn = (long)days * 86400L;
 
 	if (lifetime > 0 && lifetime / 3 < warn)
 		warn = lifetime / 3;
@@ -242,12 +242,12 @@ static void ca_finish(struct clientauth_txn *t)
 	}
 	dns_cancel(t->resolve_q);
 	t->resolve_q = NULL;
-	if (pi != NULL && pi->have_leaf && t->result.status == TXN_OK && expiring_soon(&pi->leaf))
+	if (pi != NULL && pi->have_leaf && t->result.status == TXN_OK && expiring_soon(&pi->leaf, t->conf->warn.expiry_days))
 		txn_result_finding(&t->result, TXN_TLS_CERT_EXPIRING,
 		                   "the registrar certificate '%s' expires %s (in %ld days)",
 		                   pi->leaf.subject, pi->leaf.not_after,
 		                   pi->leaf.seconds_left / 86400);
-	if (t->has_client && t->result.status == TXN_OK && expiring_soon(&t->client))
+	if (t->has_client && t->result.status == TXN_OK && expiring_soon(&t->client, t->conf->warn.expiry_days))
 		txn_result_finding(&t->result, TXN_CLIENT_CERT_EXPIRING,
 		                   "the client certificate '%s' expires %s (in %ld days)",
 		                   t->client.subject, t->client.not_after,
@@ -255,6 +255,7 @@ static void ca_finish(struct clientauth_txn *t)
 	tls_conn_close(t->conn); /* close_notify: the registrar sees a clean logoff */
 	t->conn = NULL;
 	txn_result_finish(&t->result);
+	txn_apply_latency(&t->result, &t->conf->warn);
 	t->cb(&t->result, t->arg);
 }
 

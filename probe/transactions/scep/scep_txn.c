@@ -28,6 +28,7 @@
 #include "pki/scep_msg.h"
 #include "transactions/scep/ndes_admin.h"
 #include "transactions/scep/scep_caps.h"
+#include "transactions/thresholds.h"
 
 #define SCEP_CAPS_MAX (16 * 1024)
 #define SCEP_CACERT_MAX (256 * 1024)
@@ -157,6 +158,7 @@ static void scep_finish(struct scep_txn *t)
 	http_request_cancel(t->http);
 	t->http = NULL;
 	txn_result_finish(&t->result);
+	txn_apply_latency(&t->result, &t->conf->warn);
 	t->cb(&t->result, t->arg);
 }
 
@@ -410,6 +412,7 @@ static enum step_ret scep_step_cacert_reply(struct scep_txn *t)
 	st = scep_ca_parse(t->body.data, t->body.len, &t->ca, detail, sizeof detail);
 	if (st != TXN_OK)
 		return scep_fail(t, t->http_step, st, detail);
+	t->ca.warn_days = (long)t->conf->warn.expiry_days;
 	st = scep_ca_check(&t->ca, t->conf->has_ca_fingerprint ? t->conf->ca_fingerprint : NULL,
 	                   &expiring, detail, sizeof detail);
 	if (st != TXN_OK)
@@ -634,6 +637,9 @@ static enum step_ret scep_step_certrep(struct scep_txn *t)
 			scep_arm_deadline(t);
 		}
 		txn_step_end(&t->result, i, TXN_OK, "CertRep PENDING");
+		txn_result_finding(&t->result, TXN_SCEP_PENDING,
+		                   "the CA answered PENDING; polling every %llu s",
+		                   (unsigned long long)(wait / 1000));
 		left = deadline_remaining(&t->deadline);
 		if (wait > left)
 			wait = left;
@@ -699,6 +705,11 @@ static enum step_ret scep_step_verify(struct scep_txn *t)
 		char na[32];
 		pki_time_string(X509_get0_notAfter(t->issued), na, sizeof na);
 		txn_result_fact(&t->result, "issued_not_after", "%s", na);
+		if (left >= 0 && left < (long)t->conf->warn.expiry_days * 86400L)
+			txn_result_finding(&t->result, TXN_SCEP_ISSUED_EXPIRING,
+			                   "the issued certificate expires %s, in %.1f days "
+			                   "(warn.expiry_days %u)",
+			                   na, (double)left / 86400.0, t->conf->warn.expiry_days);
 	}
 	txn_step_end(&t->result, i, TXN_OK, "our key, chains to the CA, valid %.1f days",
 	             (double)left / 86400.0);

@@ -1,6 +1,8 @@
 /* bbuf: capped byte buffer (see bbuf.h). */
 #include "core/bbuf.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -50,4 +52,30 @@ void bbuf_free(struct bbuf *b)
 	b->len = 0;
 	b->alloc = 0;
 	b->toobig = false;
+}
+
+int bbuf_appendf(struct bbuf *b, const char *fmt, ...)
+{
+	char small[512], *big = NULL;
+	va_list ap;
+	int n, rc;
+
+	va_start(ap, fmt);
+	n = vsnprintf(small, sizeof small, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -1;
+	if ((size_t)n < sizeof small)
+		return bbuf_append(b, small, (size_t)n);
+	big = malloc((size_t)n + 1);
+	if (big == NULL) {
+		b->toobig = true;
+		return -1;
+	}
+	va_start(ap, fmt);
+	vsnprintf(big, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	rc = bbuf_append(b, big, (size_t)n);
+	free(big);
+	return rc;
 }

@@ -10,6 +10,8 @@ enum log_level { LOG_LEVEL_ERR = 0, LOG_LEVEL_WARN, LOG_LEVEL_INFO, LOG_LEVEL_DE
 
 void log_init(const char *progname, enum log_level level);
 void log_set_level(enum log_level level);
+/* Also send every line to syslog (facility daemon, tagged with progname and pid). */
+void log_syslog(int on);
 int log_enabled(enum log_level level);
 
 void log_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -257,6 +257,30 @@ void keypool_stock(struct keypool *pool, const struct key_spec *spec)
 	pthread_mutex_unlock(&pool->mu);
 }
 
+static void keypool_drop(struct keypool_waiter **pp, void *arg)
+{
+	while (*pp != NULL) {
+		struct keypool_waiter *w = *pp;
+		if (w->arg == arg) {
+			*pp = w->next;
+			EVP_PKEY_free(w->key);
+			free(w);
+		} else {
+			pp = &w->next;
+		}
+	}
+}
+
+void keypool_cancel(struct keypool *pool, void *arg)
+{
+	if (pool == NULL)
+		return;
+	pthread_mutex_lock(&pool->mu);
+	keypool_drop(&pool->waiting, arg);
+	keypool_drop(&pool->served, arg);
+	pthread_mutex_unlock(&pool->mu);
+}
+
 void keypool_get(struct keypool *pool, const struct key_spec *spec, keypool_cb *cb, void *arg)
 {
 	struct keypool_waiter *w = xcalloc(1, sizeof *w);

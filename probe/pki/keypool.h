@@ -35,6 +35,13 @@ void keypool_stock(struct keypool *pool, const struct key_spec *spec);
 /* Ask for a key; cb runs later on the loop thread, never from inside this call. */
 void keypool_get(struct keypool *pool, const struct key_spec *spec, keypool_cb *cb, void *arg);
 
+/*
+ * Forget every request made with arg (waiting, or served with its callback not yet run):
+ * their callbacks never run and served keys are freed. Call it on the loop thread, e.g.
+ * before freeing arg.
+ */
+void keypool_cancel(struct keypool *pool, void *arg);
+
 /* Generate one key synchronously (for the worker and for tests). */
 EVP_PKEY *keypool_generate(const struct key_spec *spec);
 

@@ -111,6 +111,21 @@ const char *txn_result_get_fact(const struct txn_result *r, const char *key)
 	return NULL;
 }
 
+enum txn_status txn_result_reason(const struct txn_result *r, const char **detail)
+{
+	if (r->status == TXN_OK) {
+		for (size_t i = 0; i < r->n_findings; i++)
+			if (txn_status_result(r->findings[i].status) == r->result) {
+				if (detail != NULL)
+					*detail = r->findings[i].detail;
+				return r->findings[i].status;
+			}
+	}
+	if (detail != NULL)
+		*detail = r->status_detail;
+	return r->status;
+}
+
 void txn_result_finish(struct txn_result *r)
 {
 	enum result_class worst = txn_status_result(r->status);

@@ -86,6 +86,13 @@ void txn_result_fact(struct txn_result *r, const char *key, const char *fmt, ...
 	__attribute__((format(printf, 3, 4)));
 const char *txn_result_get_fact(const struct txn_result *r, const char *key);
 
+/*
+ * The status that explains the result class: the primary status when it failed, else
+ * the first finding of the result's class (a working transaction with a WARNING). The
+ * detail that goes with it is stored in *detail when detail is not NULL.
+ */
+enum txn_status txn_result_reason(const struct txn_result *r, const char **detail);
+
 /* Close any open step as failed with the primary status, compute duration and result. */
 void txn_result_finish(struct txn_result *r);
 

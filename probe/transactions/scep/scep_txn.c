@@ -60,6 +60,7 @@ struct scep_txn {
 	struct deadline deadline;
 	struct event *deadline_ev;
 	struct event *poll_ev;
+	struct event *begin_ev; /* a reused key: begin from the loop */
 	bool pending;      /* a PENDING CertRep moved the deadline to the polling budget */
 	unsigned polls;
 
@@ -886,7 +887,9 @@ struct scep_txn *scep_txn_start(const struct scep_txn_env *env, const struct txn
 	scep_key_spec(&conf->key, &spec);
 	if (t->key_reused) {
 		/* keep the loop contract: begin from the loop, not from inside start */
-		event_base_once(env->base, -1, EV_TIMEOUT, scep_begin_cb, t, NULL);
+		struct timeval now = {0, 0};
+		t->begin_ev = evtimer_new(env->base, scep_begin_cb, t);
+		evtimer_add(t->begin_ev, &now);
 	} else {
 		keypool_get(env->keys, &spec, scep_key_ready, t);
 	}
@@ -898,6 +901,9 @@ void scep_txn_free(struct scep_txn *t)
 	if (t == NULL)
 		return;
 	http_request_cancel(t->http);
+	keypool_cancel(t->env.keys, t);
+	if (t->begin_ev != NULL)
+		event_free(t->begin_ev);
 	event_free(t->deadline_ev);
 	event_free(t->poll_ev);
 	bbuf_free(&t->body);

@@ -1,0 +1,120 @@
+/*
+ * statefile: the daemon's memory across restarts and the interface for other tools
+ * (`certprobe status`, plugins). One versioned JSON document in state_dir, replaced
+ * atomically (temporary file, fsync, rename, fsync of the directory) by a writer thread,
+ * so a kill -9 leaves either the previous or the new file, and the loop never waits on
+ * the disk. Each transaction's record is serialised when it changes and cached by the
+ * daemon; a write only joins the cached pieces. Only this file and alertmanager.c
+ * include jansson.
+ *
+ * Document (version 1):
+ *   {"version":1, "generator":"certprobed 0.1.0", "written":UNIX, "pid":N,
+ *    "config":PATH,
+ *    "transactions":[{"name", "type", "endpoint", "endpoint_kind", "health":{...},
+ *                     "runs":{"ok","warning","critical","unknown"}, "last_run":UNIX,
+ *                     "last_success":UNIX, "last":{result...} | null}, ...],
+ *    "endpoints":[{"name", "kind", "health":{...}}, ...],
+ *    "alerts":[{"labels":{...}, "annotations":{...}, "starts_at":UNIX,
+ *               "resolved":BOOL, "ends_at":UNIX}, ...]}
+ * Unknown keys are ignored on load; a different "version" is refused.
+ */
+#ifndef CERTPROBE_STATEFILE_H
+#define CERTPROBE_STATEFILE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "health/health.h"
+#include "transactions/transaction.h"
+
+#define STATEFILE_VERSION 1
+#define STATEFILE_NAME "certprobed.state.json"
+
+/* One transaction as persisted. Strings are borrowed (writing) or owned by the state (loading). */
+struct sf_txn {
+	const char *name;
+	const char *type;          /* "enrollment", "client-auth" */
+	const char *endpoint;      /* endpoint key */
+	const char *endpoint_kind; /* "registrar", "web_service" */
+	struct health health;
+	bool have_last;
+	struct txn_result last;
+	int64_t last_run;     /* Unix seconds; 0 = never */
+	int64_t last_success; /* Unix seconds; 0 = never */
+	uint64_t runs[RESULT_UNKNOWN + 1];
+};
+
+struct sf_endpoint {
+	const char *name;
+	const char *kind;
+	struct health_endpoint health;
+};
+
+struct sf_kv {
+	const char *name;
+	const char *value;
+};
+
+/* An alert the Alertmanager sink holds: active, or resolved but not yet delivered. */
+struct sf_alert {
+	struct sf_kv *labels;
+	size_t n_labels;
+	struct sf_kv *annotations;
+	size_t n_annotations;
+	int64_t starts_at;
+	bool resolved;
+	int64_t ends_at;
+};
+
+/* ---- writing ---- */
+
+/* s as a JSON string literal, quotes included; malloced. */
+char *statefile_quote(const char *s);
+
+/* The JSON text of one record (no trailing newline); malloced. */
+char *statefile_txn_json(const struct sf_txn *t);
+char *statefile_endpoint_json(const struct sf_endpoint *e);
+char *statefile_alert_json(const struct sf_alert *a);
+
+struct statefile_writer;
+
+/* A writer thread for path. NULL with a message in err. */
+struct statefile_writer *statefile_writer_new(const char *path, char *err, size_t errlen);
+/*
+ * Hand over a complete document (malloced; the writer frees it). Written as soon as the
+ * thread is free; a document submitted while another waits replaces it (latest wins).
+ */
+void statefile_writer_submit(struct statefile_writer *w, char *doc, size_t len);
+/* Waits for the pending document to reach the disk, then stops the thread. NULL-safe. */
+void statefile_writer_free(struct statefile_writer *w);
+/* Failed writes since start, and the last error ("" if none); for logs and metrics. */
+uint64_t statefile_writer_failures(struct statefile_writer *w, char *err, size_t errlen);
+
+/* ---- reading ---- */
+
+struct sf_state {
+	int version;
+	int64_t written;
+	const char *generator;
+	const char *config;
+	long pid;
+	struct sf_txn *txns;
+	size_t n_txns;
+	struct sf_endpoint *endpoints;
+	size_t n_endpoints;
+	struct sf_alert *alerts;
+	size_t n_alerts;
+	void *priv; /* keeps the strings alive */
+};
+
+/*
+ * Load path. NULL with a message in err when it is missing (errno ENOENT kept), not
+ * JSON, or of another version. Records that do not parse are skipped, not fatal.
+ * Step names in restored results point into the state: keep it while they are used.
+ */
+struct sf_state *statefile_load(const char *path, char *err, size_t errlen);
+void statefile_state_free(struct sf_state *s);
+const struct sf_txn *statefile_find_txn(const struct sf_state *s, const char *name);
+
+#endif

@@ -15,6 +15,7 @@
 #include "config/config.h"
 #include "core/log.h"
 #include "core/xalloc.h"
+#include "exporters/status_cmd.h"
 #include "net/dns.h"
 #include "net/http_client.h"
 #include "net/tls_conn.h"
@@ -31,6 +32,8 @@ static void usage(FILE *out)
 	fputs(
 "Usage: certprobe run -c FILE [-j] [-v] [-s DIR] [NAME...]\n"
 "       certprobe check-config FILE\n"
+"       certprobe status [-c FILE | -s DIR | --state FILE] [--json]\n"
+"                        [--max-age DURATION] [NAME]\n"
 "       certprobe --help | --version\n"
 "\n"
 "Runs the synthetic transactions a device runs once, and reports each one:\n"
@@ -45,6 +48,11 @@ static void usage(FILE *out)
 "Commands:\n"
 "  run            run the configured transactions once (all, or those NAMEd)\n"
 "  check-config   load and validate FILE; print every error as file:line:col\n"
+"  status         show what certprobed knows: every transaction's state, last\n"
+"                 run and reason, the endpoints and open alerts; with NAME, that\n"
+"                 transaction's health and the report of its last run. Reads\n"
+"                 STATE_DIR/certprobed.state.json (from -c FILE's probe.state_dir,\n"
+"                 -s DIR, --state FILE, or /var/lib/certprobe)\n"
 "\n"
 "Options for run:\n"
 "  -c, --config FILE     configuration file (YAML); required\n"
@@ -53,7 +61,12 @@ static void usage(FILE *out)
 "  -s, --state-dir DIR   keep issued certificates and keys here instead of the\n"
 "                        configured probe.state_dir\n"
 "\n"
-"Exit status (monitoring-plugins convention):\n"
+"Options for status:\n"
+"  -j, --json            print the stored JSON (one transaction's record with NAME)\n"
+"      --max-age DUR     UNKNOWN (3) when the state file is older than DUR (e.g. 5m)\n"
+"\n"
+"Exit status (monitoring-plugins convention; for status, the worst HARD state\n"
+"shown):\n"
 "  0  every transaction OK\n"
 "  1  at least one WARNING (e.g. the CA answered with single DES, or a\n"
 "     certificate expires within 30 days)\n"
@@ -294,6 +307,8 @@ int main(int argc, char **argv)
 	}
 	if (strcmp(argv[1], "run") == 0)
 		return cli_run(argc - 1, argv + 1);
+	if (strcmp(argv[1], "status") == 0)
+		return status_command(argc - 1, argv + 1);
 	fprintf(stderr, "certprobe: unknown command '%s'\n", argv[1]);
 	usage(stderr);
 	return EXIT_USAGE;

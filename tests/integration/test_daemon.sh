@@ -1,0 +1,250 @@
+#!/bin/bash
+# certprobed end to end against real peers on 127.0.0.1:18740-18789: scepserver (the CA),
+# Kamailio with TLS (the registrar, trusting that CA), prometheus-alertmanager and
+# prometheus. The issue's "done when": the daemon runs the enrollment and the logon on
+# schedule; stopping Kamailio turns the registrar CRITICAL after max_attempts, the alert
+# reaches Alertmanager and the log; a kill -9 and restart keeps the open alert without
+# re-firing it; restarting Kamailio resolves it; Prometheus scrapes it all (up == 1 and
+# the transaction series). Also: /probe and its debug trace, certprobe status and its
+# exit codes, SIGHUP (an invalid file is refused, a valid one keeps state), the TLS +
+# basic-auth listener, and no secret in any output.
+set -u
+SRCDIR=${SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+. "$SRCDIR/tests/lab/lib.sh"
+. "$SRCDIR/tests/lab/sip-lab.sh"
+. "$SRCDIR/tests/integration/assert.sh"
+lab_test_init
+RC=0 OUT= ERR=
+
+SCEP=18740 KAM=18741 AMP=18780 DPORT=18781 PROMP=18782 TLSPORT=18783
+for f in /usr/bin/prometheus-alertmanager /usr/bin/prometheus /usr/bin/promtool; do
+	[ -x "$f" ] || { echo "FAIL - $f is not installed (scripts/bootstrap installs it)"; exit 1; }
+done
+
+# until SECONDS CMD...: poll every 0.1 s; false when it never held
+until_true() {
+	local n=0 max=$(($1 * 10))
+	shift
+	until "$@" >/dev/null 2>&1; do
+		n=$((n + 1))
+		[ "$n" -lt "$max" ] || return 1
+		sleep 0.1
+	done
+}
+metric_eq() { test "$(metric "$1")" = "$2"; }
+metric_gt() { test "$(metric "$1")" -gt "$2"; }
+logged() { grep -q -- "$1" "$LAB/daemon.log"; }
+metric() { curl -s "http://127.0.0.1:$DPORT/metrics" | grep -E "^$1" | head -1 | awk '{print $NF}'; }
+am_alerts() { curl -s "http://127.0.0.1:$AMP/api/v2/alerts?active=true&silenced=false&inhibited=false"; }
+am_has() { am_alerts | jq -e "[.[] | select(.labels.endpoint == \"$1\" and .labels.severity == \"$2\")] | length == 1"; }
+am_gone() { am_alerts | jq -e "[.[] | select(.labels.endpoint == \"$1\")] | length == 0"; }
+
+# ---- peers ----
+umask 077
+openssl rand -hex 12 >"$LAB/challenge"
+CHALLENGE=$(cat "$LAB/challenge")
+lab_scepserver "$LAB/ca" $SCEP -challenge "$CHALLENGE" -allowrenew 0 -crtvalid 365 || exit 1
+fp=$(lab_fingerprint "$LAB/ca/depot/ca.pem")
+sip_lab_pki "$LAB/pki" >/dev/null || exit 1
+cat "$LAB/pki/client-cas.pem" "$LAB/ca/depot/ca.pem" >"$LAB/client-cas.pem"
+sip_lab_kamailio "$LAB/kam" $KAM "$LAB/client-cas.pem" || exit 1
+printf 'route: {receiver: "null"}\nreceivers: [{name: "null"}]\n' >"$LAB/am.yml"
+mkdir -p "$LAB/am"
+/usr/bin/prometheus-alertmanager --config.file="$LAB/am.yml" --storage.path="$LAB/am" \
+	--web.listen-address=127.0.0.1:$AMP --cluster.listen-address= >"$LAB/am.log" 2>&1 &
+LAB_PIDS="$LAB_PIDS $!"
+until_true 10 curl -fs "http://127.0.0.1:$AMP/-/ready" || { echo "FAIL - alertmanager not ready"; exit 1; }
+
+write_daemon_config() { # FILE [extra transaction yaml]
+	cat >"$1" <<YAML
+probe:
+  state_dir: $LAB/state
+  listen: 127.0.0.1:$DPORT
+defaults:
+  interval: 2s
+  timeout: 1500ms
+  max_attempts: 2
+alerting:
+  alertmanager:
+    urls: [http://127.0.0.1:$AMP]
+    resend_interval: 5s
+    labels: {site: lab}
+transactions:
+  - name: enroll
+    type: enrollment
+    protocol: scep
+    url: http://127.0.0.1:$SCEP/scep
+    ca_fingerprint: $fp
+    challenge: {file: $LAB/challenge}
+    subject: CN=certprobe-daemon,O=Example
+    key: {type: rsa, bits: 2048}
+    interval: 20s
+  - name: logon
+    type: client-auth
+    registrar: {host: 127.0.0.1, port: $KAM, tls_name: registrar.rig.test}
+    sip_uri: sip:certprobe-daemon@rig.test
+    certificate: {from: enroll}
+    trust_store: $LAB/pki/trust.pem
+${2:-}
+YAML
+}
+write_daemon_config "$LAB/certprobe.yaml"
+
+DPID=
+daemon_start() {
+	"$BIN/certprobed" -c "$LAB/certprobe.yaml" >>"$LAB/daemon.log" 2>&1 &
+	DPID=$!
+	LAB_PIDS="$LAB_PIDS $DPID"
+	until_true 10 curl -fs "http://127.0.0.1:$DPORT/-/healthy"
+}
+
+# ---- first runs ----
+daemon_start || { echo "FAIL - certprobed did not start"; cat "$LAB/daemon.log"; exit 1; }
+check "the logon succeeds with the enrolled certificate" \
+	until_true 15 metric_eq 'certprobe_transaction_success\{transaction="logon"' 1
+check "the enrollment runs (scepserver's DES/SHA-1: WARNING, still a success)" \
+	test "$(metric 'certprobe_transaction_success\{transaction="enroll"')" = 1
+runs=$(metric 'certprobe_transaction_runs_total\{transaction="logon".*result="ok"')
+check "the logon runs on its 2 s schedule" until_true 6 \
+	metric_gt 'certprobe_transaction_runs_total\{transaction="logon".*result="ok"' "$runs"
+curl -s "http://127.0.0.1:$DPORT/metrics" >"$LAB/metrics.txt"
+check "promtool check metrics is clean" promtool check metrics <"$LAB/metrics.txt"
+check "the state file is written" until_true 10 test -s "$LAB/state/certprobed.state.json"
+status_shows() { "$BIN/certprobe" status -s "$LAB/state" | grep -q "$1"; }
+check "certprobe status: one WARNING (DES) is still SOFT (state written within 5 s)" \
+	until_true 8 status_shows "^enroll  *enrollment  *WARNING SOFT 1 "
+RC=0
+"$BIN/certprobe" status -s "$LAB/state" >"$LAB/status.txt" || RC=$?
+check "certprobe status: the registrar is listed OK" grep -q "127.0.0.1:$KAM  *registrar  *OK" "$LAB/status.txt"
+check "certprobe status exits with the worst HARD state (OK)" [ "$RC" = 0 ]
+
+# ---- /probe ----
+curl -s -H 'X-Prometheus-Scrape-Timeout-Seconds: 5' "http://127.0.0.1:$DPORT/probe?target=logon" >"$LAB/probe.txt"
+check "/probe runs the logon now: probe_success 1" grep -qx "probe_success 1" "$LAB/probe.txt"
+check "/probe reports its steps" grep -q 'probe_step_duration_seconds{step="tls_handshake"}' "$LAB/probe.txt"
+check "/probe output passes promtool" promtool check metrics <"$LAB/probe.txt"
+curl -s "http://127.0.0.1:$DPORT/probe?target=logon&debug=true" >"$LAB/probe-debug.txt"
+check "/probe debug=true returns the step trace" grep -q "^  register " "$LAB/probe-debug.txt"
+check "/probe for an unknown target is a 400" \
+	test "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$DPORT/probe?target=nope")" = 400
+
+# ---- Prometheus scrapes it ----
+mkdir -p "$LAB/prom"
+cat >"$LAB/prom/prometheus.yml" <<YAML
+global: {scrape_interval: 1s, scrape_timeout: 1s, evaluation_interval: 1s}
+scrape_configs:
+  - job_name: certprobe
+    static_configs: [{targets: ["127.0.0.1:$DPORT"]}]
+YAML
+/usr/bin/prometheus --config.file="$LAB/prom/prometheus.yml" --storage.tsdb.path="$LAB/prom/data" \
+	--web.listen-address=127.0.0.1:$PROMP >"$LAB/prom.log" 2>&1 &
+LAB_PIDS="$LAB_PIDS $!"
+promq() { curl -s "http://127.0.0.1:$PROMP/api/v1/query" --data-urlencode "query=$1"; }
+check "Prometheus scrapes certprobed: up == 1" until_true 20 \
+	sh -c "curl -s 'http://127.0.0.1:$PROMP/api/v1/query?query=up' | jq -e '.data.result[0].value[1] == \"1\"'"
+check "Prometheus has the transaction series" until_true 10 \
+	sh -c "curl -s 'http://127.0.0.1:$PROMP/api/v1/query?query=certprobe_transaction_success' | jq -e '.data.result | length == 2'"
+
+# ---- the registrar goes down ----
+sip_lab_kamailio_stop "$LAB/kam"
+check "registrar turns HARD CRITICAL after 2 attempts, logged as an alert" until_true 15 \
+	logged "warning: registrar 127.0.0.1:$KAM: OK -> CRITICAL (tcp_refused, HARD"
+check "the transaction went SOFT first" logged "transaction logon: OK -> CRITICAL (tcp_refused, SOFT, attempt 1)"
+check "the alert reaches Alertmanager (severity critical)" until_true 10 am_has "127.0.0.1:$KAM" critical
+al=$(am_alerts | jq -c ".[] | select(.labels.endpoint == \"127.0.0.1:$KAM\")")
+check "alert labels: alertname, kind, job, static site label" jq -e \
+	'.labels.alertname == "CertprobeRegistrarState" and .labels.kind == "registrar" and .labels.job == "certprobe" and .labels.site == "lab"' <<<"$al"
+check "alert summary says what is wrong" contains "$(jq -r .annotations.summary <<<"$al")" "is CRITICAL: connection refused"
+check "alert description names the transaction and the fix" contains "$(jq -r .annotations.description <<<"$al")" "logon:"
+starts=$(jq -r .startsAt <<<"$al")
+RC=0
+"$BIN/certprobe" status -s "$LAB/state" logon >"$LAB/status-logon.txt" || RC=$?
+check "certprobe status logon: CRITICAL, exit 2" [ "$RC" = 2 ]
+check "certprobe status logon shows the last report" grep -q "^Error *: tcp_refused" "$LAB/status-logon.txt"
+
+# ---- kill -9 and restart: the open alert is neither lost nor re-fired ----
+sleep 0.5 # the state file is written on the next loop turn after an alert
+kill -9 "$DPID"
+wait "$DPID" 2>/dev/null
+daemon_start || { echo "FAIL - certprobed did not restart"; exit 1; }
+check "restart restores the state and the open alert" logged "state: restored 2 of 2 transactions and"
+sleep 3
+check "no second OK -> CRITICAL notification after the restart" \
+	[ "$(grep -c "registrar 127.0.0.1:$KAM: OK -> CRITICAL" "$LAB/daemon.log")" = 1 ]
+check "the alert keeps its startsAt across the restart" \
+	[ "$(am_alerts | jq -r ".[] | select(.labels.endpoint == \"127.0.0.1:$KAM\") | .startsAt")" = "$starts" ]
+
+# ---- recovery ----
+sip_lab_kamailio_restart "$LAB/kam" || exit 1
+check "registrar recovers: logged" until_true 15 logged "registrar 127.0.0.1:$KAM: CRITICAL -> OK"
+check "the alert resolves in Alertmanager" until_true 10 am_gone "127.0.0.1:$KAM"
+
+# ---- SIGHUP ----
+ok_before=$(metric 'certprobe_transaction_runs_total\{transaction="logon".*result="ok"')
+cp "$LAB/certprobe.yaml" "$LAB/good.yaml"
+printf '  - name: broken\n    type: client-auth\n' >>"$LAB/certprobe.yaml"
+kill -HUP "$DPID"
+check "an invalid config is refused with file:line:col" until_true 5 logged "certprobe.yaml:[0-9]*:[0-9]*: transaction 'broken': missing required key"
+check "... and the running one is kept" logged "keeping the running configuration"
+check "certprobe_config_last_reload_successful is 0" until_true 3 metric_eq certprobe_config_last_reload_successful 0
+write_daemon_config "$LAB/certprobe.yaml" "  - name: logon-options
+    type: client-auth
+    registrar: {host: 127.0.0.1, port: $KAM, tls_name: registrar.rig.test}
+    sip_uri: sip:certprobe-daemon@rig.test
+    certificate: {from: enroll}
+    trust_store: $LAB/pki/trust.pem
+    method: options"
+kill -HUP "$DPID"
+check "a valid config is applied" until_true 5 logged "reload: .* applied, 3 transactions"
+check "the new transaction runs" until_true 10 \
+	metric_eq 'certprobe_transaction_success\{transaction="logon-options"' 1
+check "the unchanged transaction kept its counters" \
+	[ "$(metric 'certprobe_transaction_runs_total\{transaction="logon".*result="ok"')" -ge "$ok_before" ]
+check "certprobe_config_last_reload_successful is 1" test "$(metric certprobe_config_last_reload_successful)" = 1
+
+# ---- TLS and basic auth on the listener ----
+kill "$DPID"
+wait "$DPID" 2>/dev/null
+check "SIGTERM: a clean stop" logged "signal 15: stopping"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=127.0.0.1 \
+	-addext subjectAltName=IP:127.0.0.1 -keyout "$LAB/web.key" -out "$LAB/web.crt" 2>/dev/null
+printf 'web-s3cret-pass\n' >"$LAB/web.pass"
+cat >"$LAB/web.yaml" <<YAML
+probe:
+  state_dir: $LAB/state-web
+  listen: 127.0.0.1:$TLSPORT
+  web:
+    tls_cert: $LAB/web.crt
+    tls_key: $LAB/web.key
+    basic_auth: {username: prom, password: {file: $LAB/web.pass}}
+transactions:
+  - name: logon
+    type: client-auth
+    registrar: {host: 127.0.0.1, port: $KAM, tls_name: registrar.rig.test}
+    sip_uri: sip:certprobe-daemon@rig.test
+    trust_store: $LAB/pki/trust.pem
+    method: options
+YAML
+"$BIN/certprobed" -c "$LAB/web.yaml" >"$LAB/web.log" 2>&1 &
+WPID=$!
+LAB_PIDS="$LAB_PIDS $WPID"
+until_true 10 curl -s --cacert "$LAB/web.crt" "https://127.0.0.1:$TLSPORT/-/healthy"
+check "HTTPS listener: no credentials is 401" \
+	test "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$LAB/web.crt" "https://127.0.0.1:$TLSPORT/metrics")" = 401
+check "HTTPS listener: wrong password is 401" \
+	test "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$LAB/web.crt" -u prom:wrong "https://127.0.0.1:$TLSPORT/metrics")" = 401
+check "HTTPS listener: right credentials is 200" \
+	test "$(curl -s -o /dev/null -w '%{http_code}' --cacert "$LAB/web.crt" -u prom:web-s3cret-pass "https://127.0.0.1:$TLSPORT/metrics")" = 200
+kill "$WPID"
+wait "$WPID" 2>/dev/null
+
+# ---- secrets ----
+leak=0
+for f in "$LAB/daemon.log" "$LAB/web.log" "$LAB/metrics.txt" "$LAB/state/certprobed.state.json" \
+	"$LAB/status.txt" "$LAB/status-logon.txt" "$LAB/probe-debug.txt"; do
+	grep -q -e "$CHALLENGE" -e "web-s3cret-pass" -e "PRIVATE KEY" "$f" && { leak=1; echo "secret in $f"; }
+done
+check "no challenge, password or key in logs, metrics, state or reports" [ "$leak" = 0 ]
+check "certprobed stopped without sanitizer reports" sh -c "! grep -q 'ERROR: AddressSanitizer\|runtime error:' '$LAB/daemon.log' '$LAB/web.log'"
+
+finish

@@ -69,12 +69,12 @@ static void usage(FILE *out)
 "shown):\n"
 "  0  every transaction OK\n"
 "  1  at least one WARNING (e.g. the CA answered with single DES, or a\n"
-"     certificate expires within 30 days)\n"
+"     certificate expires within warn.expiry_days, default 30)\n"
 "  2  at least one CRITICAL (the transaction failed)\n"
 "  3  UNKNOWN: configuration or usage error, or the probe could not judge\n"
 "\n"
 "Secrets (challenge passwords, NDES credentials, keys) never appear in any output.\n"
-"See certprobe(1) in README.md for the configuration keys.\n", out);
+"See certprobe(1), and certprobe.yaml(5) for the configuration keys.\n", out);
 }
 
 struct cli_slot {

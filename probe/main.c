@@ -569,6 +569,7 @@ static struct gen *gen_new(struct daemon *d, struct config *cfg)
 		g->rows[i].type = t->conf->type == TXN_TYPE_CLIENT_AUTH ? "client-auth" : "enrollment";
 		g->rows[i].protocol = t->conf->type == TXN_TYPE_CLIENT_AUTH ? "sip" : "scep";
 		g->rows[i].endpoint = t->ep->key;
+		g->rows[i].interval_ms = t->conf->interval_ms;
 		g->rows[i].hard = true;
 	}
 	g->eps = xcalloc(g->n_eps + 1, sizeof *g->eps);
@@ -1227,11 +1228,16 @@ static int web_configure(struct daemon *d, const struct config *cfg, bool first)
 			rc = -1;
 		}
 	} else {
-		if (cfg->web.tls_cert != NULL &&
-		    web_reload_tls(d->web, cfg->web.tls_cert, cfg->web.tls_key, err, sizeof err) == -1) {
+		if ((cfg->web.tls_cert != NULL) != (d->g->cfg->web.tls_cert != NULL)) {
+			log_warn("reload: switching HTTPS on or off takes effect at the next restart");
+		} else if (cfg->web.tls_cert != NULL &&
+		           web_reload_tls(d->web, cfg->web.tls_cert, cfg->web.tls_key, err,
+		                          sizeof err) == -1) {
 			log_err("probe.web: %s", err);
 			rc = -1;
-		} else if (web_set_auth(d->web, cfg->web.username, password, err, sizeof err) == -1) {
+		}
+		if (rc == 0 &&
+		    web_set_auth(d->web, cfg->web.username, password, err, sizeof err) == -1) {
 			log_err("probe.web: %s", err);
 			rc = -1;
 		}

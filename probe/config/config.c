@@ -2486,10 +2486,21 @@ static void handle_listen(struct loader *ld, yaml_node_t *node, void *obj, const
 	handle_string(ld, node, obj, f);
 }
 
+/* Basic auth joins user and password with ':' (RFC 7617), so a user name cannot hold one. */
+static void handle_basic_user(struct loader *ld, yaml_node_t *node, void *obj,
+                              const struct field *f)
+{
+	if (strchr(scalar(node), ':') != NULL) {
+		error_at(ld, &node->start_mark, NULL, "basic_auth: a username cannot contain ':'");
+		return;
+	}
+	handle_string(ld, node, obj, f);
+}
+
 enum basic_field { BASIC_F_USERNAME, BASIC_F_PASSWORD };
 
 static const struct field basic_fields[] = {
-    [BASIC_F_USERNAME] = {"username", YAML_SCALAR_NODE, handle_string,
+    [BASIC_F_USERNAME] = {"username", YAML_SCALAR_NODE, handle_basic_user,
                           offsetof(struct listener_conf, username), true, 0, 0},
     [BASIC_F_PASSWORD] = {"password", YAML_MAPPING_NODE, handle_password,
                           offsetof(struct listener_conf, password), true, 0, 0},

@@ -189,6 +189,17 @@ static bool get_txn_step(const void *row, size_t i, struct metric_sample *out)
 	return true;
 }
 
+static bool get_txn_interval(const void *row, size_t i, struct metric_sample *out)
+{
+	const struct snapshot_txn *t = row;
+
+	(void)i;
+	if (t->interval_ms == 0)
+		return false;
+	set_micro(out, t->interval_ms * 1000);
+	return true;
+}
+
 static bool get_txn_last_run(const void *row, size_t i, struct metric_sample *out)
 {
 	const struct snapshot_txn *t = row;
@@ -382,6 +393,14 @@ static const struct metric_def metric_table[] = {
         .get = get_txn_step,
     },
     {
+        .name = "certprobe_transaction_interval_seconds",
+        .help = "How often the daemon runs the transaction (its configured interval)",
+        .type = METRIC_GAUGE,
+        .unit = METRIC_UNIT_SECONDS,
+        .scope = METRIC_SCOPE_TXN,
+        .get = get_txn_interval,
+    },
+    {
         .name = "certprobe_transaction_last_run_timestamp_seconds",
         .help = "When the last run of the transaction ended, as Unix time",
         .type = METRIC_GAUGE,
@@ -392,7 +411,7 @@ static const struct metric_def metric_table[] = {
     {
         .name = "certprobe_transaction_last_success_timestamp_seconds",
         .help = "When the transaction last completed (result ok or warning), as Unix time; "
-                "0 if it has not since the daemon started",
+                "0 if it never has (kept across restarts in the state file)",
         .type = METRIC_GAUGE,
         .unit = METRIC_UNIT_SECONDS,
         .scope = METRIC_SCOPE_TXN,
@@ -400,7 +419,8 @@ static const struct metric_def metric_table[] = {
     },
     {
         .name = "certprobe_transaction_runs",
-        .help = "Completed runs of the transaction by result class, since the daemon started",
+        .help = "Completed runs of the transaction by result class (kept across restarts "
+                "in the state file)",
         .type = METRIC_COUNTER,
         .scope = METRIC_SCOPE_TXN,
         .labels = {"result"},

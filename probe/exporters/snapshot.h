@@ -49,6 +49,7 @@ struct snapshot_txn {
 	const char *type;     /* "enrollment", "client-auth" */
 	const char *protocol; /* "scep", "sip" */
 	const char *endpoint; /* the endpoint it hits: equal to a snapshot_endpoint name */
+	uint64_t interval_ms; /* its schedule; 0 = not scheduled (not exported) */
 
 	/* the last completed run */
 	bool have_result;

@@ -126,7 +126,7 @@ static const struct txn_status_info txn_status_table[] = {
 		"renew the CA/RA certificates (NDES: the Enrollment Agent and CEP Encryption "
 		"certificates) and restart the service"},
 	[TXN_SCEP_CA_EXPIRING] = {RESULT_WARNING, "scep_ca_expiring",
-		"the CA or RA certificate expires within 30 days",
+		"the CA or RA certificate expires within warn.expiry_days (default 30)",
 		"plan the renewal of the CA/RA certificates before devices start failing"},
 	[TXN_SCEP_RA_CHAIN_INVALID] = {RESULT_CRITICAL, "scep_ra_chain_invalid",
 		"the RA certificates do not chain to the CA",

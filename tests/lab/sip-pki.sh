@@ -28,7 +28,8 @@ set -euo pipefail
 [ $# -eq 1 ] || { echo "usage: $0 DIR" >&2; exit 2; }
 D=$1
 mkdir -p "$D"
-[ -f "$D/ca.crt" ] && exit 0
+# made once per directory; a directory from an older version (a file missing) is remade
+[ -f "$D/ca.crt" ] && [ -f "$D/rogue-server-chain.crt" ] && [ -f "$D/client-cas.pem" ] && exit 0
 D=$(cd "$D" && pwd)
 W=$D/.build
 rm -rf "$W"

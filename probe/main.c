@@ -95,15 +95,16 @@ struct target {
 	bool running, queued, ran_once;
 	struct scep_txn *scep;
 	struct clientauth_txn *ca;
-	struct txn_result last;
-	bool have_last;
+	bool have_last;                   /* a result exists (this run or restored) */
+	enum txn_status last_reason;      /* what explains its result class */
+	char last_detail[TXN_DETAIL_LEN]; /* and its detail, for alerts */
 	time_t last_wall;
 	time_t last_success;
 	uint64_t runs[RESULT_UNKNOWN + 1];
 	struct health health;
 	struct target *after;   /* waits for this enrollment's first run */
 	struct target *ep_next; /* endpoint wait queue */
-	char *record;           /* cached state-file record; NULL = to be made */
+	char *record;           /* state-file record (with the last result); NULL = to be made */
 };
 
 /* Everything one configuration builds. */
@@ -157,8 +158,6 @@ struct daemon {
 	bool reload_ok;
 	struct probe_req *probes;
 	unsigned n_probes;
-	struct sf_state *restored; /* step names of restored results point into it */
-	char hostname[256];
 };
 
 static void target_start(struct target *t);
@@ -357,11 +356,10 @@ static void endpoint_alert(struct daemon *d, struct endpoint *e)
 			nm += (size_t)snprintf(members + nm, sizeof members - nm, "%s%s", nm ? ", " : "",
 			                       t->conf->name);
 		if (description[0] == '\0' && t->have_last) {
-			const char *detail;
-			const struct txn_status_info *ri =
-			    txn_status_info(txn_result_reason(&t->last, &detail));
+			const struct txn_status_info *ri = txn_status_info(t->last_reason);
 			snprintf(description, sizeof description, "%s: %s%s%s. %s", t->conf->name,
-			         ri->description, detail[0] ? ": " : "", detail, ri->action);
+			         ri->description, t->last_detail[0] ? ": " : "", t->last_detail,
+			         ri->action);
 		}
 	}
 	snprintf(summary, sizeof summary, "%s %s is %s: %s (%zu of %zu transactions)",
@@ -431,8 +429,12 @@ static int64_t fact_time(const struct txn_result *r, const char *key)
 	return (int64_t)timegm(&tm);
 }
 
-/* The exporters' view of a target: its last result and its health. */
-static void row_update(struct target *t)
+/*
+ * The exporters' view of a target: its health, and the result r when one just arrived
+ * (NULL: the row keeps the result it has). Only the row keeps a result's numbers; the
+ * target keeps its reason and the state-file record, so 10,000 targets stay small.
+ */
+static void row_update(struct target *t, const struct txn_result *r)
 {
 	struct snapshot_txn *row = &t->g->rows[t->index];
 	static const struct {
@@ -444,17 +446,22 @@ static void row_update(struct target *t)
 		{CERT_ROLE_SERVER, "server_not_after"},
 	};
 
-	if (t->have_last) {
-		metrics_txn_set_result(row, &t->last);
-		row->last_run = (int64_t)t->last_wall;
-		row->last_success = (int64_t)t->last_success;
+	if (r != NULL) {
+		const char *detail;
+		metrics_txn_set_result(row, r);
+		t->last_reason = txn_result_reason(r, &detail);
+		snprintf(t->last_detail, sizeof t->last_detail, "%s", detail);
 		for (size_t i = 0; i < sizeof certs / sizeof certs[0]; i++) {
-			int64_t na = fact_time(&t->last, certs[i].fact);
+			int64_t na = fact_time(r, certs[i].fact);
 			if (na != 0) {
 				row->certs[certs[i].role].present = true;
 				row->certs[certs[i].role].not_after = na;
 			}
 		}
+	}
+	if (t->have_last) {
+		row->last_run = (int64_t)t->last_wall;
+		row->last_success = (int64_t)t->last_success;
 	}
 	row->state = t->health.state;
 	row->hard = t->health.state_type == HEALTH_HARD;
@@ -474,15 +481,17 @@ static void on_reap(evutil_socket_t fd, short what, void *arg)
 	t->ca = NULL;
 }
 
+static void target_view(const struct target *t, const struct txn_result *r, struct sf_txn *v);
+
 static void on_result(const struct txn_result *r, void *arg)
 {
 	struct target *t = arg;
 	struct gen *g = t->g;
 	struct daemon *d = g->d;
 	struct health_change c;
+	struct sf_txn *view;
 	uint64_t interval_us = t->conf->interval_ms * 1000, next;
 
-	t->last = *r;
 	t->have_last = true;
 	t->last_wall = time(NULL);
 	if (r->result == RESULT_OK || r->result == RESULT_WARNING)
@@ -493,9 +502,12 @@ static void on_result(const struct txn_result *r, void *arg)
 	event_active(t->reap, EV_TIMEOUT, 0);
 	c = health_update(&t->health, &d->hconf, r->result, txn_result_reason(r, NULL),
 	                  (uint64_t)t->last_wall);
-	row_update(t);
+	row_update(t, r);
+	view = xcalloc(1, sizeof *view);
+	target_view(t, r, view);
 	free(t->record);
-	t->record = NULL;
+	t->record = statefile_txn_json(view);
+	free(view);
 	state_schedule(d, false);
 	log_debug("%s: %s %s (%.1f ms)", t->conf->name, result_class_name(r->result),
 	          txn_status_code(r->status), (double)r->duration_us / 1000.0);
@@ -653,7 +665,8 @@ static void gen_schedule(struct gen *g, const bool *keep_due)
 
 /* ---- state: save ---- */
 
-static void target_view(const struct target *t, struct sf_txn *v)
+/* The persisted view of t; r is its result just in (NULL: none, or not at hand). */
+static void target_view(const struct target *t, const struct txn_result *r, struct sf_txn *v)
 {
 	memset(v, 0, sizeof *v);
 	v->name = t->conf->name;
@@ -661,9 +674,9 @@ static void target_view(const struct target *t, struct sf_txn *v)
 	v->endpoint = t->ep->key;
 	v->endpoint_kind = t->ep->kind;
 	v->health = t->health;
-	v->have_last = t->have_last;
-	if (t->have_last)
-		v->last = t->last;
+	v->have_last = r != NULL;
+	if (r != NULL)
+		v->last = *r;
 	v->last_run = (int64_t)t->last_wall;
 	v->last_success = (int64_t)t->last_success;
 	memcpy(v->runs, t->runs, sizeof v->runs);
@@ -720,7 +733,7 @@ static void state_flush(struct daemon *d)
 		struct target *t = &g->targets[i];
 		if (t->record == NULL) {
 			struct sf_txn v;
-			target_view(t, &v);
+			target_view(t, NULL, &v);
 			t->record = statefile_txn_json(&v);
 		}
 		bbuf_appendf(&b, "%s%s", i ? "," : "", t->record);
@@ -832,19 +845,21 @@ static void restore(struct daemon *d)
 	}
 	for (size_t i = 0; i < d->g->n; i++) {
 		struct target *t = &d->g->targets[i];
-		const struct sf_txn *r = statefile_find_txn(s, t->conf->name);
+		/* same position first: a file written by this configuration lists it in order */
+		const struct sf_txn *r = i < s->n_txns && strcmp(s->txns[i].name, t->conf->name) == 0
+		                             ? &s->txns[i]
+		                             : statefile_find_txn(s, t->conf->name);
 		if (r == NULL || strcmp(r->type, d->g->rows[i].type) != 0 ||
 		    strcmp(r->endpoint, t->ep->key) != 0)
 			continue; /* new, or changed what it probes: starts afresh */
 		t->health = r->health;
 		t->have_last = r->have_last;
-		if (r->have_last)
-			t->last = r->last;
 		t->last_wall = (time_t)r->last_run;
 		t->last_success = (time_t)r->last_success;
 		memcpy(t->runs, r->runs, sizeof t->runs);
 		t->ran_once = r->have_last;
-		row_update(t);
+		row_update(t, r->have_last ? &r->last : NULL);
+		t->record = statefile_txn_json(r);
 		n_txn++;
 	}
 	for (size_t i = 0; i < s->n_endpoints; i++) {
@@ -857,7 +872,7 @@ static void restore(struct daemon *d)
 	restore_alerts(d, s);
 	log_info("state: restored %zu of %zu transactions and %zu alert%s from %s", n_txn,
 	         d->g->n, s->n_alerts, s->n_alerts == 1 ? "" : "s", d->state_path);
-	d->restored = s;
+	statefile_state_free(s);
 }
 
 /* ---- reload ---- */
@@ -867,26 +882,42 @@ static void gen_carry(struct gen *g, struct gen *old, bool *keep_due)
 {
 	for (size_t i = 0; i < g->n; i++) {
 		struct target *t = &g->targets[i];
-		const struct txn_conf *oc = config_find_txn(old->cfg, t->conf->name);
 		struct target *o = NULL;
-		if (oc == NULL)
-			continue;
-		for (size_t j = 0; j < old->n; j++)
-			if (old->targets[j].conf == oc)
-				o = &old->targets[j];
+		/* same position first (an unchanged file), else search: O(n) per moved one */
+		if (i < old->n && strcmp(old->targets[i].conf->name, t->conf->name) == 0) {
+			o = &old->targets[i];
+		} else {
+			const struct txn_conf *oc = config_find_txn(old->cfg, t->conf->name);
+			for (size_t j = 0; oc != NULL && j < old->n; j++)
+				if (old->targets[j].conf == oc)
+					o = &old->targets[j];
+		}
 		if (o == NULL || strcmp(old->rows[o->index].type, g->rows[i].type) != 0 ||
 		    strcmp(o->ep->key, t->ep->key) != 0)
 			continue;
 		t->health = o->health;
 		t->have_last = o->have_last;
-		t->last = o->last;
+		t->last_reason = o->last_reason;
+		memcpy(t->last_detail, o->last_detail, sizeof t->last_detail);
+		t->record = o->record; /* the record names the same transaction and endpoint */
+		o->record = NULL;
+		{
+			/* the row's result and certificates; identity fields stay the new ones */
+			struct snapshot_txn keep = g->rows[i];
+			g->rows[i] = old->rows[o->index];
+			g->rows[i].name = keep.name;
+			g->rows[i].type = keep.type;
+			g->rows[i].protocol = keep.protocol;
+			g->rows[i].endpoint = keep.endpoint;
+			g->rows[i].interval_ms = keep.interval_ms;
+		}
 		t->last_wall = o->last_wall;
 		t->last_success = o->last_success;
 		memcpy(t->runs, o->runs, sizeof t->runs);
 		t->ran_once = o->ran_once;
 		t->due_us = o->due_us;
 		keep_due[i] = !o->running && !o->queued;
-		row_update(t);
+		row_update(t, NULL);
 	}
 	for (struct endpoint *e = g->endpoints; e != NULL; e = e->next) {
 		struct endpoint *o = endpoint_find(old, e->key, e->kind);
@@ -942,7 +973,6 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
 	}
 	d->g = g;
 	gen_free(old, true);
-	log_set_level(log_enabled(LOG_LEVEL_DEBUG) ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
 	log_syslog(cfg->syslog);
 	d->hconf.max_attempts = cfg->max_attempts;
 	gen_schedule(g, keep_due);
@@ -1391,8 +1421,6 @@ int main(int argc, char **argv)
 	d.started = time(NULL);
 	d.reload_ok = true;
 	d.reload_ts = d.started;
-	if (gethostname(d.hostname, sizeof d.hostname) != 0)
-		snprintf(d.hostname, sizeof d.hostname, "localhost");
 
 	if (web_configure(&d, cfg, true) == -1) {
 		config_free(cfg);
@@ -1452,7 +1480,6 @@ out:
 	probes_cancel_all(&d, "stopping");
 	gen_free(d.g, true);
 	statefile_writer_free(d.writer); /* waits for the last document */
-	statefile_state_free(d.restored);
 	web_free(d.web);
 	am_sink_free(d.am);
 	if (d.stall_timer != NULL) {

@@ -382,8 +382,10 @@ static int result_load(json_t *o, const char *name, struct txn_result *r)
 	memset(r, 0, sizeof *r);
 	snprintf(r->name, sizeof r->name, "%s", name);
 	snprintf(r->target, sizeof r->target, "%s", jstr(o, "target"));
-	r->type = jstr(o, "type");
-	r->protocol = jstr(o, "protocol");
+	r->type = strcmp(jstr(o, "type"), "client-auth") == 0 ? "client-auth" : "enrollment";
+	r->protocol = strcmp(jstr(o, "protocol"), "sip-register") == 0 ? "sip-register"
+	              : strcmp(jstr(o, "protocol"), "sip-options") == 0 ? "sip-options"
+	                                                                : "scep";
 	r->started = (time_t)jint(o, "started");
 	r->duration_us = (uint64_t)jint(o, "duration_us");
 	r->status = status_parse(jstr(o, "status"));
@@ -397,7 +399,7 @@ static int result_load(json_t *o, const char *name, struct txn_result *r)
 		if (r->n_steps == TXN_MAX_STEPS)
 			break;
 		s = &r->steps[r->n_steps++];
-		s->name = jstr(v, "name");
+		s->name = txn_step_name_intern(jstr(v, "name"));
 		s->start_us = (uint64_t)jint(v, "start_us");
 		s->duration_us = (uint64_t)jint(v, "duration_us");
 		s->status = status_parse(jstr(v, "status"));

@@ -111,7 +111,8 @@ struct sf_state {
 /*
  * Load path. NULL with a message in err when it is missing (errno ENOENT kept), not
  * JSON, or of another version. Records that do not parse are skipped, not fatal.
- * Step names in restored results point into the state: keep it while they are used.
+ * Step names, type and protocol of restored results are static strings; every other
+ * string points into the state.
  */
 struct sf_state *statefile_load(const char *path, char *err, size_t errlen);
 void statefile_state_free(struct sf_state *s);

@@ -93,6 +93,12 @@ const char *txn_result_get_fact(const struct txn_result *r, const char *key);
  */
 enum txn_status txn_result_reason(const struct txn_result *r, const char **detail);
 
+/*
+ * The static string for a step name ("tls_handshake"), for results read back from a
+ * file whose strings do not live on; "other" for a name no transaction records.
+ */
+const char *txn_step_name_intern(const char *name);
+
 /* Close any open step as failed with the primary status, compute duration and result. */
 void txn_result_finish(struct txn_result *r);
 

@@ -105,6 +105,7 @@ struct target {
 	struct target *after;   /* waits for this enrollment's first run */
 	struct target *ep_next; /* endpoint wait queue */
 	char *record;           /* state-file record (with the last result); NULL = to be made */
+	size_t record_len;
 };
 
 /* Everything one configuration builds. */
@@ -507,6 +508,7 @@ static void on_result(const struct txn_result *r, void *arg)
 	target_view(t, r, view);
 	free(t->record);
 	t->record = statefile_txn_json(view);
+	t->record_len = strlen(t->record);
 	free(view);
 	state_schedule(d, false);
 	log_debug("%s: %s %s (%.1f ms)", t->conf->name, result_class_name(r->result),
@@ -718,11 +720,27 @@ static void state_flush(struct daemon *d)
 	struct bbuf b;
 	struct alert_collect ac;
 	char *cfg_json;
+	size_t total = 0;
 
 	if (d->writer == NULL)
 		return;
 	d->state_dirty = false;
+	/*
+	 * The records are cached; joining them is a sized memcpy (10,000 transactions: about
+	 * 23 MB in a few ms). The writer thread does the disk work.
+	 */
+	for (size_t i = 0; i < g->n; i++) {
+		struct target *t = &g->targets[i];
+		if (t->record == NULL) {
+			struct sf_txn v;
+			target_view(t, NULL, &v);
+			t->record = statefile_txn_json(&v);
+			t->record_len = strlen(t->record);
+		}
+		total += t->record_len + 1;
+	}
 	bbuf_init(&b, SIZE_MAX);
+	bbuf_reserve(&b, total + 4096 + 1024 * g->n_eps);
 	cfg_json = statefile_quote(d->cfgpath);
 	bbuf_appendf(&b, "{\"version\":%d,\"generator\":\"certprobed %s\",\"written\":%lld,"
 	                 "\"pid\":%ld,\"config\":%s,\"transactions\":[",
@@ -730,13 +748,9 @@ static void state_flush(struct daemon *d)
 	             cfg_json);
 	free(cfg_json);
 	for (size_t i = 0; i < g->n; i++) {
-		struct target *t = &g->targets[i];
-		if (t->record == NULL) {
-			struct sf_txn v;
-			target_view(t, NULL, &v);
-			t->record = statefile_txn_json(&v);
-		}
-		bbuf_appendf(&b, "%s%s", i ? "," : "", t->record);
+		if (i > 0)
+			bbuf_append(&b, ",", 1);
+		bbuf_append(&b, g->targets[i].record, g->targets[i].record_len);
 	}
 	bbuf_appendf(&b, "],\"endpoints\":[");
 	for (struct endpoint *e = g->endpoints; e != NULL; e = e->next) {
@@ -860,6 +874,7 @@ static void restore(struct daemon *d)
 		t->ran_once = r->have_last;
 		row_update(t, r->have_last ? &r->last : NULL);
 		t->record = statefile_txn_json(r);
+		t->record_len = strlen(t->record);
 		n_txn++;
 	}
 	for (size_t i = 0; i < s->n_endpoints; i++) {
@@ -900,6 +915,7 @@ static void gen_carry(struct gen *g, struct gen *old, bool *keep_due)
 		t->last_reason = o->last_reason;
 		memcpy(t->last_detail, o->last_detail, sizeof t->last_detail);
 		t->record = o->record; /* the record names the same transaction and endpoint */
+		t->record_len = o->record_len;
 		o->record = NULL;
 		{
 			/* the row's result and certificates; identity fields stay the new ones */
@@ -1018,6 +1034,13 @@ static void fill_snapshot(const struct daemon *d, struct snapshot *s)
 	s->self.reload_success_time = (int64_t)d->reload_ts;
 }
 
+static void free_rendering(const void *data, size_t len, void *arg)
+{
+	(void)len;
+	(void)arg;
+	free((void *)(uintptr_t)data);
+}
+
 static void serve_metrics(struct daemon *d, struct evhttp_request *req)
 {
 	struct evbuffer *body = evhttp_request_get_output_buffer(req);
@@ -1035,7 +1058,11 @@ static void serve_metrics(struct daemon *d, struct evhttp_request *req)
 		evhttp_add_header(out, "Content-Type",
 		                  om ? "application/openmetrics-text; version=1.0.0; charset=utf-8"
 		                     : "text/plain; version=0.0.4; charset=utf-8");
-		evbuffer_add(body, b.data, b.len);
+		/* hand the rendering over instead of copying it (31 MB at 10,000 transactions) */
+		if (evbuffer_add_reference(body, b.data, b.len, free_rendering, NULL) == 0)
+			b.data = NULL;
+		else
+			evbuffer_add(body, b.data, b.len);
 		evhttp_send_reply(req, HTTP_OK, "OK", body);
 	}
 	bbuf_free(&b);

@@ -141,6 +141,9 @@ struct loader {
 	struct txn_state *txns;
 	size_t ntxns;
 	size_t txns_cap;
+	size_t *names;     /* open-addressing set of txns indexes + 1 (0 = empty) */
+	size_t names_cap;  /* a power of two, at most half full */
+	size_t names_used;
 	yaml_node_t *def_poll;
 	yaml_node_t *def_max_wait;
 };
@@ -1787,6 +1790,41 @@ static void handle_default_pending(struct loader *ld, yaml_node_t *node, void *o
 	ld->def_max_wait = res.value[PENDING_F_MAX_WAIT];
 }
 
+/* FNV-1a */
+static size_t name_hash(const char *s)
+{
+	size_t h = 2166136261u;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+/* The slot of name s in ld->names: where it is, or the empty slot it would take. */
+static size_t name_slot(struct loader *ld, const char *s)
+{
+	size_t i;
+
+	if (2 * (ld->names_used + 1) > ld->names_cap) {
+		size_t old_cap = ld->names_cap, *old = ld->names;
+		ld->names_cap = old_cap ? 2 * old_cap : 64;
+		ld->names = xcalloc(ld->names_cap, sizeof *ld->names);
+		for (size_t k = 0; k < old_cap; k++) {
+			if (old[k] == 0)
+				continue;
+			i = name_hash(ld->txns[old[k] - 1].txn->name) & (ld->names_cap - 1);
+			while (ld->names[i] != 0)
+				i = (i + 1) & (ld->names_cap - 1);
+			ld->names[i] = old[k];
+		}
+		free(old);
+	}
+	i = name_hash(s) & (ld->names_cap - 1);
+	while (ld->names[i] != 0 && strcmp(ld->txns[ld->names[i] - 1].txn->name, s) != 0)
+		i = (i + 1) & (ld->names_cap - 1);
+	return i;
+}
+
 static void handle_name(struct loader *ld, yaml_node_t *node, void *obj, const struct field *f)
 {
 	struct txn_state *st = &ld->txns[ld->ntxns - 1];
@@ -1800,14 +1838,17 @@ static void handle_name(struct loader *ld, yaml_node_t *node, void *obj, const s
 		return;
 	}
 	st->label = s;
-	for (size_t i = 0; i + 1 < ld->ntxns; i++) {
-		const struct txn_state *o = &ld->txns[i];
-		if (o->txn->name != NULL && strcmp(o->txn->name, s) == 0) {
+	{
+		size_t i = name_slot(ld, s);
+		if (ld->names[i] != 0) {
+			const struct txn_state *o = &ld->txns[ld->names[i] - 1];
 			error_at(ld, &node->start_mark, NULL,
 			         "duplicate transaction name '%s' (first at line %zu)", s,
 			         o->name->start_mark.line + 1);
 			return;
 		}
+		ld->names[i] = ld->ntxns; /* this transaction's index + 1 */
+		ld->names_used++;
 	}
 	st->name = node;
 	handle_string(ld, node, obj, f);
@@ -2965,6 +3006,7 @@ out:
 	free(ld.errors);
 	free(ld.masks);
 	free(ld.txns);
+	free(ld.names);
 	source_free(&ld.src);
 	return cfg;
 }

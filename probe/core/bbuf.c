@@ -37,6 +37,19 @@ int bbuf_append(struct bbuf *b, const void *p, size_t n)
 	return 0;
 }
 
+int bbuf_reserve(struct bbuf *b, size_t n)
+{
+	if (n > b->max || b->len > b->max - n) {
+		b->toobig = true;
+		return -1;
+	}
+	if (b->len + n + 1 > b->alloc) {
+		b->data = xrealloc(b->data, b->len + n + 1);
+		b->alloc = b->len + n + 1;
+	}
+	return 0;
+}
+
 void bbuf_reset(struct bbuf *b)
 {
 	b->len = 0;

@@ -20,6 +20,8 @@ struct bbuf {
 void bbuf_init(struct bbuf *b, size_t max);
 /* 0, or -1 when len + n would pass the cap (nothing appended, toobig set) */
 int bbuf_append(struct bbuf *b, const void *p, size_t n);
+/* Make room for n more bytes now (one allocation instead of doublings); 0 or -1. */
+int bbuf_reserve(struct bbuf *b, size_t n);
 /* printf-style append; 0 or -1 as bbuf_append */
 int bbuf_appendf(struct bbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void bbuf_reset(struct bbuf *b); /* len = 0, keeps memory and cap */

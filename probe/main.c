@@ -150,6 +150,7 @@ struct daemon {
 	struct web *web;
 	struct event *sig_term, *sig_int, *sig_hup, *stall_timer, *state_timer, *state_now;
 	bool state_dirty;
+	uint64_t state_failures_seen; /* writer failures already logged */
 	uint64_t stall_expect_us;
 	uint64_t max_stall_us;
 	struct snapshot_histogram lag;
@@ -776,7 +777,6 @@ static void state_flush(struct daemon *d)
 static void on_state_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct daemon *d = arg;
-	static uint64_t seen_failures;
 	char err[256];
 	uint64_t f;
 
@@ -785,8 +785,8 @@ static void on_state_timer(evutil_socket_t fd, short what, void *arg)
 	if (d->state_dirty)
 		state_flush(d);
 	if (d->writer != NULL && (f = statefile_writer_failures(d->writer, err, sizeof err)) !=
-	                             seen_failures) {
-		seen_failures = f;
+	                             d->state_failures_seen) {
+		d->state_failures_seen = f;
 		log_err("state: %s", err);
 	}
 }

@@ -55,7 +55,6 @@
 #endif
 #include "config/config.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -69,7 +68,9 @@
 #include <unistd.h>
 #include <yaml.h>
 
+#include "alert/alertmanager.h"
 #include "core/xalloc.h"
+#include "transactions/transaction.h"
 
 #define CONFIG_MAX_BYTES (1024 * 1024)
 #define SECRET_MAX_BYTES 4096
@@ -2200,18 +2201,6 @@ static void handle_certificate(struct loader *ld, yaml_node_t *node, void *obj,
 
 /* ---- warn: thresholds ---- */
 
-/* Every step name a transaction records (txn_step_begin callers): the keys of latency. */
-#define STEP(n) {n, YAML_SCALAR_NODE, NULL, 0, false, 0, 0}
-static const struct field step_fields[] = {
-	STEP("key"),          STEP("challenge"),     STEP("ndes_admin"),
-	STEP("getcacaps"),    STEP("getcacert"),     STEP("pkioperation"),
-	STEP("certpoll"),     STEP("request"),       STEP("poll_request"),
-	STEP("verify"),       STEP("store"),         STEP("certificate"),
-	STEP("discover"),     STEP("discover_fallback"), STEP("resolve"),
-	STEP("connect"),      STEP("tls_handshake"), STEP("register"),
-	STEP("options"),      STEP("unregister"),    {NULL, YAML_NO_NODE, NULL, 0, false, 0, 0},
-};
-#undef STEP
 
 static void handle_step_latency(struct loader *ld, yaml_node_t *node, struct warn_conf *w)
 {
@@ -2223,6 +2212,14 @@ static void handle_step_latency(struct loader *ld, yaml_node_t *node, struct war
 		error_at(ld, &node->start_mark, "e.g. latency: {tls_handshake: 500ms}",
 		         "'latency' mapping is empty");
 		return;
+	}
+	/* the keys of latency: every step name (transaction.c's list), as a table for hints */
+	struct field step_fields[TXN_STEP_NAMES + 1];
+
+	memset(step_fields, 0, sizeof step_fields);
+	for (size_t k = 0; k < TXN_STEP_NAMES; k++) {
+		step_fields[k].key = txn_step_names[k];
+		step_fields[k].type = YAML_SCALAR_NODE;
 	}
 	w->latency_ms = 0;
 	for (p = node->data.mapping.pairs.start; p < node->data.mapping.pairs.top; p++) {
@@ -2519,9 +2516,28 @@ static void handle_listen(struct loader *ld, yaml_node_t *node, void *obj, const
 	char buf[80];
 	uint64_t v;
 
+	char host[64];
+	unsigned char addr[16];
+	size_t n = colon != NULL ? (size_t)(colon - s) : 0;
+	bool ok;
+
 	if (colon == NULL || colon == s || parse_uint(colon + 1, 65535, &v) == -1 || v == 0) {
 		error_at(ld, &node->start_mark, "e.g. listen: \"127.0.0.1:9793\"",
 		         "bad listen address '%s' (host:port)", clip(s, buf, sizeof buf));
+		return;
+	}
+	/* what the listener binds: an IPv4 literal, [IPv6], or localhost (no name lookups) */
+	if (s[0] == '[' && n >= 2 && s[n - 1] == ']' && n - 2 < sizeof host) {
+		snprintf(host, sizeof host, "%.*s", (int)(n - 2), s + 1);
+		ok = inet_pton(AF_INET6, host, addr) == 1;
+	} else {
+		snprintf(host, sizeof host, "%.*s", (int)(n < sizeof host ? n : 0), s);
+		ok = strcmp(host, "localhost") == 0 || inet_pton(AF_INET, host, addr) == 1;
+	}
+	if (!ok) {
+		error_at(ld, &node->start_mark,
+		         "use an IPv4 address, [IPv6] or localhost, e.g. \"0.0.0.0:9793\"",
+		         "bad listen host in '%s'", clip(s, buf, sizeof buf));
 		return;
 	}
 	handle_string(ld, node, obj, f);
@@ -2649,11 +2665,8 @@ static bool valid_label_name(const char *s)
 	static const char *const reserved[] = {"alertname", "endpoint", "kind", "severity", "job",
 	                                       NULL};
 
-	if (!(isalpha((unsigned char)s[0]) || s[0] == '_') || strncmp(s, "__", 2) == 0)
+	if (!am_label_name_valid(s) || strncmp(s, "__", 2) == 0)
 		return false;
-	for (const char *p = s; *p != '\0'; p++)
-		if (!(isalnum((unsigned char)*p) || *p == '_'))
-			return false;
 	for (size_t i = 0; reserved[i] != NULL; i++)
 		if (strcmp(s, reserved[i]) == 0)
 			return false;

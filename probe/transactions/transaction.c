@@ -111,19 +111,18 @@ const char *txn_result_get_fact(const struct txn_result *r, const char *key)
 	return NULL;
 }
 
+const char *const txn_step_names[TXN_STEP_NAMES] = {
+	"key", "challenge", "ndes_admin", "getcacaps", "getcacert", "pkioperation", "certpoll",
+	"request", "poll_request", "verify", "store", "certificate", "discover",
+	"discover_fallback", "resolve", "connect", "tls_handshake", "register", "options",
+	"unregister",
+};
+
 const char *txn_step_name_intern(const char *name)
 {
-	/* every name passed to txn_step_begin() (config.c's step_fields lists them too) */
-	static const char *const names[] = {
-		"key", "challenge", "ndes_admin", "getcacaps", "getcacert", "pkioperation",
-		"certpoll", "request", "poll_request", "verify", "store", "certificate",
-		"discover", "discover_fallback", "resolve", "connect", "tls_handshake", "register",
-		"options", "unregister",
-	};
-
-	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-		if (name != NULL && strcmp(names[i], name) == 0)
-			return names[i];
+	for (size_t i = 0; i < TXN_STEP_NAMES; i++)
+		if (name != NULL && strcmp(txn_step_names[i], name) == 0)
+			return txn_step_names[i];
 	return "other";
 }
 

@@ -186,11 +186,11 @@ kill -STOP "${AMPID[$AM2]}"
 drive fire alertname=CertprobeHung target=pool3
 drive drain 1500
 check "hung: delivered to the live URL" alert_is $AM1 CertprobeHung true
-check "hung: still retrying the hung one" [ "$REPLY" = busy ]
+check "hung: still retrying the hung one (drain: $REPLY)" [ "$REPLY" = busy ]
 kill -CONT "${AMPID[$AM2]}"
 check "hung: arrives once it answers again" eventually 8 alert_is $AM2 CertprobeHung true
 check "hung: the timeout is logged" \
-	grep -q "127.0.0.1:$AM2/: post of 1 alerts failed (timeout" "$LAB/drive.err"
+	grep -q "127.0.0.1:$AM2/: post of [0-9]* alerts failed (timeout" "$LAB/drive.err"
 
 drive quit
 wait "$DRV_PID_SAVED"

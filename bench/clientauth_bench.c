@@ -34,7 +34,7 @@
 #include "net/dns.h"
 #include "net/tls_conn.h"
 #include "pki/pki.h"
-#include "transactions/clientauth/clientauth_txn.h"
+#include "transactions/txn_type.h"
 #include "transactions/transaction.h"
 
 #define CAB_EXIT_FAILED 1
@@ -67,7 +67,7 @@ struct cab_opts {
 
 struct cab_loop {
 	struct event_base *base;
-	struct clientauth_env env;
+	struct txn_env env;
 	const struct txn_conf *tc;
 	bool done;
 	struct txn_result result;
@@ -115,17 +115,17 @@ static void cab_done(const struct txn_result *r, void *arg)
 /* One transaction from start to free; -1 when the loop ended without a result. */
 static int cab_run_one(struct cab_loop *loop, struct cab_sample *s)
 {
-	struct clientauth_txn *txn;
+	struct txn *txn;
 	double w0, t0, c0;
 
 	loop->done = false;
 	w0 = bench_clock_us(CLOCK_MONOTONIC);
 	t0 = bench_clock_us(CLOCK_THREAD_CPUTIME_ID);
 	c0 = bench_clock_us(CLOCK_PROCESS_CPUTIME_ID);
-	txn = clientauth_txn_start(&loop->env, loop->tc, cab_done, loop);
+	txn = txn_start(&loop->env, loop->tc, cab_done, loop);
 	/* the transaction's deadline timer keeps the loop alive until its callback */
 	(void)event_base_dispatch(loop->base);
-	clientauth_txn_free(txn);
+	txn_free(txn);
 	s->cpu_us = bench_clock_us(CLOCK_PROCESS_CPUTIME_ID) - c0;
 	s->thread_us = bench_clock_us(CLOCK_THREAD_CPUTIME_ID) - t0;
 	s->wall_us = bench_clock_us(CLOCK_MONOTONIC) - w0;
@@ -250,7 +250,7 @@ static int cab_inprocess(const struct cab_opts *o)
 	loop.base = event_base_new();
 	dns = dns_new(loop.base);
 	tls = tls_ctx_cache_new();
-	loop.env = (struct clientauth_env){
+	loop.env = (struct txn_env){
 	    .base = loop.base, .dns = dns, .tls = tls, .state_dir = cfg->state_dir};
 	loop.tc = cfg->txns;
 	samples = xcalloc(o->n, sizeof *samples);

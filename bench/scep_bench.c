@@ -35,7 +35,7 @@
 #include "net/http_client.h"
 #include "pki/keypool.h"
 #include "pki/pki.h"
-#include "transactions/scep/scep_txn.h"
+#include "transactions/txn_type.h"
 #include "transactions/transaction.h"
 
 #define BENCH_EXIT_FAILED 1
@@ -75,7 +75,7 @@ struct bench_opts {
 
 struct bench_loop {
 	struct event_base *base;
-	struct scep_txn_env env;
+	struct txn_env env;
 	const struct txn_conf *tc;
 	bool done;
 	struct txn_result result;
@@ -132,7 +132,7 @@ static void bench_txn_done(const struct txn_result *r, void *arg)
 /* Run one enrollment to its end and free it; the sample covers start to free. */
 static int bench_enroll(struct bench_loop *loop, struct bench_sample *s)
 {
-	struct scep_txn *txn;
+	struct txn *txn;
 	double w0, t0, c0;
 	int rc = 0;
 
@@ -140,7 +140,7 @@ static int bench_enroll(struct bench_loop *loop, struct bench_sample *s)
 	w0 = bench_clock_us(CLOCK_MONOTONIC);
 	t0 = bench_clock_us(CLOCK_THREAD_CPUTIME_ID);
 	c0 = bench_clock_us(CLOCK_PROCESS_CPUTIME_ID);
-	txn = scep_txn_start(&loop->env, loop->tc, bench_txn_done, loop);
+	txn = txn_start(&loop->env, loop->tc, bench_txn_done, loop);
 	while (!loop->done) {
 		/* the key pool keeps a persistent event: dispatch only returns on loopbreak */
 		if (event_base_dispatch(loop->base) != 0 && !loop->done) {
@@ -148,7 +148,7 @@ static int bench_enroll(struct bench_loop *loop, struct bench_sample *s)
 			break;
 		}
 	}
-	scep_txn_free(txn);
+	txn_free(txn);
 	s->cpu_us = bench_clock_us(CLOCK_PROCESS_CPUTIME_ID) - c0;
 	s->thread_us = bench_clock_us(CLOCK_THREAD_CPUTIME_ID) - t0;
 	s->wall_us = bench_clock_us(CLOCK_MONOTONIC) - w0;
@@ -247,7 +247,7 @@ static int bench_inprocess(const struct bench_opts *o)
 	 * process minus loop thread is the key generation.
 	 */
 	keys = keypool_new(loop.base, 0);
-	loop.env = (struct scep_txn_env){
+	loop.env = (struct txn_env){
 	    .base = loop.base, .http = http, .keys = keys, .state_dir = cfg->state_dir};
 	loop.tc = cfg->txns;
 	samples = xcalloc(o->n, sizeof *samples);

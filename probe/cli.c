@@ -9,21 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <event2/event.h>
-#include <event2/thread.h>
-
 #include "config/config.h"
 #include "core/log.h"
 #include "core/xalloc.h"
 #include "exporters/status_cmd.h"
-#include "net/dns.h"
-#include "net/http_client.h"
-#include "net/tls_conn.h"
-#include "pki/keypool.h"
-#include "pki/pki.h"
-#include "transactions/clientauth/clientauth_txn.h"
 #include "transactions/report.h"
-#include "transactions/scep/scep_txn.h"
+#include "transactions/runner.h"
 
 #define EXIT_USAGE 3
 
@@ -77,54 +68,6 @@ static void usage(FILE *out)
 "See certprobe(1), and certprobe.yaml(5) for the configuration keys.\n", out);
 }
 
-struct cli_slot {
-	struct cli_run *run;
-	const struct txn_conf *conf;
-	struct scep_txn *scep;
-	struct clientauth_txn *ca;
-	struct txn_result result;
-	bool started, done;
-	struct cli_slot *after; /* a client-auth waiting for this enrollment */
-};
-
-struct cli_run {
-	struct cli_slot *slots;
-	size_t n, done;
-	struct event_base *base;
-	struct scep_txn_env scep_env;
-	struct clientauth_env ca_env;
-};
-
-static void cli_start(struct cli_slot *slot);
-
-static void cli_txn_done(const struct txn_result *r, void *arg)
-{
-	struct cli_slot *slot = arg;
-	struct cli_run *run = slot->run;
-
-	slot->result = *r;
-	slot->done = true;
-	run->done++;
-	for (size_t i = 0; i < run->n; i++) {
-		struct cli_slot *s = &run->slots[i];
-		if (!s->started && s->after == slot)
-			cli_start(s);
-	}
-	if (run->done == run->n)
-		event_base_loopexit(run->base, NULL);
-}
-
-static void cli_start(struct cli_slot *slot)
-{
-	struct cli_run *run = slot->run;
-
-	slot->started = true;
-	if (slot->conf->type == TXN_TYPE_CLIENT_AUTH)
-		slot->ca = clientauth_txn_start(&run->ca_env, slot->conf, cli_txn_done, slot);
-	else
-		slot->scep = scep_txn_start(&run->scep_env, slot->conf, cli_txn_done, slot);
-}
-
 /* Selected on the command line (no names selects all). */
 static bool cli_wanted(const struct txn_conf *tc, int nnames, char **names)
 {
@@ -158,13 +101,13 @@ static int cli_run(int argc, char **argv)
 	const char *cfgpath = NULL, *state_dir = NULL;
 	bool json = false, verbose = false;
 	struct config *cfg;
-	struct cli_run run = {0};
-	struct http_client *http;
-	struct keypool *keys;
-	struct dns *dns;
-	struct tls_ctx_cache *tls;
+	struct txn_env env;
+	struct runner_opts ro = {0};
+	const struct txn_conf **confs;
+	struct txn_result *results;
+	char err[256];
 	unsigned nerr = 0;
-	int ch, worst = 0;
+	int ch, worst;
 	size_t n = 0;
 
 	optind = 1;
@@ -207,51 +150,25 @@ static int cli_run(int argc, char **argv)
 	}
 	if (verbose)
 		log_set_level(LOG_LEVEL_DEBUG);
-	if (pki_init() == -1 || http_client_global_init() == -1 || dns_global_init() == -1 ||
-	    evthread_use_pthreads() == -1) {
-		fprintf(stderr, "certprobe: cannot initialise OpenSSL, libcurl, c-ares or libevent\n");
+	ro.state_dir = state_dir != NULL ? state_dir : cfg->state_dir;
+	ro.key_workers = 1;
+	ro.trace = verbose;
+	if (runner_env_open(&env, &ro, err, sizeof err) == -1) {
+		fprintf(stderr, "certprobe: %s\n", err);
 		config_free(cfg);
 		return EXIT_USAGE;
 	}
-	run.base = event_base_new();
-	http = http_client_new(run.base);
-	http_client_set_trace(http, verbose);
-	keys = keypool_new(run.base, 1);
-	dns = dns_new(run.base);
-	tls = tls_ctx_cache_new();
-	run.scep_env = (struct scep_txn_env){.base = run.base, .http = http, .keys = keys,
-	                                     .state_dir = state_dir != NULL ? state_dir
-	                                                                    : cfg->state_dir};
-	run.ca_env = (struct clientauth_env){.base = run.base, .dns = dns, .tls = tls,
-	                                     .state_dir = run.scep_env.state_dir};
-
-	run.slots = xcalloc(cfg->n_txns, sizeof *run.slots);
-	for (struct txn_conf *tc = cfg->txns; tc != NULL; tc = tc->next) {
-		if (!cli_wanted(tc, argc - optind, argv + optind))
-			continue;
-		run.slots[n].run = &run;
-		run.slots[n].conf = tc;
-		n++;
-	}
-	run.n = n;
-	/* a client-auth using an enrollment's certificate waits for it, as a device does */
-	for (size_t i = 0; i < run.n; i++) {
-		const char *from = run.slots[i].conf->certificate.from;
-		for (size_t j = 0; from != NULL && j < run.n; j++)
-			if (strcmp(run.slots[j].conf->name, from) == 0)
-				run.slots[i].after = &run.slots[j];
-	}
-	/* every slot exists before the first callback can count completions */
-	for (size_t i = 0; i < run.n; i++)
-		if (run.slots[i].after == NULL)
-			cli_start(&run.slots[i]);
-	if (run.n > 0)
-		event_base_dispatch(run.base);
+	confs = xcalloc(cfg->n_txns + 1, sizeof *confs);
+	results = xcalloc(cfg->n_txns + 1, sizeof *results);
+	for (const struct txn_conf *tc = cfg->txns; tc != NULL; tc = tc->next)
+		if (cli_wanted(tc, argc - optind, argv + optind))
+			confs[n++] = tc;
+	worst = (int)runner_run(&env, confs, n, results);
 
 	if (json)
 		fputc('[', stdout);
-	for (size_t i = 0; i < run.n; i++) {
-		const struct txn_result *r = &run.slots[i].result;
+	for (size_t i = 0; i < n; i++) {
+		const struct txn_result *r = &results[i];
 		if (json) {
 			if (i > 0)
 				fputc(',', stdout);
@@ -261,23 +178,13 @@ static int cli_run(int argc, char **argv)
 				fputc('\n', stdout);
 			report_text(stdout, r);
 		}
-		if ((int)r->result > worst)
-			worst = (int)r->result;
-		scep_txn_free(run.slots[i].scep);
-		clientauth_txn_free(run.slots[i].ca);
 	}
 	if (json)
 		fputs("]\n", stdout);
-	keypool_free(keys);
-	http_client_free(http);
-	dns_free(dns);
-	tls_ctx_cache_free(tls);
-	event_base_free(run.base);
-	free(run.slots);
+	free(confs);
+	free(results);
+	runner_env_close(&env);
 	config_free(cfg);
-	dns_global_cleanup();
-	http_client_global_cleanup();
-	pki_cleanup();
 	return worst;
 }
 

@@ -53,9 +53,9 @@
 #include "net/tls_conn.h"
 #include "pki/keypool.h"
 #include "pki/pki.h"
-#include "transactions/clientauth/clientauth_txn.h"
 #include "transactions/report.h"
-#include "transactions/scep/scep_txn.h"
+#include "transactions/runner.h"
+#include "transactions/txn_type.h"
 
 #define EXIT_USAGE 3
 #define STALL_TICK_MS 100
@@ -93,8 +93,7 @@ struct target {
 	uint64_t due_us;   /* when this run was due (monotonic) */
 	uint64_t start_us; /* when it actually started */
 	bool running, queued, ran_once;
-	struct scep_txn *scep;
-	struct clientauth_txn *ca;
+	struct txn *run;
 	bool have_last;                   /* a result exists (this run or restored) */
 	enum txn_status last_reason;      /* what explains its result class */
 	char last_detail[TXN_DETAIL_LEN]; /* and its detail, for alerts */
@@ -125,8 +124,7 @@ struct probe_req {
 	struct daemon *d;
 	struct evhttp_request *req;
 	struct txn_conf conf; /* the configured transaction with the scrape's deadline */
-	struct scep_txn *scep;
-	struct clientauth_txn *ca;
+	struct txn *run;
 	struct event *reap;
 	bool debug;
 	struct probe_req *next;
@@ -138,14 +136,9 @@ struct daemon {
 	const char *cfgpath;
 	char *state_dir;
 	char *state_path;
-	struct http_client *http;
-	struct keypool *keys;
-	struct dns *dns;
-	struct tls_ctx_cache *tls;
 	struct am_sink *am;
 	struct statefile_writer *writer;
-	struct scep_txn_env scep_env;
-	struct clientauth_env ca_env;
+	struct txn_env env;
 	struct health_conf hconf;
 	struct web *web;
 	struct event *sig_term, *sig_int, *sig_hup, *stall_timer, *state_timer, *state_now;
@@ -167,40 +160,20 @@ static void state_schedule(struct daemon *d, bool now);
 
 /* ---- endpoints ---- */
 
-static void endpoint_key(const struct txn_conf *c, char *buf, size_t len, const char **kind)
-{
-	if (c->type == TXN_TYPE_CLIENT_AUTH) {
-		*kind = "registrar";
-		if (c->registrar.discover == REGISTRAR_DNS)
-			snprintf(buf, len, "%s", c->registrar.domain);
-		else
-			snprintf(buf, len, "%s:%u", c->registrar.host, c->registrar.port);
-		return;
-	}
-	*kind = "web_service";
-	{
-		const char *p = strstr(c->url, "://");
-		size_t n;
-		p = p != NULL ? p + 3 : c->url;
-		n = strcspn(p, "/?#");
-		snprintf(buf, len, "%.*s", (int)n, p);
-	}
-}
-
 static struct endpoint *endpoint_get(struct gen *g, const struct txn_conf *c)
 {
 	char key[300];
-	const char *kind;
+	enum endpoint_kind kind;
 	struct endpoint *e;
 
-	endpoint_key(c, key, sizeof key, &kind);
+	txn_conf_type(c)->endpoint(c, key, sizeof key, &kind);
 	for (e = g->endpoints; e != NULL; e = e->next)
-		if (strcmp(e->key, key) == 0 && strcmp(e->kind, kind) == 0)
+		if (strcmp(e->key, key) == 0 && strcmp(e->kind, endpoint_kind_name(kind)) == 0)
 			return e;
 	e = xcalloc(1, sizeof *e);
 	e->g = g;
 	snprintf(e->key, sizeof e->key, "%s", key);
-	e->kind = kind;
+	e->kind = endpoint_kind_name(kind);
 	health_endpoint_init(&e->health);
 	e->next = g->endpoints;
 	g->endpoints = e;
@@ -477,10 +450,8 @@ static void on_reap(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	scep_txn_free(t->scep);
-	clientauth_txn_free(t->ca);
-	t->scep = NULL;
-	t->ca = NULL;
+	txn_free(t->run);
+	t->run = NULL;
 }
 
 static void target_view(const struct target *t, const struct txn_result *r, struct sf_txn *v);
@@ -544,10 +515,7 @@ static void target_start(struct target *t)
 	t->running = true;
 	t->ep->running++;
 	d->in_flight++;
-	if (t->conf->type == TXN_TYPE_CLIENT_AUTH)
-		t->ca = clientauth_txn_start(&d->ca_env, t->conf, on_result, t);
-	else
-		t->scep = scep_txn_start(&d->scep_env, t->conf, on_result, t);
+	t->run = txn_start(&d->env, t->conf, on_result, t);
 }
 
 /* ---- generations ---- */
@@ -581,8 +549,8 @@ static struct gen *gen_new(struct daemon *d, struct config *cfg)
 	for (i = 0; i < g->n; i++) {
 		struct target *t = &g->targets[i];
 		g->rows[i].name = t->conf->name;
-		g->rows[i].type = t->conf->type == TXN_TYPE_CLIENT_AUTH ? "client-auth" : "enrollment";
-		g->rows[i].protocol = t->conf->type == TXN_TYPE_CLIENT_AUTH ? "sip" : "scep";
+		g->rows[i].type = txn_conf_type(t->conf)->name;
+		g->rows[i].protocol = txn_conf_type(t->conf)->protocol(t->conf);
 		g->rows[i].endpoint = t->ep->key;
 		g->rows[i].interval_ms = t->conf->interval_ms;
 		g->rows[i].hard = true;
@@ -619,8 +587,7 @@ static void gen_free(struct gen *g, bool free_cfg)
 		struct target *t = &g->targets[i];
 		if (t->running)
 			g->d->in_flight--;
-		scep_txn_free(t->scep);
-		clientauth_txn_free(t->ca);
+		txn_free(t->run);
 		event_free(t->timer);
 		event_free(t->reap);
 		free(t->record);
@@ -1080,8 +1047,7 @@ static void probe_req_free(struct probe_req *p)
 			break;
 		}
 	p->d->n_probes--;
-	scep_txn_free(p->scep);
-	clientauth_txn_free(p->ca);
+	txn_free(p->run);
 	event_free(p->reap);
 	free(p);
 }
@@ -1229,10 +1195,7 @@ static void serve_probe(struct daemon *d, struct evhttp_request *req)
 	evhttp_clear_headers(&q);
 	if (conn != NULL)
 		evhttp_connection_set_closecb(conn, on_probe_conn_close, p);
-	if (p->conf.type == TXN_TYPE_CLIENT_AUTH)
-		p->ca = clientauth_txn_start(&d->ca_env, &p->conf, on_probe_result, p);
-	else
-		p->scep = scep_txn_start(&d->scep_env, &p->conf, on_probe_result, p);
+	p->run = txn_start(&d->env, &p->conf, on_probe_result, p);
 }
 
 static void on_http(struct evhttp_request *req, void *arg)
@@ -1379,6 +1342,7 @@ int main(int argc, char **argv)
 	struct daemon d;
 	struct config *cfg;
 	const char *state_dir = NULL;
+	struct runner_opts ro = {0};
 	bool verbose = false;
 	unsigned nerr = 0;
 	char err[512];
@@ -1419,30 +1383,25 @@ int main(int argc, char **argv)
 	if (verbose)
 		log_set_level(LOG_LEVEL_DEBUG);
 	log_syslog(cfg->syslog);
-	if (pki_init() == -1 || http_client_global_init() == -1 || dns_global_init() == -1 ||
-	    evthread_use_pthreads() == -1) {
-		log_err("cannot initialise OpenSSL, libcurl, c-ares or libevent");
-		config_free(cfg);
-		return EXIT_USAGE;
-	}
 	srandom((unsigned)(time(NULL) ^ getpid()));
 	d.state_dir = xstrdup(state_dir != NULL ? state_dir : cfg->state_dir);
 	d.state_path = xasprintf("%s/%s", d.state_dir, STATEFILE_NAME);
 	if (mkdir(d.state_dir, 0750) == -1 && errno != EEXIST) {
 		log_err("cannot create state directory %s: %s", d.state_dir, strerror(errno));
+		config_free(cfg);
 		rc = EXIT_USAGE;
 		goto out;
 	}
-	d.base = event_base_new();
-	d.http = http_client_new(d.base);
-	http_client_set_trace(d.http, verbose);
-	d.keys = keypool_new(d.base, 2);
-	d.dns = dns_new(d.base);
-	d.tls = tls_ctx_cache_new();
-	d.scep_env = (struct scep_txn_env){.base = d.base, .http = d.http, .keys = d.keys,
-	                                   .state_dir = d.state_dir};
-	d.ca_env = (struct clientauth_env){.base = d.base, .dns = d.dns, .tls = d.tls,
-	                                   .state_dir = d.state_dir};
+	ro.state_dir = d.state_dir;
+	ro.key_workers = 2;
+	ro.trace = verbose;
+	if (runner_env_open(&d.env, &ro, err, sizeof err) == -1) {
+		log_err("%s", err);
+		config_free(cfg);
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	d.base = d.env.base;
 	health_conf_defaults(&d.hconf);
 	d.hconf.max_attempts = cfg->max_attempts;
 	d.started = time(NULL);
@@ -1466,7 +1425,7 @@ int main(int argc, char **argv)
 		};
 		snprintf(gen_url, sizeof gen_url, "%s://%s/", cfg->web.tls_cert ? "https" : "http",
 		         cfg->listen);
-		d.am = am_sink_new(d.base, d.http, &ac);
+		d.am = am_sink_new(d.base, d.env.http, &ac);
 		if (d.am == NULL) {
 			config_free(cfg);
 			rc = EXIT_USAGE;
@@ -1519,17 +1478,9 @@ out:
 		event_free(d.sig_int);
 		event_free(d.sig_hup);
 	}
-	keypool_free(d.keys);
-	http_client_free(d.http);
-	dns_free(d.dns);
-	tls_ctx_cache_free(d.tls);
-	if (d.base != NULL)
-		event_base_free(d.base);
+	runner_env_close(&d.env);
 	free(d.state_dir);
 	free(d.state_path);
-	dns_global_cleanup();
-	http_client_global_cleanup();
-	pki_cleanup();
 	log_syslog(0);
 	return rc;
 }

@@ -1857,7 +1857,7 @@ static void handle_name(struct loader *ld, yaml_node_t *node, void *obj, const s
 
 static void handle_txn_type(struct loader *ld, yaml_node_t *node, void *obj, const struct field *f)
 {
-	enum txn_type *dst = field_ptr(obj, f);
+	enum txn_type_id *dst = field_ptr(obj, f);
 	char buf[80];
 
 	if (strcmp(scalar(node), "enrollment") == 0) {

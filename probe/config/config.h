@@ -58,7 +58,7 @@ struct pending_conf {
 	uint64_t max_wait_ms;      /* default 10 min */
 };
 
-enum txn_type { TXN_TYPE_ENROLLMENT = 0, TXN_TYPE_CLIENT_AUTH };
+enum txn_type_id { TXN_TYPE_ENROLLMENT = 0, TXN_TYPE_CLIENT_AUTH };
 enum txn_protocol { TXN_PROTOCOL_SCEP = 0 };
 enum scep_method { SCEP_METHOD_AUTO = 0, SCEP_METHOD_POST, SCEP_METHOD_GET };
 enum sip_method { SIP_METHOD_REGISTER = 0, SIP_METHOD_OPTIONS };
@@ -106,7 +106,7 @@ struct warn_conf {
 
 struct txn_conf {
 	char *name;                /* unique, [A-Za-z0-9_.-]{1,64} */
-	enum txn_type type;        /* "enrollment" or "client-auth" */
+	enum txn_type_id type;        /* "enrollment" or "client-auth" */
 	enum txn_protocol protocol; /* enrollment: "scep" */
 	char *url;                 /* enrollment: http:// or https://, with a host */
 	bool has_ca_fingerprint;

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "transactions/transaction.h"
+#include "transactions/txn_type.h"
 #include "transactions/transaction_status.h"
 
 /* Which certificate of a transaction a not-after time belongs to. */
@@ -23,8 +24,6 @@ enum cert_role {
 	CERT_ROLE_CA,     /* the CA (the earliest-expiring one when several are involved) */
 	CERT_ROLE_COUNT
 };
-
-enum endpoint_kind { ENDPOINT_KIND_REGISTRAR, ENDPOINT_KIND_WEB_SERVICE, ENDPOINT_KIND_COUNT };
 
 struct snapshot_step {
 	const char *name; /* snake_case step name ("tls_handshake"); NULL = slot unused */

@@ -118,14 +118,6 @@ const char *const txn_step_names[TXN_STEP_NAMES] = {
 	"unregister",
 };
 
-const char *txn_step_name_intern(const char *name)
-{
-	for (size_t i = 0; i < TXN_STEP_NAMES; i++)
-		if (name != NULL && strcmp(txn_step_names[i], name) == 0)
-			return txn_step_names[i];
-	return "other";
-}
-
 enum txn_status txn_result_reason(const struct txn_result *r, const char **detail)
 {
 	if (r->status == TXN_OK) {

@@ -80,9 +80,9 @@ struct ca_lookup {
 };
 
 struct clientauth_txn {
-	struct clientauth_env env;
+	struct txn_env env;
 	const struct txn_conf *conf;
-	clientauth_txn_done_cb *cb;
+	txn_done_cb *cb;
 	void *arg;
 	struct txn_result result;
 	struct event *timer;
@@ -1017,12 +1017,10 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 	ca_finish(t);
 }
 
-struct clientauth_txn *clientauth_txn_start(const struct clientauth_env *env,
-                                            const struct txn_conf *conf,
-                                            clientauth_txn_done_cb *cb, void *arg)
+static void *clientauth_txn_start(const struct txn_env *env, const struct txn_conf *conf,
+                                  txn_done_cb *cb, void *arg)
 {
 	struct clientauth_txn *t = xcalloc(1, sizeof *t);
-	char target[256];
 	struct timeval tv;
 
 	t->env = *env;
@@ -1030,14 +1028,7 @@ struct clientauth_txn *clientauth_txn_start(const struct clientauth_env *env,
 	t->cb = cb;
 	t->arg = arg;
 	split_sip_uri(conf->sip_uri, t->user, sizeof t->user, t->domain, sizeof t->domain);
-	if (conf->registrar.discover == REGISTRAR_DNS)
-		snprintf(target, sizeof target, "%s via DNS (%s)", conf->sip_uri,
-		         conf->registrar.domain);
-	else
-		snprintf(target, sizeof target, "%s at %s:%u", conf->sip_uri, conf->registrar.host,
-		         conf->registrar.port);
-	txn_result_init(&t->result, conf->name, target, "client-auth",
-	                conf->sip_method == SIP_METHOD_REGISTER ? "sip-register" : "sip-options");
+	txn_result_init_for(&t->result, conf);
 	t->timer = evtimer_new(env->base, on_deadline, t);
 	t->kick = evtimer_new(env->base, on_kick, t);
 	tv.tv_sec = (time_t)(conf->timeout_ms / 1000);
@@ -1048,8 +1039,10 @@ struct clientauth_txn *clientauth_txn_start(const struct clientauth_env *env,
 	return t;
 }
 
-void clientauth_txn_free(struct clientauth_txn *t)
+static void clientauth_txn_free(void *run)
 {
+	struct clientauth_txn *t = run;
+
 	if (t == NULL)
 		return;
 	for (size_t i = 0; i < sizeof t->lookups / sizeof t->lookups[0]; i++)
@@ -1060,3 +1053,51 @@ void clientauth_txn_free(struct clientauth_txn *t)
 	event_free(t->kick);
 	free(t);
 }
+
+/* ---------------------------------------------------------------- the type */
+
+static const char *clientauth_protocol(const struct txn_conf *conf)
+{
+	return conf->sip_method == SIP_METHOD_REGISTER ? "sip-register" : "sip-options";
+}
+
+/* The registrar: "host:port", or the SIP domain its records are discovered in. */
+static void clientauth_endpoint(const struct txn_conf *conf, char *key, size_t len,
+                                enum endpoint_kind *kind)
+{
+	if (conf->registrar.discover == REGISTRAR_DNS)
+		snprintf(key, len, "%s", conf->registrar.domain);
+	else
+		snprintf(key, len, "%s:%u", conf->registrar.host, conf->registrar.port);
+	*kind = ENDPOINT_KIND_REGISTRAR;
+}
+
+static const char *clientauth_depends_on(const struct txn_conf *conf)
+{
+	return conf->certificate.from;
+}
+
+static void clientauth_describe(const struct txn_conf *conf, char *buf, size_t len)
+{
+	if (conf->registrar.discover == REGISTRAR_DNS)
+		snprintf(buf, len, "%s via DNS (%s)", conf->sip_uri, conf->registrar.domain);
+	else
+		snprintf(buf, len, "%s at %s:%u", conf->sip_uri, conf->registrar.host,
+		         conf->registrar.port);
+}
+
+static const char *const clientauth_steps[] = {
+	"certificate", "discover", "discover_fallback", "resolve",    "connect",
+	"tls_handshake", "register", "options",         "unregister", NULL,
+};
+
+const struct txn_type clientauth_txn_type = {
+	.name = "client-auth",
+	.protocol = clientauth_protocol,
+	.endpoint = clientauth_endpoint,
+	.depends_on = clientauth_depends_on,
+	.describe = clientauth_describe,
+	.start = clientauth_txn_start,
+	.free = clientauth_txn_free,
+	.steps = clientauth_steps,
+};

@@ -10,27 +10,12 @@
 #define CERTPROBE_CLIENTAUTH_TXN_H
 
 #include "config/config.h"
-#include "transactions/transaction.h"
+#include "transactions/txn_type.h"
 
-struct event_base;
-struct dns;
-struct tls_ctx_cache;
-struct clientauth_txn;
-
-struct clientauth_env {
-	struct event_base *base;
-	struct dns *dns;
-	struct tls_ctx_cache *tls;
-	const char *state_dir; /* where enrollment transactions keep their certificates */
-};
-
-typedef void clientauth_txn_done_cb(const struct txn_result *result, void *arg);
-
-/* Starts at once. conf must outlive the transaction. */
-struct clientauth_txn *clientauth_txn_start(const struct clientauth_env *env,
-                                            const struct txn_conf *conf,
-                                            clientauth_txn_done_cb *cb, void *arg);
-/* Cancels anything in flight without calling back. NULL-safe. */
-void clientauth_txn_free(struct clientauth_txn *t);
+/*
+ * The client-auth type: its ops are the only way in (registry.c lists it). Start needs
+ * env->base, dns, tls and state_dir.
+ */
+extern const struct txn_type clientauth_txn_type;
 
 #endif

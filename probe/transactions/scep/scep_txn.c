@@ -51,9 +51,9 @@ enum scep_step {
 };
 
 struct scep_txn {
-	struct scep_txn_env env;
+	struct txn_env env;
 	const struct txn_conf *conf;
-	scep_txn_done_cb *cb;
+	txn_done_cb *cb;
 	void *arg;
 	struct txn_result result;
 	enum scep_step step;
@@ -803,7 +803,7 @@ static void scep_begin(struct scep_txn *t)
 	size_t i;
 	const char *ktype = t->conf->key.type == KEY_TYPE_RSA ? "rsa" : "ec";
 
-	txn_result_init(&t->result, t->conf->name, t->conf->url, "enrollment", "scep");
+	txn_result_init_for(&t->result, t->conf);
 	deadline_set(&t->deadline, t->conf->timeout_ms);
 	scep_arm_deadline(t);
 	i = txn_step_begin(&t->result, "key");
@@ -858,8 +858,8 @@ static void scep_key_spec(const struct key_conf *k, struct key_spec *spec)
 		                                                                  : NID_X9_62_prime256v1;
 }
 
-struct scep_txn *scep_txn_start(const struct scep_txn_env *env, const struct txn_conf *conf,
-                                scep_txn_done_cb *cb, void *arg)
+static void *scep_txn_start(const struct txn_env *env, const struct txn_conf *conf,
+                            txn_done_cb *cb, void *arg)
 {
 	struct scep_txn *t = xcalloc(1, sizeof *t);
 	struct key_spec spec;
@@ -896,8 +896,10 @@ struct scep_txn *scep_txn_start(const struct scep_txn_env *env, const struct txn
 	return t;
 }
 
-void scep_txn_free(struct scep_txn *t)
+static void scep_txn_free(void *run)
 {
+	struct scep_txn *t = run;
+
 	if (t == NULL)
 		return;
 	http_request_cancel(t->http);
@@ -918,3 +920,44 @@ void scep_txn_free(struct scep_txn *t)
 	X509_free(t->issued);
 	free(t);
 }
+
+/* ---------------------------------------------------------------- the type */
+
+static const char *scep_protocol(const struct txn_conf *conf)
+{
+	(void)conf;
+	return "scep";
+}
+
+/* The web service is the URL's authority: "host[:port]". */
+static void scep_endpoint(const struct txn_conf *conf, char *key, size_t len,
+                          enum endpoint_kind *kind)
+{
+	const char *p = strstr(conf->url, "://");
+	size_t n;
+
+	p = p != NULL ? p + 3 : conf->url;
+	n = strcspn(p, "/?#");
+	snprintf(key, len, "%.*s", (int)n, p);
+	*kind = ENDPOINT_KIND_WEB_SERVICE;
+}
+
+static void scep_describe(const struct txn_conf *conf, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", conf->url);
+}
+
+static const char *const scep_steps[] = {
+	"key",      "challenge",    "ndes_admin", "getcacaps", "getcacert", "pkioperation",
+	"certpoll", "request",      "poll_request", "verify",  "store",     NULL,
+};
+
+const struct txn_type scep_txn_type = {
+	.name = "enrollment",
+	.protocol = scep_protocol,
+	.endpoint = scep_endpoint,
+	.describe = scep_describe,
+	.start = scep_txn_start,
+	.free = scep_txn_free,
+	.steps = scep_steps,
+};

@@ -1,0 +1,116 @@
+/*
+ * txn_type: the interface every transaction type implements (curl's Curl_handler,
+ * Unbound's module_func_block). The daemon, `certprobe run`, /probe, the state file,
+ * the metrics and the plugins reach a transaction only through these ops and the one
+ * opaque handle below; none of them names a type. A new type is one folder under
+ * transactions/ with a `const struct txn_type` and one line in registry.c.
+ */
+#ifndef CERTPROBE_TXN_TYPE_H
+#define CERTPROBE_TXN_TYPE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "transactions/transaction.h"
+
+struct event_base;
+struct http_client;
+struct keypool;
+struct dns;
+struct tls_ctx_cache;
+struct txn_conf;
+struct cfg_key;
+
+/*
+ * What a transaction may use; one per process (the daemon, a `certprobe run`, a plugin,
+ * a benchmark), shared by every transaction of every type. Borrowed by transactions,
+ * which must not outlive it.
+ */
+struct txn_env {
+	struct event_base *base;
+	struct http_client *http;  /* HTTP(S) through libcurl's multi API */
+	struct keypool *keys;      /* keys generated off the loop */
+	struct dns *dns;           /* c-ares lookups on the loop */
+	struct tls_ctx_cache *tls; /* client TLS contexts, loaded once */
+	const char *state_dir;     /* per-transaction files (issued certificates, keys) */
+};
+
+/* The end of a run: result is valid during the call only. Called exactly once. */
+typedef void txn_done_cb(const struct txn_result *result, void *arg);
+
+/* What kind of endpoint a transaction hits; the alert and the metrics say which. */
+enum endpoint_kind { ENDPOINT_KIND_REGISTRAR, ENDPOINT_KIND_WEB_SERVICE, ENDPOINT_KIND_COUNT };
+
+struct txn_type {
+	const char *name; /* the config's `type:` ("enrollment"); also the `type` label */
+	/*
+	 * The protocol it speaks for this configuration ("scep", "sip-register"): a static
+	 * string, the same for the life of conf. The one source of the `protocol` label
+	 * and of a result's protocol.
+	 */
+	const char *(*protocol)(const struct txn_conf *conf);
+	/*
+	 * The endpoint conf hits: its key ("host:port", a SIP domain) written to key (at
+	 * most len bytes, NUL-terminated) and its kind. Transactions with equal (key, kind)
+	 * share an endpoint: its concurrency limit, health and alert.
+	 */
+	void (*endpoint)(const struct txn_conf *conf, char *key, size_t len,
+	                 enum endpoint_kind *kind);
+	/*
+	 * The name of the transaction whose first run must end before conf's first run
+	 * (a client-auth using an enrollment's certificate); NULL when none. NULL-able op.
+	 */
+	const char *(*depends_on)(const struct txn_conf *conf);
+	/* A short description of what it probes, for reports ("sip:a@b at host:5061"). */
+	void (*describe)(const struct txn_conf *conf, char *buf, size_t len);
+
+	/*
+	 * Start one run now. conf and env must outlive it; cb is called exactly once, from
+	 * the loop and never from inside start, unless the run is freed first. Returns the
+	 * type's own run state, which only free() receives.
+	 */
+	void *(*start)(const struct txn_env *env, const struct txn_conf *conf, txn_done_cb *cb,
+	               void *arg);
+	/* Cancel anything in flight without calling back, and free. NULL-safe. */
+	void (*free)(void *run);
+
+	/* The step names it can record (txn_step_begin), NULL-terminated: warn.latency keys. */
+	const char *const *steps;
+
+	/* The config keys of a transaction of this type (see config/), NULL-terminated. */
+	const struct cfg_key *keys;
+};
+
+/* ---- the registry (registry.c) ---- */
+
+/* Every type, NULL-terminated, in the order help texts list them. */
+extern const struct txn_type *const txn_types[];
+
+/* The type named name; NULL when there is none. */
+const struct txn_type *txn_type_find(const char *name);
+
+/* The type of a configured transaction. */
+const struct txn_type *txn_conf_type(const struct txn_conf *conf);
+
+/* "registrar", "web_service": the `kind` label and state-file word. */
+const char *endpoint_kind_name(enum endpoint_kind kind);
+/* The inverse; -1 when s names no kind. */
+int endpoint_kind_parse(const char *s, enum endpoint_kind *kind);
+
+/* ---- one run, whatever its type ---- */
+
+struct txn;
+
+/* Start conf's run through its type's ops (see start above); never NULL. */
+struct txn *txn_start(const struct txn_env *env, const struct txn_conf *conf, txn_done_cb *cb,
+                      void *arg);
+/* Cancel without calling back, and free. NULL-safe. */
+void txn_free(struct txn *t);
+
+/*
+ * Set up a result for conf's run: name, target description, type and protocol from
+ * the ops, so every result of a type carries the same identity as its metrics row.
+ */
+void txn_result_init_for(struct txn_result *r, const struct txn_conf *conf);
+
+#endif

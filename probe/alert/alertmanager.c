@@ -829,6 +829,18 @@ void am_sink_foreach(const struct am_sink *s, am_visit_cb *cb, void *arg)
 	}
 }
 
+bool am_sink_holds(const struct am_sink *s, const struct am_kv *labels, size_t n_labels)
+{
+	struct am_kv *lab = NULL;
+	size_t nl = 0;
+	bool found = false;
+
+	if (am_normalize("label", labels, n_labels, true, &lab, &nl) == 0)
+		found = am_find(s, lab, nl, am_hash(lab, nl)) != NULL;
+	free(lab);
+	return found;
+}
+
 void am_sink_stats(const struct am_sink *s, struct am_stats *out)
 {
 	memset(out, 0, sizeof *out);

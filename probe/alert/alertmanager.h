@@ -100,6 +100,8 @@ typedef void am_visit_cb(const struct am_alert_view *a, void *arg);
 void am_sink_foreach(const struct am_sink *s, am_visit_cb *cb, void *arg);
 
 void am_sink_stats(const struct am_sink *s, struct am_stats *out);
+/* True when the sink holds the alert of this label set (active, or a resolve to deliver). */
+bool am_sink_holds(const struct am_sink *s, const struct am_kv *labels, size_t n_labels);
 
 /* True when nothing is waiting to be posted or in flight (e.g. to drain before exit). */
 bool am_sink_idle(const struct am_sink *s);

@@ -82,8 +82,6 @@ void metrics_txn_set_result(struct snapshot_txn *row, const struct txn_result *r
 	size_t n = r->n_steps < TXN_MAX_STEPS ? r->n_steps : TXN_MAX_STEPS;
 
 	row->have_result = true;
-	row->type = r->type;
-	row->protocol = r->protocol;
 	row->status = r->status;
 	row->result = r->result;
 	row->duration_us = r->duration_us;
@@ -186,6 +184,17 @@ static bool get_txn_step(const void *row, size_t i, struct metric_sample *out)
 			sum += t->steps[j].duration_us;
 	out->label_values[0] = name;
 	set_micro(out, sum);
+	return true;
+}
+
+static bool get_probe_result(const void *row, size_t i, struct metric_sample *out)
+{
+	const struct snapshot_txn *t = row;
+
+	(void)i;
+	if (!t->have_result)
+		return false;
+	set_uint(out, (uint64_t)result_clamp(t->result));
 	return true;
 }
 
@@ -529,6 +538,48 @@ static const struct metric_def metric_table[] = {
         .scope = METRIC_SCOPE_SELF,
         .get = get_reload_time,
     },
+    /* /probe?target=NAME: the blackbox_exporter names, then ours */
+    {
+        .name = "probe_success",
+        .help = "Whether the transaction succeeded (result ok or warning)",
+        .type = METRIC_GAUGE,
+        .scope = METRIC_SCOPE_PROBE,
+        .get = get_txn_success,
+    },
+    {
+        .name = "probe_duration_seconds",
+        .help = "How long the transaction took",
+        .type = METRIC_GAUGE,
+        .unit = METRIC_UNIT_SECONDS,
+        .scope = METRIC_SCOPE_PROBE,
+        .get = get_txn_duration,
+    },
+    {
+        .name = "probe_step_duration_seconds",
+        .help = "How long each step took (repeated steps summed)",
+        .type = METRIC_GAUGE,
+        .unit = METRIC_UNIT_SECONDS,
+        .scope = METRIC_SCOPE_PROBE,
+        .labels = {"step"},
+        .series = series_steps,
+        .get = get_txn_step,
+    },
+    {
+        .name = "certprobe_probe_result",
+        .help = "Result class: 0 ok, 1 warning, 2 critical, 3 unknown",
+        .type = METRIC_GAUGE,
+        .scope = METRIC_SCOPE_PROBE,
+        .get = get_probe_result,
+    },
+    {
+        .name = "certprobe_probe_status",
+        .help = "The status that ended the transaction (ok when it completed) and its result "
+                "class",
+        .type = METRIC_INFO,
+        .scope = METRIC_SCOPE_PROBE,
+        .labels = {"reason", "result"},
+        .get = get_txn_status,
+    },
 };
 
 const struct metric_def *metrics_table(size_t *n)
@@ -546,6 +597,8 @@ size_t metrics_rows(const struct snapshot *s, enum metric_scope scope)
 		return s->endpoints != NULL ? s->n_endpoints : 0;
 	case METRIC_SCOPE_SELF:
 		return 1;
+	case METRIC_SCOPE_PROBE:
+		return s->probe != NULL ? 1 : 0;
 	}
 	return 0;
 }
@@ -561,6 +614,8 @@ const void *metrics_row(const struct snapshot *s, enum metric_scope scope, size_
 		return &s->endpoints[i];
 	case METRIC_SCOPE_SELF:
 		return &s->self;
+	case METRIC_SCOPE_PROBE:
+		return s->probe;
 	}
 	return NULL;
 }
@@ -999,6 +1054,9 @@ int metrics_render(struct bbuf *out, const struct snapshot *s, bool openmetrics)
 	for (size_t f = 0; f < n && !w->failed; f++) {
 		const struct prefixes *p = NULL;
 
+		/* a /probe answer is its own families alone; /metrics has every other */
+		if ((table[f].scope == METRIC_SCOPE_PROBE) != (s->probe != NULL))
+			continue;
 		if (table[f].scope == METRIC_SCOPE_TXN)
 			p = &txn;
 		else if (table[f].scope == METRIC_SCOPE_ENDPOINT)

@@ -31,6 +31,7 @@ enum metric_scope {
 	METRIC_SCOPE_TXN,      /* snapshot_txn: transaction, type, protocol, endpoint */
 	METRIC_SCOPE_ENDPOINT, /* snapshot_endpoint: endpoint, kind */
 	METRIC_SCOPE_SELF,     /* snapshot_self: no common labels, one row */
+	METRIC_SCOPE_PROBE,    /* snapshot.probe: the /probe answer, no common labels */
 };
 
 enum metric_value_kind {
@@ -98,8 +99,9 @@ void metrics_histogram_observe(struct snapshot_histogram *h, uint64_t us);
 
 /*
  * Fill the last-run fields of row from a finished result: have_result, status, result,
- * duration and steps (step names point into r's static strings; type and protocol are
- * taken from r too). Leaves identity, timestamps, certificates, health and runs alone.
+ * duration and steps (step names point into r's static strings). Leaves identity (name,
+ * type, protocol, endpoint: the generation's, from the type's ops), timestamps,
+ * certificates, health and runs alone.
  */
 void metrics_txn_set_result(struct snapshot_txn *row, const struct txn_result *r);
 
@@ -109,6 +111,8 @@ void metrics_txn_set_result(struct snapshot_txn *row, const struct txn_result *r
  * named without _total, "# EOF" last). Both renderings carry the same series with the
  * same labels. Returns 0, or -1 when out's cap was hit: out then holds a truncated,
  * unusable exposition (answer the scrape with a 5xx). out stays owned by the caller.
+ * A snapshot with a probe row renders the /probe families of that row only; one
+ * without renders every other family.
  */
 int metrics_render(struct bbuf *out, const struct snapshot *s, bool openmetrics);
 

@@ -1,9 +1,9 @@
 /*
  * snapshot: what the exporters read. The daemon fills one of these per scrape (or keeps
  * one up to date) from its transactions, endpoints and loop statistics; the Prometheus
- * renderer, the SNMP tables and the state file only ever read it. Plain data: every
- * pointer here (strings and arrays) is owned by the daemon and must stay valid and
- * unchanged while an exporter reads the snapshot. A NULL string reads as "".
+ * renderer, the SNMP tables and the state file only ever read it. Plain data: in the
+ * daemon's own view every pointer is the daemon's; readers get a snapshot_copy(),
+ * which owns its rows. A NULL string reads as "".
  */
 #ifndef CERTPROBE_SNAPSHOT_H
 #define CERTPROBE_SNAPSHOT_H
@@ -46,7 +46,7 @@ struct snapshot_cert {
 struct snapshot_txn {
 	const char *name;     /* configured name, unique */
 	const char *type;     /* "enrollment", "client-auth" */
-	const char *protocol; /* "scep", "sip" */
+	const char *protocol; /* "scep", "sip-register": the type's ops say, never a result */
 	const char *endpoint; /* the endpoint it hits: equal to a snapshot_endpoint name */
 	uint64_t interval_ms; /* its schedule; 0 = not scheduled (not exported) */
 
@@ -101,12 +101,27 @@ struct snapshot_self {
 	int64_t reload_success_time;   /* Unix seconds of the last successful load; 0 = none */
 };
 
+struct snapshot_owned;
+
 struct snapshot {
 	const struct snapshot_txn *txns; /* n_txns rows, in configuration order */
 	size_t n_txns;
 	const struct snapshot_endpoint *endpoints; /* n_endpoints rows, (name, kind) unique */
 	size_t n_endpoints;
 	struct snapshot_self self;
+	/* /probe: the one transaction run for this scrape; NULL in a /metrics snapshot */
+	const struct snapshot_txn *probe;
+	struct snapshot_owned *owned; /* set in a copy: its rows and strings */
 };
+
+/*
+ * A copy of s that owns its rows and their strings (step names and self's strings are
+ * static and shared), with one reference. A reader on another thread may keep it while
+ * the daemon changes or frees what s pointed at. snapshot_ref() adds a reference,
+ * snapshot_unref() drops one and frees the copy with the last (NULL-safe; thread-safe).
+ */
+struct snapshot *snapshot_copy(const struct snapshot *s);
+struct snapshot *snapshot_ref(struct snapshot *s);
+void snapshot_unref(struct snapshot *s);
 
 #endif

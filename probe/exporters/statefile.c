@@ -9,30 +9,37 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
+#include "core/bbuf.h"
 #include "core/xalloc.h"
 
+/* ---- the document around the records ---- */
+
+void statefile_doc_open(struct bbuf *b, const char *config_path)
+{
+	char *cfg = statefile_quote(config_path);
+
+	bbuf_appendf(b, "{\"version\":%d,\"generator\":\"certprobed %s\",\"written\":%lld,"
+	                "\"pid\":%ld,\"config\":%s,\"transactions\":[",
+	             STATEFILE_VERSION, CERTPROBE_VERSION, (long long)time(NULL), (long)getpid(), cfg);
+	free(cfg);
+}
+
+void statefile_doc_section(struct bbuf *b, const char *name)
+{
+	bbuf_appendf(b, "],\"%s\":[", name);
+}
+
+void statefile_doc_close(struct bbuf *b)
+{
+	bbuf_append(b, "]}", 2);
+}
+
 /* ---- enums by name ---- */
-
-static const char *const class_names[] = {"OK", "WARNING", "CRITICAL", "UNKNOWN"};
-
-static int class_parse(const char *s, enum result_class *out)
-{
-	for (int i = 0; i <= RESULT_UNKNOWN; i++)
-		if (s != NULL && strcmp(s, class_names[i]) == 0) {
-			*out = (enum result_class)i;
-			return 0;
-		}
-	return -1;
-}
-
-static const char *class_name(enum result_class c)
-{
-	return (unsigned)c <= RESULT_UNKNOWN ? class_names[c] : "UNKNOWN";
-}
 
 static enum txn_status status_parse(const char *s)
 {
@@ -61,15 +68,15 @@ static json_t *health_json(const struct health *h)
 	for (int i = 0; i <= RESULT_UNKNOWN; i++)
 		json_array_append_new(total, json_integer((json_int_t)h->total[i]));
 	return json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:I, s:I, s:I, s:i, s:i, s:o, s:o, s:s, s:b}",
-	                 "state", class_name(h->state), "state_type",
+	                 "state", result_class_name(h->state), "state_type",
 	                 health_state_type_name(h->state_type), "hard_state",
-	                 class_name(h->hard_state), "attempt", (int)h->attempt, "last_status",
+	                 result_class_name(h->hard_state), "attempt", (int)h->attempt, "last_status",
 	                 txn_status_code(h->last_status), "hard_status",
 	                 txn_status_code(h->hard_status), "last_check", (json_int_t)h->last_check,
 	                 "last_change", (json_int_t)h->last_change, "last_hard_change",
 	                 (json_int_t)h->last_hard_change, "consecutive_ok", (int)h->consecutive_ok,
 	                 "consecutive_fail", (int)h->consecutive_fail, "total", total, "flap",
-	                 flap_json(&h->flap), "last_notified", class_name(h->last_notified),
+	                 flap_json(&h->flap), "last_notified", result_class_name(h->last_notified),
 	                 "notified", h->notified);
 }
 
@@ -93,7 +100,7 @@ static json_t *result_json(const struct txn_result *r)
 	for (size_t i = 0; i < r->n_facts; i++)
 		json_object_set_new(facts, r->facts[i].key, json_string(r->facts[i].value));
 	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:o, s:o, s:o}", "result",
-	                 class_name(r->result), "status", txn_status_code(r->status),
+	                 result_class_name(r->result), "status", txn_status_code(r->status),
 	                 "status_detail", r->status_detail, "target", r->target, "type",
 	                 r->type ? r->type : "", "protocol", r->protocol ? r->protocol : "",
 	                 "started", (json_int_t)r->started, "duration_us",
@@ -137,10 +144,10 @@ char *statefile_endpoint_json(const struct sf_endpoint *e)
 
 	return dump(json_pack(
 	    "{s:s, s:s, s:{s:s, s:s, s:i, s:i, s:I, s:I, s:o, s:s, s:b}}", "name", e->name, "kind",
-	    e->kind, "health", "state", class_name(h->state), "status", txn_status_code(h->status),
+	    e->kind, "health", "state", result_class_name(h->state), "status", txn_status_code(h->status),
 	    "members", (int)h->members, "members_failing", (int)h->members_failing, "last_check",
 	    (json_int_t)h->last_check, "last_change", (json_int_t)h->last_change, "flap",
-	    flap_json(&h->flap), "last_notified", class_name(h->last_notified), "notified",
+	    flap_json(&h->flap), "last_notified", result_class_name(h->last_notified), "notified",
 	    h->notified));
 }
 
@@ -347,9 +354,9 @@ static int health_load(json_t *o, struct health *h)
 	size_t i;
 
 	health_init(h);
-	if (!json_is_object(o) || class_parse(jstr(o, "state"), &h->state) == -1 ||
-	    class_parse(jstr(o, "hard_state"), &h->hard_state) == -1 ||
-	    class_parse(jstr(o, "last_notified"), &h->last_notified) == -1)
+	if (!json_is_object(o) || result_class_parse(jstr(o, "state"), &h->state) == -1 ||
+	    result_class_parse(jstr(o, "hard_state"), &h->hard_state) == -1 ||
+	    result_class_parse(jstr(o, "last_notified"), &h->last_notified) == -1)
 		return -1;
 	h->state_type = strcmp(jstr(o, "state_type"), "SOFT") == 0 ? HEALTH_SOFT : HEALTH_HARD;
 	h->attempt = (unsigned)jint(o, "attempt");
@@ -382,15 +389,13 @@ static int result_load(json_t *o, const char *name, struct txn_result *r)
 	memset(r, 0, sizeof *r);
 	snprintf(r->name, sizeof r->name, "%s", name);
 	snprintf(r->target, sizeof r->target, "%s", jstr(o, "target"));
-	r->type = strcmp(jstr(o, "type"), "client-auth") == 0 ? "client-auth" : "enrollment";
-	r->protocol = strcmp(jstr(o, "protocol"), "sip-register") == 0 ? "sip-register"
-	              : strcmp(jstr(o, "protocol"), "sip-options") == 0 ? "sip-options"
-	                                                                : "scep";
+	r->type = jstr(o, "type"); /* owned by the state, as every other string */
+	r->protocol = jstr(o, "protocol");
 	r->started = (time_t)jint(o, "started");
 	r->duration_us = (uint64_t)jint(o, "duration_us");
 	r->status = status_parse(jstr(o, "status"));
 	snprintf(r->status_detail, sizeof r->status_detail, "%s", jstr(o, "status_detail"));
-	if (class_parse(jstr(o, "result"), &r->result) == -1)
+	if (result_class_parse(jstr(o, "result"), &r->result) == -1)
 		return -1;
 	a = json_object_get(o, "steps");
 	json_array_foreach(a, i, v)
@@ -458,8 +463,8 @@ static int endpoint_load(json_t *o, struct sf_endpoint *e)
 	e->name = jstr(o, "name");
 	e->kind = jstr(o, "kind");
 	if (e->name[0] == '\0' || !json_is_object(h) ||
-	    class_parse(jstr(h, "state"), &e->health.state) == -1 ||
-	    class_parse(jstr(h, "last_notified"), &e->health.last_notified) == -1)
+	    result_class_parse(jstr(h, "state"), &e->health.state) == -1 ||
+	    result_class_parse(jstr(h, "last_notified"), &e->health.last_notified) == -1)
 		return -1;
 	e->health.status = status_parse(jstr(h, "status"));
 	e->health.members = (unsigned)jint(h, "members");

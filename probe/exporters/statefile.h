@@ -69,6 +69,18 @@ struct sf_alert {
 
 /* ---- writing ---- */
 
+struct bbuf;
+
+/*
+ * The document is built in b as: statefile_doc_open() (the envelope, then the
+ * transactions' array is open), records joined with ",", statefile_doc_section(b,
+ * "endpoints"), records, statefile_doc_section(b, "alerts"), records,
+ * statefile_doc_close().
+ */
+void statefile_doc_open(struct bbuf *b, const char *config_path);
+void statefile_doc_section(struct bbuf *b, const char *name);
+void statefile_doc_close(struct bbuf *b);
+
 /* s as a JSON string literal, quotes included; malloced. */
 char *statefile_quote(const char *s);
 
@@ -111,8 +123,8 @@ struct sf_state {
 /*
  * Load path. NULL with a message in err when it is missing (errno ENOENT kept), not
  * JSON, or of another version. Records that do not parse are skipped, not fatal.
- * Step names, type and protocol of restored results are static strings; every other
- * string points into the state.
+ * Step names of restored results are static strings (txn_step_name_intern); every
+ * other string, type and protocol included, points into the state.
  */
 struct sf_state *statefile_load(const char *path, char *err, size_t errlen);
 void statefile_state_free(struct sf_state *s);

@@ -475,3 +475,8 @@ char *http_query_escape(const char *s)
 	out[j] = '\0';
 	return out;
 }
+
+const char *http_client_version(void)
+{
+	return LIBCURL_VERSION;
+}

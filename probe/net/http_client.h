@@ -69,4 +69,7 @@ void http_request_cancel(struct http_request *req);
 /* Percent-encode for a query value (RFC 3986 unreserved kept). malloced. */
 char *http_query_escape(const char *s);
 
+/* The libcurl version this was built with ("7.88.1"), for build info. */
+const char *http_client_version(void);
+
 #endif

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/provider.h>
@@ -236,4 +237,9 @@ const char *pki_last_error(char *buf, size_t len)
 		ERR_error_string_n(e, buf, len);
 	ERR_clear_error();
 	return buf;
+}
+
+const char *pki_version(void)
+{
+	return OpenSSL_version(OPENSSL_VERSION_STRING);
 }

@@ -46,4 +46,7 @@ int pki_cert_save(const char *path, X509 *cert);
 /* The last OpenSSL error as text (and clear the queue); buf returned. */
 const char *pki_last_error(char *buf, size_t len);
 
+/* The OpenSSL version string ("3.0.17"), for build info. */
+const char *pki_version(void);
+
 #endif

@@ -5,6 +5,8 @@
  */
 #include "transactions/transaction_status.h"
 
+#include <string.h>
+
 #include <stddef.h>
 
 static const struct txn_status_info txn_status_table[] = {
@@ -339,4 +341,14 @@ const char *result_class_name(enum result_class r)
 	if ((unsigned)r > RESULT_UNKNOWN)
 		r = RESULT_UNKNOWN;
 	return result_class_names[r];
+}
+
+int result_class_parse(const char *s, enum result_class *out)
+{
+	for (int i = 0; i <= RESULT_UNKNOWN; i++)
+		if (s != NULL && strcmp(s, result_class_names[i]) == 0) {
+			*out = (enum result_class)i;
+			return 0;
+		}
+	return -1;
 }

@@ -137,5 +137,7 @@ enum result_class txn_status_result(enum txn_status s);
 
 /* "OK", "WARNING", "CRITICAL", "UNKNOWN" */
 const char *result_class_name(enum result_class r);
+/* The inverse of result_class_name(): 0, or -1 when s names no class. */
+int result_class_parse(const char *s, enum result_class *out);
 
 #endif

@@ -1071,8 +1071,10 @@ static void test_table(void **state)
 		const char *name = t[i].name;
 		size_t len = strlen(name);
 
+		/* /probe answers with blackbox_exporter's probe_ names besides ours */
 		if (!snake(name) ||
-		    (strncmp(name, "certprobe_", 10) != 0 && strncmp(name, "process_", 8) != 0))
+		    (strncmp(name, "certprobe_", 10) != 0 && strncmp(name, "process_", 8) != 0 &&
+		     !(t[i].scope == METRIC_SCOPE_PROBE && strncmp(name, "probe_", 6) == 0)))
 			fail_msg("bad family name %s", name);
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(t[j].name, name) == 0)
@@ -1214,9 +1216,12 @@ static void test_set_result(void **state)
 	memset(&r, 0, sizeof r);
 	memset(&row, 0, sizeof row);
 	row.name = "keep";
+	row.type = "client-auth";
+	row.protocol = "sip-register";
 	row.runs[RESULT_OK] = 3;
+	/* a result's type and protocol never replace the row's (the label flip of issue 9) */
 	r.type = "enrollment";
-	r.protocol = "scep";
+	r.protocol = "sip";
 	r.status = TXN_SCEP_FAILURE_BAD_REQUEST;
 	r.result = RESULT_CRITICAL;
 	r.duration_us = 777;
@@ -1227,8 +1232,8 @@ static void test_set_result(void **state)
 	r.steps[1].duration_us = 700;
 	metrics_txn_set_result(&row, &r);
 	assert_true(row.have_result);
-	assert_string_equal(row.type, "enrollment");
-	assert_string_equal(row.protocol, "scep");
+	assert_string_equal(row.type, "client-auth");
+	assert_string_equal(row.protocol, "sip-register");
 	assert_int_equal(row.status, TXN_SCEP_FAILURE_BAD_REQUEST);
 	assert_int_equal(row.result, RESULT_CRITICAL);
 	assert_int_equal(row.duration_us, 777);
@@ -1240,6 +1245,52 @@ static void test_set_result(void **state)
 	r.n_steps = TXN_MAX_STEPS + 3;
 	metrics_txn_set_result(&row, &r);
 	assert_int_equal(row.n_steps, TXN_MAX_STEPS);
+}
+
+/*
+ * /probe renders through the table: a result that polled three times has one certpoll
+ * series (Prometheus drops duplicates), and the result label is the lower-case word
+ * /metrics uses.
+ */
+static void test_probe_render(void **state)
+{
+	struct snapshot_txn row;
+	struct txn_result r;
+	struct snapshot s;
+	struct bbuf b;
+	const char *text, *p;
+	size_t n = 0;
+
+	(void)state;
+	memset(&row, 0, sizeof row);
+	memset(&r, 0, sizeof r);
+	memset(&s, 0, sizeof s);
+	r.status = TXN_OK;
+	r.result = RESULT_WARNING;
+	r.duration_us = 3000000;
+	r.n_steps = 4;
+	r.steps[0].name = "pkioperation";
+	for (size_t i = 1; i < 4; i++) {
+		r.steps[i].name = "certpoll";
+		r.steps[i].duration_us = 1000;
+	}
+	metrics_txn_set_result(&row, &r);
+	s.probe = &row;
+	bbuf_init(&b, 1 << 20);
+	assert_int_equal(metrics_render(&b, &s, false), 0);
+	bbuf_append(&b, "", 1);
+	text = (const char *)b.data;
+	for (p = text; (p = strstr(p, "probe_step_duration_seconds{step=\"certpoll\"}")) != NULL; p++)
+		n++;
+	assert_int_equal(n, 1);
+	assert_non_null(strstr(text, "probe_step_duration_seconds{step=\"certpoll\"} 0.003\n"));
+	assert_non_null(strstr(text, "certprobe_probe_status_info{reason=\"ok\",result=\"warning\"} 1"));
+	assert_non_null(strstr(text, "probe_success 1\n"));
+	assert_non_null(strstr(text, "certprobe_probe_result 1\n"));
+	/* and none of /metrics' families */
+	assert_null(strstr(text, "certprobe_transaction_"));
+	assert_null(strstr(text, "certprobe_build_info"));
+	bbuf_free(&b);
 }
 
 static double now_ms(void)
@@ -1336,6 +1387,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_rows),
 	    cmocka_unit_test(test_generic_walk),
 	    cmocka_unit_test(test_set_result),
+		cmocka_unit_test(test_probe_render),
 	    cmocka_unit_test(test_large_render),
 	};
 

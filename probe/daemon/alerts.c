@@ -1,0 +1,337 @@
+/*
+ * alerts: endpoint notifications. When an endpoint's health says a notification is due,
+ * the alert of its new severity is raised (one of another severity resolved first), or
+ * the open one resolved when it recovered. The open alerts are kept here, whatever sinks
+ * are configured, so the state file persists them and a restart re-announces them with
+ * their original start; a resolved alert stays until no sink still has to deliver it.
+ * Every change goes to every sink in d->sinks.
+ */
+#include "daemon/daemon.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "alert/sink.h"
+#include "core/bbuf.h"
+#include "core/log.h"
+#include "core/xalloc.h"
+#include "exporters/statefile.h"
+
+struct alert_entry {
+	char endpoint[300];
+	enum endpoint_kind kind;
+	enum result_class severity;
+	int64_t starts_at;
+	bool resolved;
+	int64_t ends_at;
+	char *summary, *description, *reason, *transactions;
+	struct alert_entry *next;
+};
+
+static void entry_view(const struct alert_entry *en, struct alert *a, bool restored)
+{
+	memset(a, 0, sizeof *a);
+	a->endpoint = en->endpoint;
+	a->kind = en->kind;
+	a->severity = en->severity;
+	a->starts_at = en->starts_at;
+	a->resolved = en->resolved;
+	a->ends_at = en->ends_at;
+	a->restored = restored;
+	a->summary = en->summary != NULL ? en->summary : "";
+	a->description = en->description != NULL ? en->description : "";
+	a->reason = en->reason != NULL ? en->reason : "";
+	a->transactions = en->transactions != NULL ? en->transactions : "";
+}
+
+static void entry_set_text(struct alert_entry *en, const char *summary, const char *description,
+                           const char *reason, const char *transactions)
+{
+	free(en->summary);
+	free(en->description);
+	free(en->reason);
+	free(en->transactions);
+	en->summary = xstrdup(summary != NULL ? summary : "");
+	en->description = xstrdup(description != NULL ? description : "");
+	en->reason = xstrdup(reason != NULL ? reason : "");
+	en->transactions = xstrdup(transactions != NULL ? transactions : "");
+}
+
+static void entry_free(struct alert_entry *en)
+{
+	free(en->summary);
+	free(en->description);
+	free(en->reason);
+	free(en->transactions);
+	free(en);
+}
+
+/* The open alert of (endpoint, kind, severity); a new one when there is none. */
+static struct alert_entry *entry_get(struct daemon *d, const char *endpoint,
+                                     enum endpoint_kind kind, enum result_class severity)
+{
+	struct alert_entry *en;
+
+	for (en = d->alerts; en != NULL; en = en->next)
+		if (!en->resolved && en->kind == kind && en->severity == severity &&
+		    strcmp(en->endpoint, endpoint) == 0)
+			return en;
+	en = xcalloc(1, sizeof *en);
+	snprintf(en->endpoint, sizeof en->endpoint, "%s", endpoint);
+	en->kind = kind;
+	en->severity = severity;
+	en->next = d->alerts;
+	d->alerts = en;
+	return en;
+}
+
+static void notify_raise(struct daemon *d, const struct alert_entry *en, bool restored)
+{
+	struct alert a;
+
+	entry_view(en, &a, restored);
+	for (size_t i = 0; i < d->n_sinks; i++)
+		d->sinks[i]->ops->raise(d->sinks[i], &a);
+}
+
+/* Resolve the open alert (endpoint, kind, severity) at ends_at and tell every sink. */
+static void resolve(struct daemon *d, const char *endpoint, enum endpoint_kind kind,
+                    enum result_class severity, int64_t ends_at)
+{
+	struct alert_entry *en = entry_get(d, endpoint, kind, severity);
+	struct alert a;
+
+	if (en->starts_at > 0 && ends_at < en->starts_at)
+		ends_at = en->starts_at;
+	en->resolved = true;
+	en->ends_at = ends_at;
+	entry_view(en, &a, false);
+	for (size_t i = 0; i < d->n_sinks; i++)
+		d->sinks[i]->ops->resolve(d->sinks[i], &a);
+	alerts_prune(d);
+}
+
+void alerts_add_sink(struct daemon *d, struct alert_sink *s)
+{
+	if (d->n_sinks == DAEMON_MAX_SINKS) {
+		log_err("alerts: more than %d sinks; %s left out", DAEMON_MAX_SINKS, s->ops->name);
+		alert_sink_free(s);
+		return;
+	}
+	d->sinks[d->n_sinks++] = s;
+}
+
+void alerts_free(struct daemon *d)
+{
+	while (d->alerts != NULL) {
+		struct alert_entry *en = d->alerts;
+		d->alerts = en->next;
+		entry_free(en);
+	}
+	for (size_t i = 0; i < d->n_sinks; i++)
+		alert_sink_free(d->sinks[i]);
+	d->n_sinks = 0;
+}
+
+void alerts_prune(struct daemon *d)
+{
+	struct alert_entry **pp = &d->alerts;
+
+	while (*pp != NULL) {
+		struct alert_entry *en = *pp;
+		bool pending = false;
+		struct alert a;
+
+		if (en->resolved) {
+			entry_view(en, &a, false);
+			for (size_t i = 0; i < d->n_sinks && !pending; i++)
+				pending = d->sinks[i]->ops->pending != NULL &&
+				          d->sinks[i]->ops->pending(d->sinks[i], &a);
+		}
+		if (en->resolved && !pending) {
+			*pp = en->next;
+			entry_free(en);
+		} else {
+			pp = &en->next;
+		}
+	}
+}
+
+/*
+ * Endpoint e's notification is due: raise the alert of its new severity (resolving one
+ * of another severity first), or resolve what is open when it recovered.
+ */
+static void endpoint_alert(struct daemon *d, struct endpoint *e)
+{
+	enum result_class now_sev = e->health.state;
+	char summary[400], description[1200], members[600];
+	int64_t now = (int64_t)time(NULL), since;
+	size_t nm = 0, n_failing = 0;
+	const struct txn_status_info *si;
+	struct alert_entry *en;
+
+	if (alert_severity_name(now_sev) == NULL)
+		now_sev = RESULT_OK;
+	if (e->alert != RESULT_OK &&
+	    (now_sev == RESULT_OK ||
+	     strcmp(alert_severity_name(e->alert), alert_severity_name(now_sev)) != 0)) {
+		resolve(d, e->key, e->kind, e->alert, now);
+		e->alert = RESULT_OK;
+	}
+	if (now_sev == RESULT_OK)
+		return;
+	since = e->alert != RESULT_OK ? e->alert_since : now;
+	si = txn_status_info(e->health.status);
+	members[0] = '\0';
+	description[0] = '\0';
+	for (size_t i = 0; i < e->n_members; i++) {
+		const struct target *t = e->members[i];
+		if (t->health.hard_state == RESULT_OK || t->health.state_type != HEALTH_HARD)
+			continue;
+		n_failing++;
+		if (nm < sizeof members)
+			nm += (size_t)snprintf(members + nm, sizeof members - nm, "%s%s", nm ? ", " : "",
+			                       t->conf->name);
+		if (description[0] == '\0' && t->have_last) {
+			const struct txn_status_info *ri = txn_status_info(t->last_reason);
+			snprintf(description, sizeof description, "%s: %s%s%s. %s", t->conf->name,
+			         ri->description, t->last_detail[0] ? ": " : "", t->last_detail,
+			         ri->action);
+		}
+	}
+	snprintf(summary, sizeof summary, "%s %s is %s: %s (%zu of %zu transactions)",
+	         e->kind == ENDPOINT_KIND_REGISTRAR ? "Registrar" : "Web service", e->key,
+	         result_class_name(now_sev), si->description, n_failing, e->n_members);
+	if (description[0] == '\0')
+		snprintf(description, sizeof description, "%s", si->action);
+	/* a severity's alert is one alert: an update keeps the entry and its start */
+	en = entry_get(d, e->key, e->kind, now_sev == RESULT_CRITICAL ? RESULT_CRITICAL
+	                                                              : RESULT_WARNING);
+	en->starts_at = since;
+	entry_set_text(en, summary, description, si->code, members);
+	notify_raise(d, en, false);
+	e->alert = en->severity;
+	e->alert_since = since;
+}
+
+void alerts_log_change(const char *kind, const char *name, const struct health *h,
+                       const struct health_change *c)
+{
+	char line[400];
+
+	health_change_describe(line, sizeof line, kind, name, h, c);
+	if (c->notify)
+		log_warn("%s", line);
+	else
+		log_info("%s", line);
+}
+
+void alerts_endpoint_update(struct daemon *d, struct endpoint *e)
+{
+	const struct health **members = xcalloc(e->n_members + 1, sizeof *members);
+	struct health_change c;
+	char line[400];
+	size_t n = 0;
+
+	for (size_t i = 0; i < e->n_members; i++)
+		if (e->members[i]->have_last)
+			members[n++] = &e->members[i]->health;
+	c = health_endpoint_update(&e->health, &d->hconf, members, n, (uint64_t)time(NULL));
+	free(members);
+	if (!(c.state_changed || c.notify || c.flap_started || c.flap_stopped))
+		return;
+	e->g->eps[e->index].state = e->health.state;
+	routes_invalidate(d);
+	health_endpoint_change_describe(line, sizeof line, endpoint_kind_name(e->kind), e->key,
+	                                &e->health, &c);
+	if (c.notify) {
+		log_warn("%s", line);
+		endpoint_alert(d, e);
+		persist_schedule(d, true);
+	} else {
+		log_info("%s", line);
+	}
+}
+
+void alerts_reload(struct daemon *d, struct gen *g)
+{
+	for (struct endpoint *e = d->g->endpoints; e != NULL; e = e->next)
+		if (e->alert != RESULT_OK && gen_endpoint_find(g, e->key, e->kind) == NULL)
+			resolve(d, e->key, e->kind, e->alert, (int64_t)time(NULL));
+}
+
+static const char *kv_get(const struct sf_kv *kv, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(kv[i].name, name) == 0)
+			return kv[i].value;
+	return NULL;
+}
+
+void alerts_restore(struct daemon *d, const struct sf_state *s)
+{
+	for (size_t i = 0; i < s->n_alerts; i++) {
+		const struct sf_alert *a = &s->alerts[i];
+		const char *ep = kv_get(a->labels, a->n_labels, "endpoint");
+		const char *sev = kv_get(a->labels, a->n_labels, "severity");
+		enum endpoint_kind kind;
+		enum result_class severity;
+		struct alert_entry *en;
+		struct endpoint *e;
+
+		if (ep == NULL || sev == NULL ||
+		    endpoint_kind_parse(kv_get(a->labels, a->n_labels, "kind"), &kind) == -1 ||
+		    (strcmp(sev, "critical") != 0 && strcmp(sev, "warning") != 0)) {
+			log_warn("state: an alert record without endpoint, kind or severity; dropped");
+			continue;
+		}
+		severity = strcmp(sev, "critical") == 0 ? RESULT_CRITICAL : RESULT_WARNING;
+		en = entry_get(d, ep, kind, severity);
+		en->starts_at = a->starts_at;
+		entry_set_text(en, kv_get(a->annotations, a->n_annotations, "summary"),
+		               kv_get(a->annotations, a->n_annotations, "description"),
+		               kv_get(a->annotations, a->n_annotations, "reason"),
+		               kv_get(a->annotations, a->n_annotations, "transactions"));
+		if (a->resolved) {
+			resolve(d, ep, kind, severity, a->ends_at);
+			continue;
+		}
+		e = gen_endpoint_find(d->g, ep, kind);
+		if (e == NULL) {
+			/* its endpoint is no longer configured: nothing will ever resolve it */
+			log_info("alert for %s %s resolved: no longer configured",
+			         endpoint_kind_name(kind), ep);
+			resolve(d, ep, kind, severity, (int64_t)time(NULL));
+			continue;
+		}
+		notify_raise(d, en, true);
+		e->alert = severity;
+		e->alert_since = a->starts_at;
+	}
+}
+
+void alerts_persist(const struct daemon *d, struct bbuf *b)
+{
+	bool first = true;
+
+	for (const struct alert_entry *en = d->alerts; en != NULL; en = en->next) {
+		struct sf_kv labels[3] = {
+			{"endpoint", en->endpoint},
+			{"kind", endpoint_kind_name(en->kind)},
+			{"severity", alert_severity_name(en->severity)},
+		};
+		struct sf_kv ann[4] = {
+			{"summary", en->summary},
+			{"description", en->description},
+			{"reason", en->reason},
+			{"transactions", en->transactions},
+		};
+		struct sf_alert sa = {labels, 3, ann, 4, en->starts_at, en->resolved, en->ends_at};
+		char *rec = statefile_alert_json(&sa);
+		bbuf_appendf(b, "%s%s", first ? "" : ",", rec);
+		first = false;
+		free(rec);
+	}
+}

@@ -1,0 +1,207 @@
+/*
+ * daemon: the shared types of certprobed's modules. A configuration is one generation
+ * (struct gen): its targets (one per transaction), endpoints and the rows the exporters
+ * read. The modules, in the order a result flows through them:
+ *   gen.c      generations, endpoints, rows, carry-over on reload
+ *   sched.c    schedule (spread, per-endpoint queue, dependencies), start, results
+ *   alerts.c   endpoint health -> the open alerts (kept here) -> every alert sink
+ *   persist.c  the state file: records, flush, restore
+ *   routes.c   the HTTP listener: /metrics, /probe, health, the index
+ * main.c owns struct daemon's life: init and finalise order, signals, reload.
+ */
+#ifndef CERTPROBE_DAEMON_H
+#define CERTPROBE_DAEMON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <event2/util.h>
+
+#include "config/config.h"
+#include "exporters/snapshot.h"
+#include "health/health.h"
+#include "transactions/txn_type.h"
+
+#define DAEMON_MAX_SINKS 8
+
+struct alert_entry;
+struct alert_sink;
+struct bbuf;
+struct event;
+struct probe_req;
+struct sf_state;
+struct statefile_writer;
+struct web;
+
+/* A registrar or web service several transactions may hit. */
+struct endpoint {
+	struct gen *g;
+	size_t index; /* in gen.eps */
+	char key[300];
+	enum endpoint_kind kind;
+	unsigned running;
+	struct target *wait_head, *wait_tail;
+	struct health_endpoint health;
+	struct target **members; /* the transactions that hit it */
+	size_t n_members, cap_members;
+	enum result_class alert; /* severity of the alert we hold open; RESULT_OK = none */
+	int64_t alert_since;
+	struct endpoint *next;
+};
+
+struct target {
+	struct gen *g;
+	size_t index; /* in gen.rows */
+	const struct txn_conf *conf;
+	const struct txn_type *type;
+	struct endpoint *ep;
+	struct event *timer;
+	struct event *reap;
+	uint64_t due_us;   /* when this run was due (monotonic) */
+	uint64_t start_us; /* when it actually started */
+	bool running, queued, ran_once;
+	struct txn *run;
+	bool have_last;                   /* a result exists (this run or restored) */
+	enum txn_status last_reason;      /* what explains its result class */
+	char last_detail[TXN_DETAIL_LEN]; /* and its detail, for alerts */
+	time_t last_wall;
+	time_t last_success;
+	uint64_t runs[RESULT_UNKNOWN + 1];
+	struct health health;
+	struct target *after;   /* waits for this target's first run */
+	struct target *ep_next; /* endpoint wait queue */
+	char *record;           /* state-file record (with the last result); NULL = to be made */
+	size_t record_len;
+};
+
+/* Everything one configuration builds. */
+struct gen {
+	struct daemon *d;
+	struct config *cfg;
+	struct target *targets;
+	size_t n;
+	struct endpoint *endpoints;
+	size_t n_eps;
+	struct snapshot_txn *rows;     /* one per target, same order: what /metrics reads */
+	struct snapshot_endpoint *eps; /* one per endpoint */
+};
+
+/* How a run starts: txn_start, or a test's fake (the scheduler's unit tests). */
+typedef struct txn *daemon_start_fn(const struct txn_env *env, const struct txn_conf *conf,
+                                    txn_done_cb *cb, void *arg);
+typedef void daemon_free_fn(struct txn *t);
+
+struct daemon {
+	struct event_base *base;
+	struct gen *g;
+	const char *cfgpath;
+	char *state_dir;
+	char *state_path;
+	struct txn_env env;
+	daemon_start_fn *start;
+	daemon_free_fn *free_run;
+	struct health_conf hconf;
+	/* alerts.c */
+	struct alert_sink *sinks[DAEMON_MAX_SINKS];
+	struct alert_sink *am_sink; /* the Alertmanager one among them, or NULL */
+	size_t n_sinks;
+	struct alert_entry *alerts; /* open alerts, and resolved ones a sink still delivers */
+	/* persist.c */
+	struct statefile_writer *writer;
+	struct event *state_timer, *state_now;
+	bool state_dirty;
+	uint64_t state_failures_seen; /* writer failures already logged */
+	/* routes.c */
+	struct web *web;
+	struct probe_req *probes;
+	unsigned n_probes;
+	struct snapshot *snap; /* the copy readers share; NULL = make one at the next read */
+	struct event *sig_term, *sig_int, *sig_hup;
+	/* loop health */
+	struct event *stall_timer;
+	uint64_t stall_expect_us;
+	uint64_t max_stall_us;
+	struct snapshot_histogram lag;
+	uint64_t in_flight;
+	time_t started;
+	time_t reload_ts;
+	bool reload_ok;
+};
+
+/* ---- gen.c ---- */
+
+/* A generation for cfg (owned by it from now on); nothing is scheduled yet. */
+struct gen *gen_new(struct daemon *d, struct config *cfg);
+/* Stop g's runs (no callbacks) and free it; its config too when free_cfg. NULL-safe. */
+void gen_free(struct gen *g, bool free_cfg);
+struct endpoint *gen_endpoint_find(struct gen *g, const char *key, enum endpoint_kind kind);
+/*
+ * Carry old's state into g for every transaction whose name, type and endpoint are
+ * unchanged; keep_due[i] (g->n entries) tells whether target i keeps its phase.
+ */
+void gen_carry(struct gen *g, struct gen *old, bool *keep_due);
+/* Refresh t's exporter row: health always, the result's numbers when r != NULL. */
+void gen_row_update(struct target *t, const struct txn_result *r);
+
+/* ---- sched.c ---- */
+
+/* Arm every target of g: carried ones (keep_due, may be NULL) keep their phase. */
+void sched_gen(struct gen *g, const bool *keep_due);
+/* t is due now: start it, queue it behind its endpoint's limit, or let it wait. */
+void sched_due(struct target *t);
+/* The result of t's run (the transaction's done callback). */
+void sched_result(const struct txn_result *r, void *target);
+/* The libevent callbacks of a target's timer (due) and reap (free the finished run). */
+void sched_on_timer(evutil_socket_t fd, short what, void *target);
+void sched_on_reap(evutil_socket_t fd, short what, void *target);
+/* The stall detector's tick, every SCHED_STALL_TICK_MS. */
+void sched_stall_tick(struct daemon *d);
+#define SCHED_STALL_TICK_MS 100
+
+/* ---- alerts.c ---- */
+
+/* Add a sink (taken over; freed by alerts_free). */
+void alerts_add_sink(struct daemon *d, struct alert_sink *s);
+void alerts_free(struct daemon *d);
+/* Recompute e's health from its members; log, and notify the sinks when it is due. */
+void alerts_endpoint_update(struct daemon *d, struct endpoint *e);
+/* Log a transaction's health change. */
+void alerts_log_change(const char *kind, const char *name, const struct health *h,
+                       const struct health_change *c);
+/* Resolve the alerts of endpoints that the new generation g no longer has. */
+void alerts_reload(struct daemon *d, struct gen *g);
+/* Take the alerts of a loaded state file and re-announce them to every sink. */
+void alerts_restore(struct daemon *d, const struct sf_state *s);
+/* Forget resolved alerts no sink still delivers. */
+void alerts_prune(struct daemon *d);
+/* Append the alerts as state-file records, comma-separated, to b. */
+void alerts_persist(const struct daemon *d, struct bbuf *b);
+
+/* ---- persist.c ---- */
+
+/* Start the writer thread and the flush timers; without a writer the daemon runs on. */
+void persist_open(struct daemon *d);
+/* Write the last document and stop the writer. */
+void persist_close(struct daemon *d);
+/* t's record after a new result r (NULL: rebuild it at the next flush). */
+void persist_record(struct target *t, const struct txn_result *r);
+/* Mark the state dirty; now: write on the next loop turn (an alert changed). */
+void persist_schedule(struct daemon *d, bool now);
+/* Join the records into one document for the writer thread. */
+void persist_flush(struct daemon *d);
+/* Restore targets, endpoints and alerts from the state file into d->g. */
+void persist_restore(struct daemon *d);
+
+/* ---- routes.c ---- */
+
+/* Start the listener (first) or apply TLS and basic-auth changes (reload). 0 or -1. */
+int routes_configure(struct daemon *d, const struct config *cfg, bool first);
+/* Answer every /probe in flight with 503 why, and free them. */
+void routes_cancel_probes(struct daemon *d, const char *why);
+/* The rows changed: the next reader gets a new snapshot copy. */
+void routes_invalidate(struct daemon *d);
+void routes_free(struct daemon *d);
+
+#endif

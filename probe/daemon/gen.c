@@ -1,0 +1,238 @@
+/*
+ * gen: one configuration's targets, endpoints and exporter rows (see daemon.h), and the
+ * carry-over of state from the running generation on reload.
+ */
+#define _XOPEN_SOURCE 700 /* strptime */
+#include "daemon/daemon.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
+
+#include "core/xalloc.h"
+#include "exporters/metrics.h"
+
+static struct endpoint *endpoint_get(struct gen *g, const struct txn_conf *c)
+{
+	char key[300];
+	enum endpoint_kind kind;
+	struct endpoint *e;
+
+	txn_conf_type(c)->endpoint(c, key, sizeof key, &kind);
+	for (e = g->endpoints; e != NULL; e = e->next)
+		if (strcmp(e->key, key) == 0 && e->kind == kind)
+			return e;
+	e = xcalloc(1, sizeof *e);
+	e->g = g;
+	snprintf(e->key, sizeof e->key, "%s", key);
+	e->kind = kind;
+	health_endpoint_init(&e->health);
+	e->next = g->endpoints;
+	g->endpoints = e;
+	g->n_eps++;
+	return e;
+}
+
+struct endpoint *gen_endpoint_find(struct gen *g, const char *key, enum endpoint_kind kind)
+{
+	for (struct endpoint *e = g->endpoints; e != NULL; e = e->next)
+		if (strcmp(e->key, key) == 0 && e->kind == kind)
+			return e;
+	return NULL;
+}
+
+/* "2026-11-22T10:00:00Z" → Unix seconds; 0 when absent or unreadable */
+static int64_t fact_time(const struct txn_result *r, const char *key)
+{
+	const char *v = txn_result_get_fact(r, key);
+	struct tm tm;
+
+	memset(&tm, 0, sizeof tm);
+	if (v == NULL || strptime(v, "%Y-%m-%dT%H:%M:%SZ", &tm) == NULL)
+		return 0;
+	return (int64_t)timegm(&tm);
+}
+
+/*
+ * The exporters' view of a target: its health, and the result r when one just arrived
+ * (NULL: the row keeps the result it has). Only the row keeps a result's numbers; the
+ * target keeps its reason and the state-file record, so 10,000 targets stay small.
+ */
+void gen_row_update(struct target *t, const struct txn_result *r)
+{
+	struct snapshot_txn *row = &t->g->rows[t->index];
+	static const struct {
+		enum cert_role role;
+		const char *fact;
+	} certs[] = {
+		{CERT_ROLE_ISSUED, "issued_not_after"},
+		{CERT_ROLE_CLIENT, "client_not_after"},
+		{CERT_ROLE_SERVER, "server_not_after"},
+	};
+
+	if (r != NULL) {
+		const char *detail;
+		metrics_txn_set_result(row, r);
+		t->last_reason = txn_result_reason(r, &detail);
+		snprintf(t->last_detail, sizeof t->last_detail, "%s", detail);
+		for (size_t i = 0; i < sizeof certs / sizeof certs[0]; i++) {
+			int64_t na = fact_time(r, certs[i].fact);
+			if (na != 0) {
+				row->certs[certs[i].role].present = true;
+				row->certs[certs[i].role].not_after = na;
+			}
+		}
+	}
+	if (t->have_last) {
+		row->last_run = (int64_t)t->last_wall;
+		row->last_success = (int64_t)t->last_success;
+	}
+	row->state = t->health.state;
+	row->hard = t->health.state_type == HEALTH_HARD;
+	row->flapping = t->health.flap.flapping;
+	memcpy(row->runs, t->runs, sizeof row->runs);
+}
+
+struct gen *gen_new(struct daemon *d, struct config *cfg)
+{
+	struct gen *g = xcalloc(1, sizeof *g);
+	size_t i = 0;
+
+	g->d = d;
+	g->cfg = cfg;
+	g->n = cfg->n_txns;
+	g->targets = xcalloc(g->n + 1, sizeof *g->targets);
+	for (const struct txn_conf *tc = cfg->txns; tc != NULL; tc = tc->next, i++) {
+		struct target *t = &g->targets[i];
+		t->g = g;
+		t->index = i;
+		t->conf = tc;
+		t->type = txn_conf_type(tc);
+		t->ep = endpoint_get(g, tc);
+		if (t->ep->n_members == t->ep->cap_members) {
+			t->ep->cap_members = t->ep->cap_members ? 2 * t->ep->cap_members : 4;
+			t->ep->members = xrealloc(t->ep->members,
+			                          t->ep->cap_members * sizeof *t->ep->members);
+		}
+		t->ep->members[t->ep->n_members++] = t;
+		t->timer = evtimer_new(d->base, sched_on_timer, t);
+		t->reap = evtimer_new(d->base, sched_on_reap, t);
+		health_init(&t->health);
+	}
+	g->rows = xcalloc(g->n + 1, sizeof *g->rows);
+	for (i = 0; i < g->n; i++) {
+		struct target *t = &g->targets[i];
+		g->rows[i].name = t->conf->name;
+		g->rows[i].type = t->type->name;
+		g->rows[i].protocol = t->type->protocol(t->conf);
+		g->rows[i].endpoint = t->ep->key;
+		g->rows[i].interval_ms = t->conf->interval_ms;
+		g->rows[i].hard = true;
+	}
+	g->eps = xcalloc(g->n_eps + 1, sizeof *g->eps);
+	i = 0;
+	for (struct endpoint *e = g->endpoints; e != NULL; e = e->next, i++) {
+		e->index = i;
+		g->eps[i].name = e->key;
+		g->eps[i].kind = e->kind;
+		g->eps[i].state = RESULT_OK;
+	}
+	for (i = 0; i < g->n; i++) {
+		const struct target *t = &g->targets[i];
+		const char *from = t->type->depends_on != NULL ? t->type->depends_on(t->conf) : NULL;
+		const struct txn_conf *src = from != NULL ? config_find_txn(cfg, from) : NULL;
+		/* the config keeps transactions in file order, as targets are */
+		if (src != NULL) {
+			size_t j = 0;
+			for (const struct txn_conf *tc = cfg->txns; tc != src; tc = tc->next)
+				j++;
+			g->targets[i].after = &g->targets[j];
+		}
+	}
+	return g;
+}
+
+/* Stop g's transactions (no callbacks) and free it; the config too when free_cfg. */
+void gen_free(struct gen *g, bool free_cfg)
+{
+	if (g == NULL)
+		return;
+	for (size_t i = 0; i < g->n; i++) {
+		struct target *t = &g->targets[i];
+		if (t->running)
+			g->d->in_flight--;
+		g->d->free_run(t->run);
+		event_free(t->timer);
+		event_free(t->reap);
+		free(t->record);
+	}
+	while (g->endpoints != NULL) {
+		struct endpoint *e = g->endpoints;
+		g->endpoints = e->next;
+		free(e->members);
+		free(e);
+	}
+	free(g->targets);
+	free(g->rows);
+	free(g->eps);
+	if (free_cfg)
+		config_free(g->cfg);
+	free(g);
+}
+
+/* Carry the state of old's transactions into g where name, type and endpoint match. */
+void gen_carry(struct gen *g, struct gen *old, bool *keep_due)
+{
+	for (size_t i = 0; i < g->n; i++) {
+		struct target *t = &g->targets[i];
+		struct target *o = NULL;
+		/* same position first (an unchanged file), else search: O(n) per moved one */
+		if (i < old->n && strcmp(old->targets[i].conf->name, t->conf->name) == 0) {
+			o = &old->targets[i];
+		} else {
+			const struct txn_conf *oc = config_find_txn(old->cfg, t->conf->name);
+			for (size_t j = 0; oc != NULL && j < old->n; j++)
+				if (old->targets[j].conf == oc)
+					o = &old->targets[j];
+		}
+		if (o == NULL || strcmp(old->rows[o->index].type, g->rows[i].type) != 0 ||
+		    strcmp(o->ep->key, t->ep->key) != 0)
+			continue;
+		t->health = o->health;
+		t->have_last = o->have_last;
+		t->last_reason = o->last_reason;
+		memcpy(t->last_detail, o->last_detail, sizeof t->last_detail);
+		t->record = o->record; /* the record names the same transaction and endpoint */
+		t->record_len = o->record_len;
+		o->record = NULL;
+		{
+			/* the row's result and certificates; identity fields stay the new ones */
+			struct snapshot_txn keep = g->rows[i];
+			g->rows[i] = old->rows[o->index];
+			g->rows[i].name = keep.name;
+			g->rows[i].type = keep.type;
+			g->rows[i].protocol = keep.protocol;
+			g->rows[i].endpoint = keep.endpoint;
+			g->rows[i].interval_ms = keep.interval_ms;
+		}
+		t->last_wall = o->last_wall;
+		t->last_success = o->last_success;
+		memcpy(t->runs, o->runs, sizeof t->runs);
+		t->ran_once = o->ran_once;
+		t->due_us = o->due_us;
+		keep_due[i] = !o->running && !o->queued;
+		gen_row_update(t, NULL);
+	}
+	for (struct endpoint *e = g->endpoints; e != NULL; e = e->next) {
+		struct endpoint *o = gen_endpoint_find(old, e->key, e->kind);
+		if (o == NULL)
+			continue;
+		e->health = o->health;
+		e->alert = o->alert;
+		e->alert_since = o->alert_since;
+		g->eps[e->index].state = e->health.state;
+	}
+}

@@ -8,6 +8,11 @@
 #include <stdint.h>
 
 uint64_t clock_now_us(void); /* CLOCK_MONOTONIC */
+/*
+ * Tests: clock_now_us() and clock_now_ms() return now_us from now on (0: the real
+ * clock again). For single-threaded unit tests of the scheduler; never in the daemon.
+ */
+void clock_set_fake(uint64_t now_us);
 uint64_t clock_now_ms(void);
 uint64_t clock_cpu_us(void); /* CPU time of the process (user + system) */
 

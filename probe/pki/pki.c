@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/provider.h>
+#include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
 #include "core/log.h"
@@ -242,4 +244,9 @@ const char *pki_last_error(char *buf, size_t len)
 const char *pki_version(void)
 {
 	return OpenSSL_version(OPENSSL_VERSION_STRING);
+}
+
+int pki_random(unsigned char *buf, size_t len)
+{
+	return len <= INT_MAX && RAND_bytes(buf, (int)len) == 1 ? 0 : -1;
 }

@@ -49,4 +49,7 @@ const char *pki_last_error(char *buf, size_t len);
 /* The OpenSSL version string ("3.0.17"), for build info. */
 const char *pki_version(void);
 
+/* len bytes from the CSPRNG into buf: 0, or -1 when it cannot deliver. */
+int pki_random(unsigned char *buf, size_t len);
+
 #endif

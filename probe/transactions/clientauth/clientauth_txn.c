@@ -23,13 +23,13 @@
 #include <unistd.h>
 
 #include <event2/event.h>
-#include <openssl/rand.h>
 
 #include "core/log.h"
 #include "core/xalloc.h"
 #include "net/dns.h"
 #include "net/sip_msg.h"
 #include "net/tls_conn.h"
+#include "pki/pki.h"
 #include "transactions/thresholds.h"
 
 #define CA_MAX_REDIRECTS 3
@@ -131,7 +131,7 @@ static void ca_token(char *buf, size_t n)
 {
 	unsigned char rnd[32];
 
-	if (n / 2 > sizeof rnd || RAND_bytes(rnd, (int)((n + 1) / 2)) != 1)
+	if (n / 2 > sizeof rnd || pki_random(rnd, (n + 1) / 2) == -1)
 		memset(rnd, 0x5a, sizeof rnd);
 	sip_hex_token(buf, n, rnd, (n + 1) / 2);
 }

@@ -21,6 +21,7 @@
 #include "core/log.h"
 #include "core/xalloc.h"
 #include "exporters/metrics.h"
+#include "exporters/prometheus.h"
 #include "exporters/web.h"
 #include "net/http_client.h"
 #include "pki/pki.h"
@@ -83,7 +84,7 @@ static void serve_metrics(struct daemon *d, struct evhttp_request *req)
 	struct bbuf b;
 
 	bbuf_init(&b, METRICS_MAX);
-	if (metrics_render(&b, s, om) == -1) {
+	if (prometheus_render(&b, s, om) == -1) {
 		evhttp_send_error(req, HTTP_INTERNAL, "metrics too large");
 	} else {
 		evhttp_add_header(out, "Content-Type",
@@ -159,7 +160,7 @@ static void probe_reply(struct probe_req *p, const struct txn_result *r)
 		metrics_txn_set_result(&row, r);
 		s.probe = &row;
 		bbuf_init(&b, METRICS_MAX);
-		if (metrics_render(&b, &s, false) == -1) {
+		if (prometheus_render(&b, &s, false) == -1) {
 			bbuf_free(&b);
 			evhttp_send_error(p->req, HTTP_INTERNAL, "probe result too large");
 			p->req = NULL;

@@ -1,8 +1,8 @@
 /*
- * metrics: the one metric table and the Prometheus renderer over it. Each exported
- * field is declared once (name, help, type, unit, SNMP column, getter); the text
- * exposition here, and later the SNMP tables and the state file, iterate that table
- * over the same snapshot. Pure: no I/O, no clock, no global state.
+ * metrics: the one metric table. Each exported field is declared once (name, help,
+ * type, unit, SNMP column, getter); the Prometheus renderer (prometheus.h), and later
+ * the SNMP tables, iterate that table over the same snapshot. Pure: no I/O, no clock,
+ * no global state.
  */
 #ifndef CERTPROBE_METRICS_H
 #define CERTPROBE_METRICS_H
@@ -104,16 +104,5 @@ void metrics_histogram_observe(struct snapshot_histogram *h, uint64_t us);
  * certificates, health and runs alone.
  */
 void metrics_txn_set_result(struct snapshot_txn *row, const struct txn_result *r);
-
-/*
- * Append the exposition of s to out: the Prometheus text format 0.0.4, or with
- * openmetrics the OpenMetrics 1.0.0 text format (UNIT lines, info types, counters
- * named without _total, "# EOF" last). Both renderings carry the same series with the
- * same labels. Returns 0, or -1 when out's cap was hit: out then holds a truncated,
- * unusable exposition (answer the scrape with a 5xx). out stays owned by the caller.
- * A snapshot with a probe row renders the /probe families of that row only; one
- * without renders every other family.
- */
-int metrics_render(struct bbuf *out, const struct snapshot *s, bool openmetrics);
 
 #endif

@@ -22,6 +22,7 @@
 
 #include "core/bbuf.h"
 #include "exporters/metrics.h"
+#include "exporters/prometheus.h"
 #include "exporters/snapshot.h"
 
 #define BIG_CAP ((size_t)512 * 1024 * 1024)
@@ -34,7 +35,7 @@ static char *render(const struct snapshot *s, bool om)
 	char *text;
 
 	bbuf_init(&b, BIG_CAP);
-	if (metrics_render(&b, s, om) == -1)
+	if (prometheus_render(&b, s, om) == -1)
 		fail_msg("metrics_render hit the cap");
 	text = strdup(b.data != NULL ? (const char *)b.data : "");
 	bbuf_free(&b);
@@ -1017,32 +1018,32 @@ static void test_cap(void **state)
 	(void)state;
 	tiny_snapshot(&s);
 	bbuf_init(&b, BIG_CAP);
-	assert_int_equal(metrics_render(&b, &s, true), 0);
+	assert_int_equal(prometheus_render(&b, &s, true), 0);
 	full = b.len;
 	bbuf_free(&b);
 
 	bbuf_init(&b, full);
-	assert_int_equal(metrics_render(&b, &s, true), 0);
+	assert_int_equal(prometheus_render(&b, &s, true), 0);
 	assert_int_equal(b.len, full);
 	bbuf_free(&b);
 
 	bbuf_init(&b, full - 1);
-	assert_int_equal(metrics_render(&b, &s, true), -1);
+	assert_int_equal(prometheus_render(&b, &s, true), -1);
 	bbuf_free(&b);
 
 	bbuf_init(&b, 10);
-	assert_int_equal(metrics_render(&b, &s, false), -1);
+	assert_int_equal(prometheus_render(&b, &s, false), -1);
 	bbuf_free(&b);
 
 	/* the row labels alone exceed the cap */
 	bbuf_init(&b, 40);
-	assert_int_equal(metrics_render(&b, &s, false), -1);
+	assert_int_equal(prometheus_render(&b, &s, false), -1);
 	bbuf_free(&b);
 
 	/* appends after what the caller already holds */
 	bbuf_init(&b, BIG_CAP);
 	assert_int_equal(bbuf_append(&b, "x", 1), 0);
-	assert_int_equal(metrics_render(&b, &s, true), 0);
+	assert_int_equal(prometheus_render(&b, &s, true), 0);
 	assert_int_equal(b.len, full + 1);
 	assert_int_equal(b.data[0], 'x');
 	bbuf_free(&b);
@@ -1277,7 +1278,7 @@ static void test_probe_render(void **state)
 	metrics_txn_set_result(&row, &r);
 	s.probe = &row;
 	bbuf_init(&b, 1 << 20);
-	assert_int_equal(metrics_render(&b, &s, false), 0);
+	assert_int_equal(prometheus_render(&b, &s, false), 0);
 	bbuf_append(&b, "", 1);
 	text = (const char *)b.data;
 	for (p = text; (p = strstr(p, "probe_step_duration_seconds{step=\"certpoll\"}")) != NULL; p++)
@@ -1321,7 +1322,7 @@ static void test_large_render(void **state)
 			double t0, ms;
 			bbuf_reset(&b);
 			t0 = now_ms();
-			assert_int_equal(metrics_render(&b, &g.s, om), 0);
+			assert_int_equal(prometheus_render(&b, &g.s, om), 0);
 			ms = now_ms() - t0;
 			if (run == 0)
 				cold = ms;
@@ -1362,7 +1363,7 @@ static int sample_main(int argc, char **argv)
 	}
 	sample_snapshot(&s, empty);
 	bbuf_init(&b, BIG_CAP);
-	if (metrics_render(&b, &s, om) == -1 || fwrite(b.data, 1, b.len, stdout) != b.len ||
+	if (prometheus_render(&b, &s, om) == -1 || fwrite(b.data, 1, b.len, stdout) != b.len ||
 	    fflush(stdout) != 0)
 		rc = 1;
 	bbuf_free(&b);

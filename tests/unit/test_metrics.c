@@ -1294,6 +1294,48 @@ static void test_probe_render(void **state)
 	bbuf_free(&b);
 }
 
+/* A snapshot copy owns its rows: the source can be freed (a reload) while it is read. */
+static void test_snapshot_copy(void **state)
+{
+	struct snapshot_txn *rows = calloc(2, sizeof *rows);
+	struct snapshot_endpoint *eps = calloc(1, sizeof *eps);
+	char *name = strdup("gone-after-reload"), *ep = strdup("h1:443");
+	struct snapshot s, *c, *c2;
+	struct bbuf b;
+
+	(void)state;
+	memset(&s, 0, sizeof s);
+	rows[0].name = name;
+	rows[0].type = "enrollment";
+	rows[0].protocol = "scep";
+	rows[0].endpoint = ep;
+	rows[0].interval_ms = 60000;
+	eps[0].name = ep;
+	s.txns = rows;
+	s.n_txns = 1;
+	s.endpoints = eps;
+	s.n_endpoints = 1;
+	c = snapshot_copy(&s);
+	c2 = snapshot_ref(c);
+	memset(name, 'x', strlen(name));
+	memset(ep, 'y', strlen(ep));
+	free(name);
+	free(ep);
+	memset(rows, 0xa5, 2 * sizeof *rows);
+	free(rows);
+	free(eps);
+	snapshot_unref(c);
+	bbuf_init(&b, 1 << 20);
+	assert_int_equal(prometheus_render(&b, c2, false), 0);
+	bbuf_append(&b, "", 1);
+	assert_non_null(strstr((const char *)b.data,
+	                       "certprobe_transaction_interval_seconds{transaction=\"gone-after-"
+	                       "reload\",type=\"enrollment\",protocol=\"scep\",endpoint=\"h1:443\"} 60"));
+	bbuf_free(&b);
+	snapshot_unref(c2);
+	snapshot_unref(NULL);
+}
+
 static double now_ms(void)
 {
 	struct timespec ts;
@@ -1389,6 +1431,7 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_generic_walk),
 	    cmocka_unit_test(test_set_result),
 		cmocka_unit_test(test_probe_render),
+		cmocka_unit_test(test_snapshot_copy),
 	    cmocka_unit_test(test_large_render),
 	};
 

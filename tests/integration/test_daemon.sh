@@ -123,6 +123,8 @@ curl -s -H 'X-Prometheus-Scrape-Timeout-Seconds: 5' "http://127.0.0.1:$DPORT/pro
 check "/probe runs the logon now: probe_success 1" grep -qx "probe_success 1" "$LAB/probe.txt"
 check "/probe reports its steps" grep -q 'probe_step_duration_seconds{step="tls_handshake"}' "$LAB/probe.txt"
 check "/probe output passes promtool" promtool check metrics <"$LAB/probe.txt"
+check "/probe says the result in /metrics' words" \
+	grep -q 'certprobe_probe_status_info{reason="ok",result="ok"} 1' "$LAB/probe.txt"
 curl -s "http://127.0.0.1:$DPORT/probe?target=logon&debug=true" >"$LAB/probe-debug.txt"
 check "/probe debug=true returns the step trace" grep -q "^  register " "$LAB/probe-debug.txt"
 check "/probe for an unknown target is a 400" \
@@ -201,6 +203,15 @@ check "the new transaction runs" until_true 10 \
 check "the unchanged transaction kept its counters" \
 	[ "$(metric 'certprobe_transaction_runs_total\{transaction="logon".*result="ok"')" -ge "$ok_before" ]
 check "certprobe_config_last_reload_successful is 1" test "$(metric certprobe_config_last_reload_successful)" = 1
+# a type's protocol comes from one place: the label neither flips after a run nor on HUP
+one_series() { # TRANSACTION PROTOCOL: exactly one success series, with that protocol
+	curl -s "http://127.0.0.1:$DPORT/metrics" >"$LAB/m.txt"
+	[ "$(grep -c "^certprobe_transaction_success{transaction=\"$1\"" "$LAB/m.txt")" = 1 ] &&
+		grep -q "^certprobe_transaction_success{transaction=\"$1\",type=\"client-auth\",protocol=\"$2\"" "$LAB/m.txt"
+}
+check "the logon keeps one series, protocol sip-register, across runs and reloads" \
+	one_series logon sip-register
+check "the OPTIONS logon's protocol is sip-options" one_series logon-options sip-options
 
 # ---- TLS and basic auth on the listener ----
 kill "$DPID"

@@ -87,7 +87,7 @@ static void print_table(const struct sf_state *s, int64_t now)
 		       e->health.members, e->health.flap.flapping ? " FLAPPING" : "");
 	}
 	if (s->n_alerts > 0) {
-		printf("\nALERTS (Alertmanager)\n");
+		printf("\nALERTS\n");
 		for (size_t i = 0; i < s->n_alerts; i++) {
 			const struct sf_alert *al = &s->alerts[i];
 			const char *sev = "", *ep = "", *kind = "";

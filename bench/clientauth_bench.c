@@ -411,7 +411,9 @@ static int cab_spawn(const struct cab_opts *o, double *cpu_us, double *sys_us, d
 	out[len] = '\0';
 	*conns = cab_connections(out);
 	/* the summary lines, without s_time's one-asterisk-per-connection progress line */
-	for (char *line = strtok(out, "\n"); line != NULL; line = strtok(NULL, "\n"))
+	char *save = NULL;
+	for (char *line = strtok_r(out, "\n", &save); line != NULL;
+	     line = strtok_r(NULL, "\n", &save))
 		if (line[strspn(line, "*")] != '\0')
 			printf("    | %s\n", line);
 	free(out);

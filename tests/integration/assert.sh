@@ -85,6 +85,17 @@ write_config() {
 	} >"$_file"
 }
 
+# have CMD: CMD is on PATH
+have() { command -v "$1" >/dev/null 2>&1; }
+
+# quiet CMD...: run it silently; on failure show its output, indented, and fail
+quiet() {
+	local _out
+	_out=$("$@" 2>&1) && return 0
+	printf '%s\n' "$_out" | sed 's/^/       | /'
+	return 1
+}
+
 finish() {
 	echo "$PASS passed, $FAIL failed"
 	[ "$FAIL" -eq 0 ]

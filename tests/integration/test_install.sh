@@ -16,15 +16,6 @@ BUILD=$(cd "$BIN/.." && pwd)
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
-have() { command -v "$1" >/dev/null 2>&1; }
-
-# quiet CMD...: run it; on failure show its output, indented, and fail
-quiet() {
-	"$@" >"$TMP/out" 2>&1 && return 0
-	sed 's/^/       | /' "$TMP/out"
-	return 1
-}
-
 cache() { sed -n "s/^$1:[A-Z]*=//p" "$BUILD/CMakeCache.txt"; }
 
 check "build tree has a CMakeCache.txt" [ -f "$BUILD/CMakeCache.txt" ] || { finish; exit 1; }

@@ -24,15 +24,7 @@ MAN=$SRCDIR/man
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
-have() { command -v "$1" >/dev/null 2>&1; }
 skip() { echo "SKIP - $*"; }
-
-# quiet CMD...: run it; on failure show its output, indented, and fail
-quiet() {
-	"$@" >"$TMP/out" 2>&1 && return 0
-	sed 's/^/       | /' "$TMP/out"
-	return 1
-}
 
 # silent FILE: FILE is empty, else show it
 silent() {

@@ -17,21 +17,20 @@
 
 /* ---- enums by name ---- */
 
-static const char *const class_names[] = {"OK", "WARNING", "CRITICAL", "UNKNOWN"};
+/* result classes by the names of the status table (result_class_name) */
+static const char *class_name(enum result_class c)
+{
+	return result_class_name(c);
+}
 
 static int class_parse(const char *s, enum result_class *out)
 {
 	for (int i = 0; i <= RESULT_UNKNOWN; i++)
-		if (s != NULL && strcmp(s, class_names[i]) == 0) {
+		if (s != NULL && strcmp(s, class_name((enum result_class)i)) == 0) {
 			*out = (enum result_class)i;
 			return 0;
 		}
 	return -1;
-}
-
-static const char *class_name(enum result_class c)
-{
-	return (unsigned)c <= RESULT_UNKNOWN ? class_names[c] : "UNKNOWN";
 }
 
 static enum txn_status status_parse(const char *s)

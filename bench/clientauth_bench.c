@@ -27,6 +27,7 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
+#include "bench_run.h"
 #include "bench_stats.h"
 #include "config/config.h"
 #include "core/log.h"
@@ -44,14 +45,6 @@
 
 extern char **environ;
 
-/* One transaction (in process) or one child run (--s-time); microseconds, -1 = none. */
-struct cab_sample {
-	double cpu_us;    /* process CPU, all threads; --s-time: child user+sys per connection */
-	double thread_us; /* loop thread CPU */
-	double wall_us;   /* start to freed; --s-time: child wall per connection */
-	double txn_us;    /* the probe's own latency (txn_result.duration_us) */
-};
-
 struct cab_opts {
 	unsigned long n;
 	const char *registrar; /* HOST:PORT */
@@ -66,71 +59,30 @@ struct cab_opts {
 };
 
 struct cab_loop {
-	struct event_base *base;
+	struct bench_run run; /* the event base, and the last result */
 	struct txn_env env;
 	const struct txn_conf *tc;
-	bool done;
-	struct txn_result result;
 };
 
 /* One table row (ms) for the field at offset off, and its key=value figures in res. */
-static void cab_row(const struct cab_sample *s, size_t n, size_t off, const char *label,
+static void cab_row(const struct bench_sample *s, size_t n, size_t off, const char *label,
                     const char *key, char *res, size_t rlen)
 {
-	double *v = xcalloc(n > 0 ? n : 1, sizeof *v);
-	struct bench_stats st;
-	size_t used = strlen(res);
-
-	for (size_t i = 0; i < n; i++)
-		memcpy(&v[i], (const char *)&s[i] + off, sizeof v[i]);
-	if (bench_stats(v, n, &st)) {
-		printf("  %-32s %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f\n", label, st.median / 1e3,
-		       st.mean / 1e3, st.p10 / 1e3, st.p90 / 1e3, st.min / 1e3, st.max / 1e3);
-		if (used < rlen)
-			snprintf(res + used, rlen - used,
-			         " %s_med=%.4f %s_mean=%.4f %s_p10=%.4f %s_p90=%.4f", key,
-			         st.median / 1e3, key, st.mean / 1e3, key, st.p10 / 1e3, key,
-			         st.p90 / 1e3);
-	}
-	free(v);
-}
-
-static void cab_head(const char *what)
-{
-	printf("  %-32s %8s %8s %8s %8s %8s %8s\n", what, "median", "mean", "p10", "p90", "min",
-	       "max");
+	bench_run_row(s, n, sizeof *s, off, label, key, 4, res, rlen);
 }
 
 /* ---------------------------------------------------------------- in process */
 
-static void cab_done(const struct txn_result *r, void *arg)
+static void *cab_start(void *arg, bench_run_done_fn *done, void *done_arg)
 {
 	struct cab_loop *loop = arg;
 
-	loop->result = *r;
-	loop->done = true;
-	event_base_loopbreak(loop->base);
+	return txn_start(&loop->env, loop->tc, done, done_arg);
 }
 
-/* One transaction from start to free; -1 when the loop ended without a result. */
-static int cab_run_one(struct cab_loop *loop, struct cab_sample *s)
+static void cab_free(void *txn)
 {
-	struct txn *txn;
-	double w0, t0, c0;
-
-	loop->done = false;
-	w0 = bench_clock_us(CLOCK_MONOTONIC);
-	t0 = bench_clock_us(CLOCK_THREAD_CPUTIME_ID);
-	c0 = bench_clock_us(CLOCK_PROCESS_CPUTIME_ID);
-	txn = txn_start(&loop->env, loop->tc, cab_done, loop);
-	/* the transaction's deadline timer keeps the loop alive until its callback */
-	(void)event_base_dispatch(loop->base);
 	txn_free(txn);
-	s->cpu_us = bench_clock_us(CLOCK_PROCESS_CPUTIME_ID) - c0;
-	s->thread_us = bench_clock_us(CLOCK_THREAD_CPUTIME_ID) - t0;
-	s->wall_us = bench_clock_us(CLOCK_MONOTONIC) - w0;
-	s->txn_us = loop->done ? (double)loop->result.duration_us : -1;
-	return loop->done ? 0 : -1;
 }
 
 static const struct txn_step_record *cab_step(const struct txn_result *r, const char *name)
@@ -162,13 +114,7 @@ static bool cab_result_ok(const struct cab_opts *o, const struct txn_result *r)
 
 static void cab_print_result(const char *what, const struct txn_result *r)
 {
-	printf("  %s: %s", what, result_class_name(r->result));
-	if (r->status != TXN_OK)
-		printf(" (%s: %s)", txn_status_code(r->status), r->status_detail);
-	putchar('\n');
-	for (size_t i = 0; i < r->n_findings; i++)
-		printf("    finding %s: %s\n", txn_status_code(r->findings[i].status),
-		       r->findings[i].detail);
+	bench_run_print_result(what, r);
 	for (size_t i = 0; i < r->n_steps; i++)
 		printf("    step %-14s %8.3f ms  %s\n", r->steps[i].name,
 		       (double)r->steps[i].duration_us / 1e3, r->steps[i].detail);
@@ -208,7 +154,7 @@ static char *cab_config_text(const struct cab_opts *o, const char *state_dir)
 static int cab_inprocess(const struct cab_opts *o)
 {
 	struct cab_loop loop = {0};
-	struct cab_sample warm, *samples = NULL;
+	struct bench_sample warm, *samples = NULL;
 	struct config *cfg = NULL;
 	struct dns *dns = NULL;
 	struct tls_ctx_cache *tls = NULL;
@@ -247,11 +193,12 @@ static int cab_inprocess(const struct cab_opts *o)
 		goto out;
 	}
 	inited = true;
-	loop.base = event_base_new();
-	dns = dns_new(loop.base);
+	loop.run = (struct bench_run){
+	    .base = event_base_new(), .start = cab_start, .free_txn = cab_free, .arg = &loop};
+	dns = dns_new(loop.run.base);
 	tls = tls_ctx_cache_new();
 	loop.env = (struct txn_env){
-	    .base = loop.base, .dns = dns, .tls = tls, .state_dir = cfg->state_dir};
+	    .base = loop.run.base, .dns = dns, .tls = tls, .state_dir = cfg->state_dir};
 	loop.tc = cfg->txns;
 	samples = xcalloc(o->n, sizeof *samples);
 
@@ -259,20 +206,20 @@ static int cab_inprocess(const struct cab_opts *o)
 	       "counted)\n",
 	       o->n, o->options ? "OPTIONS" : "REGISTER + un-REGISTER", o->uri, o->registrar);
 	rc = CAB_EXIT_FAILED;
-	if (cab_run_one(&loop, &warm) == -1 || !cab_result_ok(o, &loop.result)) {
-		cab_print_result("warm-up run failed", &loop.result);
+	if (bench_run_once(&loop.run, &warm) == -1 || !cab_result_ok(o, &loop.run.result)) {
+		cab_print_result("warm-up run failed", &loop.run.result);
 		goto out;
 	}
-	cab_print_result("warm-up run (loads the TLS context)", &loop.result);
+	cab_print_result("warm-up run (loads the TLS context)", &loop.run.result);
 	printf("    warm-up: cpu %.3f ms, wall %.3f ms\n", warm.cpu_us / 1e3, warm.wall_us / 1e3);
 
 	getrusage(RUSAGE_SELF, &ru0);
 	cpu0 = bench_clock_us(CLOCK_PROCESS_CPUTIME_ID);
 	for (size_t i = 0; i < o->n; i++) {
-		struct cab_sample *s = &samples[i];
-		if (cab_run_one(&loop, s) == -1 || !cab_result_ok(o, &loop.result)) {
+		struct bench_sample *s = &samples[i];
+		if (bench_run_once(&loop.run, s) == -1 || !cab_result_ok(o, &loop.run.result)) {
 			if (failed++ < 3)
-				cab_print_result("transaction failed", &loop.result);
+				cab_print_result("transaction failed", &loop.run.result);
 			s->cpu_us = s->thread_us = s->wall_us = s->txn_us = -1;
 			continue;
 		}
@@ -284,7 +231,7 @@ static int cab_inprocess(const struct cab_opts *o)
 			    "  run %zu: cpu %.3f ms, thread %.3f ms, wall %.3f ms, txn %.3f ms\n",
 			    i + 1, s->cpu_us / 1e3, s->thread_us / 1e3, s->wall_us / 1e3,
 			    s->txn_us / 1e3);
-			cab_print_result("result", &loop.result);
+			cab_print_result("result", &loop.run.result);
 		}
 	}
 	cpu_total = bench_clock_us(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
@@ -293,17 +240,17 @@ static int cab_inprocess(const struct cab_opts *o)
 	sys_total = bench_tv_us(&ru1.ru_stime) - bench_tv_us(&ru0.ru_stime);
 
 	printf("  %lu transactions: %zu as intended, %zu failed\n", o->n, o->n - failed, failed);
-	cab_head("per transaction, ms");
+	bench_run_head("per transaction, ms");
 	snprintf(res, sizeof res, "RESULT mode=%s n=%lu failed=%zu",
 	         o->options ? "options" : "register", o->n, failed);
-	cab_row(samples, o->n, offsetof(struct cab_sample, cpu_us), "process CPU", "cpu", res,
+	cab_row(samples, o->n, offsetof(struct bench_sample, cpu_us), "process CPU", "cpu", res,
 	        sizeof res);
-	cab_row(samples, o->n, offsetof(struct cab_sample, thread_us), "loop-thread CPU", "thread",
-	        res, sizeof res);
-	cab_row(samples, o->n, offsetof(struct cab_sample, wall_us), "wall", "wall", res,
+	cab_row(samples, o->n, offsetof(struct bench_sample, thread_us), "loop-thread CPU",
+	        "thread", res, sizeof res);
+	cab_row(samples, o->n, offsetof(struct bench_sample, wall_us), "wall", "wall", res,
 	        sizeof res);
-	cab_row(samples, o->n, offsetof(struct cab_sample, txn_us), "probe latency (txn duration)",
-	        "txn", res, sizeof res);
+	cab_row(samples, o->n, offsetof(struct bench_sample, txn_us),
+	        "probe latency (txn duration)", "txn", res, sizeof res);
 	printf("  process CPU over the %lu counted runs: %.3f s (user %.3f s, system %.3f s)\n",
 	       o->n, cpu_total / 1e6, user_total / 1e6, sys_total / 1e6);
 	used = strlen(res);
@@ -318,8 +265,8 @@ out:
 	free(samples);
 	tls_ctx_cache_free(tls);
 	dns_free(dns);
-	if (loop.base != NULL)
-		event_base_free(loop.base);
+	if (loop.run.base != NULL)
+		event_base_free(loop.run.base);
 	config_free(cfg);
 	free(text);
 	if (inited) {
@@ -411,7 +358,9 @@ static int cab_spawn(const struct cab_opts *o, double *cpu_us, double *sys_us, d
 	out[len] = '\0';
 	*conns = cab_connections(out);
 	/* the summary lines, without s_time's one-asterisk-per-connection progress line */
-	for (char *line = strtok(out, "\n"); line != NULL; line = strtok(NULL, "\n"))
+	char *save = NULL;
+	for (char *line = strtok_r(out, "\n", &save); line != NULL;
+	     line = strtok_r(NULL, "\n", &save))
 		if (line[strspn(line, "*")] != '\0')
 			printf("    | %s\n", line);
 	free(out);
@@ -420,7 +369,8 @@ static int cab_spawn(const struct cab_opts *o, double *cpu_us, double *sys_us, d
 
 static int cab_s_time(const struct cab_opts *o)
 {
-	struct cab_sample *runs = xcalloc(o->n, sizeof *runs);
+	/* per connection: the child's user+sys and wall over its connections */
+	struct bench_sample *runs = xcalloc(o->n, sizeof *runs);
 	double cpu_all = 0, sys_all = 0, wall_all = 0;
 	unsigned long conns_all = 0;
 	size_t failed = 0, used;
@@ -452,12 +402,12 @@ static int cab_s_time(const struct cab_opts *o)
 		       "%.4f ms CPU per connection\n",
 		       i + 1, conns, cpu / 1e6, sys / 1e6, wall / 1e6, runs[i].cpu_us / 1e3);
 	}
-	cab_head("per connection (run means), ms");
+	bench_run_head("per connection (run means), ms");
 	snprintf(res, sizeof res, "RESULT mode=stime runs=%lu failed=%zu conns=%lu", o->n, failed,
 	         conns_all);
-	cab_row(runs, o->n, offsetof(struct cab_sample, cpu_us), "child user+sys CPU", "runcpu",
+	cab_row(runs, o->n, offsetof(struct bench_sample, cpu_us), "child user+sys CPU", "runcpu",
 	        res, sizeof res);
-	cab_row(runs, o->n, offsetof(struct cab_sample, wall_us), "child wall", "runwall", res,
+	cab_row(runs, o->n, offsetof(struct bench_sample, wall_us), "child wall", "runwall", res,
 	        sizeof res);
 	used = strlen(res);
 	if (conns_all > 0) {

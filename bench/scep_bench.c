@@ -28,6 +28,7 @@
 #include <event2/event.h>
 #include <event2/thread.h>
 
+#include "bench_run.h"
 #include "bench_stats.h"
 #include "config/config.h"
 #include "core/log.h"
@@ -44,17 +45,16 @@
 
 extern char **environ;
 
-/* What one enrollment cost, in microseconds; -1 when not measured. */
-struct bench_sample {
-	double cpu_us;        /* process CPU (all threads), or the child's user+sys with --exec */
-	double thread_us;     /* loop thread CPU: CLOCK_THREAD_CPUTIME_ID (in process only) */
-	double wall_us;       /* start to freed, CLOCK_MONOTONIC */
-	double txn_us;        /* the probe's own latency (its clock starts with the key in hand) */
-	double keygen_cpu_us; /* --fresh: process minus loop thread = the pool worker's keygen */
-	double
-	    keygen_wall_us; /* --fresh: the worker's own wall time for the key (keygen_ms fact) */
+/*
+ * What one enrollment cost, in microseconds; -1 when not measured. With --exec,
+ * run.cpu_us is the child's user+sys and thread_us is not measured; txn_us (the
+ * probe's own latency) starts with the key in hand.
+ */
+struct scep_sample {
+	struct bench_sample run;
+	double keygen_cpu_us;  /* --fresh: process minus loop thread = the pool worker's keygen */
+	double keygen_wall_us; /* --fresh: the worker's own wall time for the key (keygen_ms) */
 };
-
 
 struct bench_opts {
 	const char *url;
@@ -74,88 +74,38 @@ struct bench_opts {
 };
 
 struct bench_loop {
-	struct event_base *base;
+	struct bench_run run; /* the event base, and the last result */
 	struct txn_env env;
 	const struct txn_conf *tc;
-	bool done;
-	struct txn_result result;
 };
 
-/* Statistics of one field (at offset off) over samples; false when no sample has it. */
-static bool bench_stats_of(const struct bench_sample *s, size_t n, size_t off,
-                           struct bench_stats *st)
-{
-	double *v = xcalloc(n > 0 ? n : 1, sizeof *v);
-	bool ok;
-
-	for (size_t i = 0; i < n; i++)
-		v[i] = *(const double *)(const void *)((const char *)&s[i] + off);
-	ok = bench_stats(v, n, st);
-	free(v);
-	return ok;
-}
-
 /* One table row in ms, and the same figures for the RESULT line (key=value, ms). */
-static void bench_report_row(const struct bench_sample *s, size_t n, size_t off, const char *label,
+static void bench_report_row(const struct scep_sample *s, size_t n, size_t off, const char *label,
                              const char *key, char *result, size_t rlen)
 {
-	struct bench_stats st;
-	size_t used = strlen(result);
-
-	if (!bench_stats_of(s, n, off, &st))
-		return;
-	printf("  %-34s %8.3f %8.3f %8.3f %8.3f %8.3f %8.3f\n", label, st.median / 1e3,
-	       st.mean / 1e3, st.p10 / 1e3, st.p90 / 1e3, st.min / 1e3, st.max / 1e3);
-	if (used < rlen)
-		snprintf(result + used, rlen - used,
-		         " %s_med=%.3f %s_mean=%.3f %s_p10=%.3f %s_p90=%.3f", key, st.median / 1e3,
-		         key, st.mean / 1e3, key, st.p10 / 1e3, key, st.p90 / 1e3);
-}
-
-static void bench_report_head(void)
-{
-	printf("  %-34s %8s %8s %8s %8s %8s %8s\n", "per enrollment, ms", "median", "mean", "p10",
-	       "p90", "min", "max");
+	bench_run_row(s, n, sizeof *s, off, label, key, 3, result, rlen);
 }
 
 /* ---------------------------------------------------------------- in-process */
 
-static void bench_txn_done(const struct txn_result *r, void *arg)
+static void *bench_start(void *arg, bench_run_done_fn *done, void *done_arg)
 {
 	struct bench_loop *loop = arg;
 
-	loop->result = *r;
-	loop->done = true;
-	event_base_loopbreak(loop->base);
+	return txn_start(&loop->env, loop->tc, done, done_arg);
+}
+
+static void bench_free(void *txn)
+{
+	txn_free(txn);
 }
 
 /* Run one enrollment to its end and free it; the sample covers start to free. */
-static int bench_enroll(struct bench_loop *loop, struct bench_sample *s)
+static int bench_enroll(struct bench_loop *loop, struct scep_sample *s)
 {
-	struct txn *txn;
-	double w0, t0, c0;
-	int rc = 0;
-
-	loop->done = false;
-	w0 = bench_clock_us(CLOCK_MONOTONIC);
-	t0 = bench_clock_us(CLOCK_THREAD_CPUTIME_ID);
-	c0 = bench_clock_us(CLOCK_PROCESS_CPUTIME_ID);
-	txn = txn_start(&loop->env, loop->tc, bench_txn_done, loop);
-	while (!loop->done) {
-		/* the key pool keeps a persistent event: dispatch only returns on loopbreak */
-		if (event_base_dispatch(loop->base) != 0 && !loop->done) {
-			rc = -1;
-			break;
-		}
-	}
-	txn_free(txn);
-	s->cpu_us = bench_clock_us(CLOCK_PROCESS_CPUTIME_ID) - c0;
-	s->thread_us = bench_clock_us(CLOCK_THREAD_CPUTIME_ID) - t0;
-	s->wall_us = bench_clock_us(CLOCK_MONOTONIC) - w0;
-	s->txn_us = rc == 0 ? (double)loop->result.duration_us : -1;
 	s->keygen_cpu_us = -1;
 	s->keygen_wall_us = -1;
-	return rc;
+	return bench_run_once(&loop->run, &s->run);
 }
 
 static bool bench_result_ok(const struct txn_result *r)
@@ -165,13 +115,7 @@ static bool bench_result_ok(const struct txn_result *r)
 
 static void bench_print_result(const char *what, const struct txn_result *r)
 {
-	printf("  %s: %s", what, result_class_name(r->result));
-	if (r->status != TXN_OK)
-		printf(" (%s: %s)", txn_status_code(r->status), r->status_detail);
-	putchar('\n');
-	for (size_t i = 0; i < r->n_findings; i++)
-		printf("    finding %s: %s\n", txn_status_code(r->findings[i].status),
-		       r->findings[i].detail);
+	bench_run_print_result(what, r);
 	for (size_t i = 0; i < r->n_facts; i++)
 		printf("    fact %s: %s\n", r->facts[i].key, r->facts[i].value);
 }
@@ -208,7 +152,7 @@ static int bench_rm_entry(const char *path, const struct stat *sb, int flag, str
 static int bench_inprocess(const struct bench_opts *o)
 {
 	struct bench_loop loop = {0};
-	struct bench_sample warm, *samples = NULL;
+	struct scep_sample warm, *samples = NULL;
 	struct config *cfg = NULL;
 	struct http_client *http = NULL;
 	struct keypool *keys = NULL;
@@ -238,17 +182,18 @@ static int bench_inprocess(const struct bench_opts *o)
 		goto out;
 	}
 	inited = true;
-	loop.base = event_base_new();
-	http = http_client_new(loop.base);
+	loop.run = (struct bench_run){
+	    .base = event_base_new(), .start = bench_start, .free_txn = bench_free, .arg = &loop};
+	http = http_client_new(loop.run.base);
 	/*
 	 * Depth 0: the pool keeps no stock, so its worker makes exactly one key per
 	 * --fresh enrollment, while that enrollment waits for it, and is idle while the
 	 * enrollment runs. The loop thread's CPU is then the transaction path alone, and
 	 * process minus loop thread is the key generation.
 	 */
-	keys = keypool_new(loop.base, 0);
+	keys = keypool_new(loop.run.base, 0);
 	loop.env = (struct txn_env){
-	    .base = loop.base, .http = http, .keys = keys, .state_dir = cfg->state_dir};
+	    .base = loop.run.base, .http = http, .keys = keys, .state_dir = cfg->state_dir};
 	loop.tc = cfg->txns;
 	samples = xcalloc(o->n, sizeof *samples);
 
@@ -256,47 +201,47 @@ static int bench_inprocess(const struct bench_opts *o)
 	       o->n, o->fresh ? "fresh RSA-2048" : "reused RSA-2048", o->url);
 	printf("  state: %s/bench\n", state_dir);
 	rc = BENCH_EXIT_FAILED;
-	if (bench_enroll(&loop, &warm) == -1 || !bench_result_ok(&loop.result)) {
-		bench_print_result("warm-up run failed", &loop.result);
-		bench_print_steps(&loop.result);
+	if (bench_enroll(&loop, &warm) == -1 || !bench_result_ok(&loop.run.result)) {
+		bench_print_result("warm-up run failed", &loop.run.result);
+		bench_print_steps(&loop.run.result);
 		goto out;
 	}
-	bench_print_result("warm-up run", &loop.result);
-	bench_print_steps(&loop.result);
+	bench_print_result("warm-up run", &loop.run.result);
+	bench_print_steps(&loop.run.result);
 
 	getrusage(RUSAGE_SELF, &ru0);
 	cpu0 = bench_clock_us(CLOCK_PROCESS_CPUTIME_ID);
 	for (size_t i = 0; i < o->n; i++) {
-		struct bench_sample *s = &samples[i];
+		struct scep_sample *s = &samples[i];
 		const char *kf, *gf;
 		if (o->new_conn) {
 			/* outside the timed window: only the connection set-up is counted */
 			http_client_free(http);
-			http = http_client_new(loop.base);
+			http = http_client_new(loop.run.base);
 			loop.env.http = http;
 		}
-		if (bench_enroll(&loop, s) == -1 || !bench_result_ok(&loop.result)) {
+		if (bench_enroll(&loop, s) == -1 || !bench_result_ok(&loop.run.result)) {
 			if (failed++ < 3)
-				bench_print_result("enrollment failed", &loop.result);
+				bench_print_result("enrollment failed", &loop.run.result);
 			continue;
 		}
-		if (loop.result.result == RESULT_WARNING)
+		if (loop.run.result.result == RESULT_WARNING)
 			warnings++;
-		kf = txn_result_get_fact(&loop.result, "key");
+		kf = txn_result_get_fact(&loop.run.result, "key");
 		if (kf == NULL || strstr(kf, o->fresh ? "fresh" : "reused") == NULL)
 			wrong_key++;
-		gf = txn_result_get_fact(&loop.result, "keygen_ms");
+		gf = txn_result_get_fact(&loop.run.result, "keygen_ms");
 		if (o->fresh) {
-			s->keygen_cpu_us = s->cpu_us - s->thread_us;
+			s->keygen_cpu_us = s->run.cpu_us - s->run.thread_us;
 			if (gf != NULL)
 				s->keygen_wall_us = strtod(gf, NULL) * 1e3;
 		}
 		if (o->verbose) {
 			printf(
 			    "  run %zu: cpu %.3f ms, thread %.3f ms, wall %.3f ms, txn %.3f ms\n",
-			    i + 1, s->cpu_us / 1e3, s->thread_us / 1e3, s->wall_us / 1e3,
-			    s->txn_us / 1e3);
-			bench_print_steps(&loop.result);
+			    i + 1, s->run.cpu_us / 1e3, s->run.thread_us / 1e3,
+			    s->run.wall_us / 1e3, s->run.txn_us / 1e3);
+			bench_print_steps(&loop.run.result);
 		}
 	}
 	cpu_total = bench_clock_us(CLOCK_PROCESS_CPUTIME_ID) - cpu0;
@@ -307,22 +252,22 @@ static int bench_inprocess(const struct bench_opts *o)
 	printf("  %lu enrollments: %zu OK or WARNING (%zu WARNING), %zu failed%s\n", o->n,
 	       o->n - failed, warnings, failed,
 	       wrong_key > 0 ? "; some did not use the expected key kind" : "");
-	bench_report_head();
+	bench_run_head("per enrollment, ms");
 	snprintf(result, sizeof result, "RESULT mode=%s n=%lu failed=%zu warnings=%zu wrongkey=%zu",
 	         o->fresh ? "fresh" : "reused", o->n, failed, warnings, wrong_key);
-	bench_report_row(samples, o->n, offsetof(struct bench_sample, cpu_us),
+	bench_report_row(samples, o->n, offsetof(struct scep_sample, run.cpu_us),
 	                 o->fresh ? "process CPU (incl. keygen)" : "process CPU", "cpu", result,
 	                 sizeof result);
-	bench_report_row(samples, o->n, offsetof(struct bench_sample, thread_us),
+	bench_report_row(samples, o->n, offsetof(struct scep_sample, run.thread_us),
 	                 "loop-thread CPU (transaction path)", "thread", result, sizeof result);
-	bench_report_row(samples, o->n, offsetof(struct bench_sample, keygen_cpu_us),
+	bench_report_row(samples, o->n, offsetof(struct scep_sample, keygen_cpu_us),
 	                 "keygen CPU (pool worker)", "keygen", result, sizeof result);
-	bench_report_row(samples, o->n, offsetof(struct bench_sample, keygen_wall_us),
+	bench_report_row(samples, o->n, offsetof(struct scep_sample, keygen_wall_us),
 	                 "keygen wall (worker's gen_us)", "keygenwall", result, sizeof result);
-	bench_report_row(samples, o->n, offsetof(struct bench_sample, wall_us),
+	bench_report_row(samples, o->n, offsetof(struct scep_sample, run.wall_us),
 	                 o->fresh ? "wall (incl. waiting for the key)" : "wall", "wall", result,
 	                 sizeof result);
-	bench_report_row(samples, o->n, offsetof(struct bench_sample, txn_us),
+	bench_report_row(samples, o->n, offsetof(struct scep_sample, run.txn_us),
 	                 "probe latency (txn duration)", "txn", result, sizeof result);
 	printf("  process CPU over the %lu counted runs: %.3f s (user %.3f s, system %.3f s)\n",
 	       o->n, cpu_total / 1e6, user_total / 1e6, sys_total / 1e6);
@@ -337,8 +282,8 @@ out:
 	free(samples);
 	keypool_free(keys);
 	http_client_free(http);
-	if (loop.base != NULL)
-		event_base_free(loop.base);
+	if (loop.run.base != NULL)
+		event_base_free(loop.run.base);
 	config_free(cfg);
 	if (text != NULL) {
 		explicit_bzero(text, strlen(text));
@@ -370,7 +315,7 @@ static bool bench_exit_ok(const struct bench_opts *o, int status)
  * kernel splits a total into user and system by tick samples: only sums mean much).
  * -1 when it could not be started.
  */
-static int bench_exec_once(const struct bench_opts *o, struct bench_sample *s, int *status,
+static int bench_exec_once(const struct bench_opts *o, struct scep_sample *s, int *status,
                            double *sys_us)
 {
 	posix_spawn_file_actions_t fa;
@@ -402,16 +347,16 @@ static int bench_exec_once(const struct bench_opts *o, struct bench_sample *s, i
 			return -1;
 		}
 	}
-	s->wall_us = bench_clock_us(CLOCK_MONOTONIC) - w0;
-	s->cpu_us = bench_tv_us(&ru.ru_utime) + bench_tv_us(&ru.ru_stime);
-	s->thread_us = s->txn_us = s->keygen_cpu_us = s->keygen_wall_us = -1;
+	s->run.wall_us = bench_clock_us(CLOCK_MONOTONIC) - w0;
+	s->run.cpu_us = bench_tv_us(&ru.ru_utime) + bench_tv_us(&ru.ru_stime);
+	s->run.thread_us = s->run.txn_us = s->keygen_cpu_us = s->keygen_wall_us = -1;
 	*sys_us = bench_tv_us(&ru.ru_stime);
 	return 0;
 }
 
 static int bench_exec(const struct bench_opts *o)
 {
-	struct bench_sample warm, *samples = xcalloc(o->n, sizeof *samples);
+	struct scep_sample warm, *samples = xcalloc(o->n, sizeof *samples);
 	char result[512];
 	double sys_run = 0, sys_us = 0, cpu_total = 0;
 	size_t failed = 0, used;
@@ -426,25 +371,25 @@ static int bench_exec(const struct bench_opts *o)
 		return BENCH_EXIT_FAILED;
 	}
 	for (size_t i = 0; i < o->n; i++) {
-		struct bench_sample *s = &samples[i];
+		struct scep_sample *s = &samples[i];
 		if (bench_exec_once(o, s, &status, &sys_run) == -1 || !bench_exit_ok(o, status) ||
 		    (o->rm_file != NULL && access(o->rm_file, F_OK) == -1)) {
 			failed++;
-			s->cpu_us = s->thread_us = s->wall_us = -1;
+			s->run.cpu_us = s->run.thread_us = s->run.wall_us = -1;
 			continue;
 		}
-		cpu_total += s->cpu_us;
+		cpu_total += s->run.cpu_us;
 		sys_us += sys_run;
 		if (o->verbose)
-			printf("  run %zu: cpu %.3f ms, wall %.3f ms\n", i + 1, s->cpu_us / 1e3,
-			       s->wall_us / 1e3);
+			printf("  run %zu: cpu %.3f ms, wall %.3f ms\n", i + 1, s->run.cpu_us / 1e3,
+			       s->run.wall_us / 1e3);
 	}
 	printf("  %lu runs: %zu failed\n", o->n, failed);
-	bench_report_head();
+	bench_run_head("per enrollment, ms");
 	snprintf(result, sizeof result, "RESULT mode=exec n=%lu failed=%zu", o->n, failed);
-	bench_report_row(samples, o->n, offsetof(struct bench_sample, cpu_us), "child user+sys CPU",
-	                 "cpu", result, sizeof result);
-	bench_report_row(samples, o->n, offsetof(struct bench_sample, wall_us), "wall", "wall",
+	bench_report_row(samples, o->n, offsetof(struct scep_sample, run.cpu_us),
+	                 "child user+sys CPU", "cpu", result, sizeof result);
+	bench_report_row(samples, o->n, offsetof(struct scep_sample, run.wall_us), "wall", "wall",
 	                 result, sizeof result);
 	printf("  children's CPU over the %zu good runs: %.3f s (user %.3f s, system %.3f s)\n",
 	       o->n - failed, cpu_total / 1e6, (cpu_total - sys_us) / 1e6, sys_us / 1e6);

@@ -1,11 +1,16 @@
-# Assertions for integration tests. Source after tests/lab/lib.sh.
+# Assertions for integration tests. Source after tests/lab/lib.sh (or, for check and
+# finish alone, without it).
+# check DESC CMD...: runs CMD, prints ok/FAIL and counts; finish prints the counts and
+# fails if any check failed.
 # probe NAME CONFIG [args]: runs certprobe run --json, keeps stdout in $OUT, stderr
-# in $ERR, exit code in $RC; then expect_* check fields of the first result.
-PASS=0 FAIL=0
+# in $ERR, exit code in $RC; then expect_* check fields of the first result, and a
+# failing check shows them.
+PASS=0 FAIL=0 PROBED=0
 
 probe() {
 	local _cfg=$1
 	shift
+	PROBED=1
 	RC=0
 	"$BIN/certprobe" run -j -c "$_cfg" "$@" >"$LAB/out.json" 2>"$LAB/err.txt" || RC=$?
 	OUT=$(cat "$LAB/out.json")
@@ -25,6 +30,7 @@ check() {
 	else
 		FAIL=$((FAIL + 1))
 		echo "FAIL - $desc"
+		[ "$PROBED" = 1 ] || return 1
 		echo "       exit=$RC status=$(field status) detail=$(field error_detail)"
 		[ -n "$ERR" ] && printf '       stderr: %s\n' "$(printf '%s' "$ERR" | head -5)"
 		return 1
@@ -77,6 +83,17 @@ write_config() {
 		echo "    subject: CN=certprobe-test,O=Example"
 		for l in "$@"; do echo "    $l"; done
 	} >"$_file"
+}
+
+# have CMD: CMD is on PATH
+have() { command -v "$1" >/dev/null 2>&1; }
+
+# quiet CMD...: run it silently; on failure show its output, indented, and fail
+quiet() {
+	local _out
+	_out=$("$@" 2>&1) && return 0
+	printf '%s\n' "$_out" | sed 's/^/       | /'
+	return 1
 }
 
 finish() {

@@ -8,23 +8,12 @@ set -u
 SRCDIR=${SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 BIN=${BIN:-$SRCDIR/build/bin}
 GEN=$BIN/test_metrics
-PASS=0 FAIL=0
+# shellcheck source-path=SCRIPTDIR source=assert.sh
+. "$SRCDIR/tests/integration/assert.sh"
 
 skip() {
 	echo "SKIP: $* (test_metrics_format not run)"
 	exit 0
-}
-
-check() {
-	local desc=$1
-	shift
-	if "$@"; then
-		PASS=$((PASS + 1))
-		echo "ok   - $desc"
-	else
-		FAIL=$((FAIL + 1))
-		echo "FAIL - $desc"
-	fi
 }
 
 if [ ! -x "$GEN" ]; then
@@ -126,5 +115,4 @@ grep -v '^# EOF$' "$TMP/sample.om" >"$TMP/noeof.om"
 check "the OpenMetrics parser rejects a rendering without # EOF" om_rejects "$TMP/noeof.om"
 check "the OpenMetrics parser rejects the 0.0.4 rendering" om_rejects "$TMP/sample.prom"
 
-echo "$PASS passed, $FAIL failed"
-[ "$FAIL" -eq 0 ]
+finish

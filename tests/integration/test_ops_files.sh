@@ -15,8 +15,6 @@ set -u
 SRCDIR=${SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 BIN=${BIN:-$SRCDIR/build/bin}
 [ -d "$BIN" ] && BIN=$(cd "$BIN" && pwd) # ExecStart= needs an absolute path
-# shellcheck disable=SC2034 # read by assert.sh's check() when it reports a failure
-RC=0 OUT='' ERR=''
 # shellcheck source-path=SCRIPTDIR source=assert.sh
 . "$SRCDIR/tests/integration/assert.sh"
 
@@ -26,15 +24,7 @@ MAN=$SRCDIR/man
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
-have() { command -v "$1" >/dev/null 2>&1; }
 skip() { echo "SKIP - $*"; }
-
-# quiet CMD...: run it; on failure show its output, indented, and fail
-quiet() {
-	"$@" >"$TMP/out" 2>&1 && return 0
-	sed 's/^/       | /' "$TMP/out"
-	return 1
-}
 
 # silent FILE: FILE is empty, else show it
 silent() {
@@ -108,10 +98,11 @@ mkdir -p "$TMP/unit" "$TMP/man/man1" "$TMP/man/man5" "$TMP/man/man8"
 cp "$MAN/certprobe.1" "$TMP/man/man1/"
 cp "$MAN/certprobe.yaml.5" "$TMP/man/man5/"
 cp "$MAN/certprobed.8" "$TMP/man/man8/"
-# the unit as shipped starts /usr/bin/certprobed; verify needs an executable there
-sed "s|^ExecStart=/usr/bin/certprobed |ExecStart=$BIN/certprobed |" "$UNIT" >"$TMP/unit/certprobed.service"
-check "unit: ExecStart is /usr/bin/certprobed -c /etc/certprobe/certprobe.yaml" \
-	grep -qx 'ExecStart=/usr/bin/certprobed -c /etc/certprobe/certprobe.yaml' "$UNIT"
+# the unit as shipped starts /usr/sbin/certprobed; verify needs an executable there
+# (cmake --install rewrites it to PREFIX/sbin: test_install.sh)
+sed "s|^ExecStart=/usr/sbin/certprobed |ExecStart=$BIN/certprobed |" "$UNIT" >"$TMP/unit/certprobed.service"
+check "unit: ExecStart is /usr/sbin/certprobed -c /etc/certprobe/certprobe.yaml" \
+	grep -qx 'ExecStart=/usr/sbin/certprobed -c /etc/certprobe/certprobe.yaml' "$UNIT"
 check "unit: ExecStart rewritten to \$BIN for verify" grep -q "^ExecStart=$BIN/certprobed " "$TMP/unit/certprobed.service"
 
 # systemd-analyze verify exits 0 on warnings (unknown keys, bad values): any line it

@@ -87,6 +87,31 @@ static struct alert_entry *entry_get(struct daemon *d, const char *endpoint,
 	return en;
 }
 
+/*
+ * The open alert of (endpoint, kind, severity) to raise or update. A new one supersedes
+ * the resolved ones of that identity a sink still delivers: a sink keeps one alert per
+ * identity (Alertmanager re-opens the label set), so they are dropped, never persisted
+ * next to the open one.
+ */
+static struct alert_entry *entry_raise(struct daemon *d, const char *endpoint,
+                                       enum endpoint_kind kind, enum result_class severity)
+{
+	struct alert_entry **pp = &d->alerts;
+
+	while (*pp != NULL) {
+		struct alert_entry *en = *pp;
+		if (en->kind == kind && en->severity == severity && strcmp(en->endpoint, endpoint) == 0) {
+			if (!en->resolved)
+				return en;
+			*pp = en->next;
+			entry_free(en);
+		} else {
+			pp = &en->next;
+		}
+	}
+	return entry_get(d, endpoint, kind, severity);
+}
+
 static void notify_raise(struct daemon *d, const struct alert_entry *en, bool restored)
 {
 	struct alert a;
@@ -207,8 +232,8 @@ static void endpoint_alert(struct daemon *d, struct endpoint *e)
 	if (description[0] == '\0')
 		snprintf(description, sizeof description, "%s", si->action);
 	/* a severity's alert is one alert: an update keeps the entry and its start */
-	en = entry_get(d, e->key, e->kind, now_sev == RESULT_CRITICAL ? RESULT_CRITICAL
-	                                                              : RESULT_WARNING);
+	en = entry_raise(d, e->key, e->kind, now_sev == RESULT_CRITICAL ? RESULT_CRITICAL
+	                                                                : RESULT_WARNING);
 	en->starts_at = since;
 	entry_set_text(en, summary, description, si->code, members);
 	notify_raise(d, en, false);
@@ -270,6 +295,22 @@ static const char *kv_get(const struct sf_kv *kv, size_t n, const char *name)
 	return NULL;
 }
 
+/* True when s holds an open alert of (endpoint, kind, severity). */
+static bool restore_has_open(const struct sf_state *s, const char *endpoint,
+                             const char *kind, const char *severity)
+{
+	for (size_t i = 0; i < s->n_alerts; i++) {
+		const struct sf_alert *a = &s->alerts[i];
+		const char *ep = kv_get(a->labels, a->n_labels, "endpoint");
+		const char *k = kv_get(a->labels, a->n_labels, "kind");
+		const char *sev = kv_get(a->labels, a->n_labels, "severity");
+		if (!a->resolved && ep != NULL && k != NULL && sev != NULL &&
+		    strcmp(ep, endpoint) == 0 && strcmp(k, kind) == 0 && strcmp(sev, severity) == 0)
+			return true;
+	}
+	return false;
+}
+
 void alerts_restore(struct daemon *d, const struct sf_state *s)
 {
 	for (size_t i = 0; i < s->n_alerts; i++) {
@@ -288,7 +329,10 @@ void alerts_restore(struct daemon *d, const struct sf_state *s)
 			continue;
 		}
 		severity = strcmp(sev, "critical") == 0 ? RESULT_CRITICAL : RESULT_WARNING;
-		en = entry_get(d, ep, kind, severity);
+		/* a resolve an open alert of the same identity superseded is not sent again */
+		if (a->resolved && restore_has_open(s, ep, endpoint_kind_name(kind), sev))
+			continue;
+		en = a->resolved ? entry_get(d, ep, kind, severity) : entry_raise(d, ep, kind, severity);
 		en->starts_at = a->starts_at;
 		entry_set_text(en, kv_get(a->annotations, a->n_annotations, "summary"),
 		               kv_get(a->annotations, a->n_annotations, "description"),

@@ -84,14 +84,15 @@ struct note {
 	int64_t starts_at;
 };
 
-static struct note notes[16];
+static struct note notes[256];
 static size_t n_notes;
 
 static void rec(const struct alert *a, bool resolve)
 {
-	struct note *n = &notes[n_notes++];
+	struct note *n;
 
-	assert_true(n_notes <= 16);
+	assert_true(n_notes < 256);
+	n = &notes[n_notes++];
 	n->resolve = resolve;
 	n->restored = a->restored;
 	snprintf(n->endpoint, sizeof n->endpoint, "%s", a->endpoint);
@@ -113,11 +114,13 @@ static void rec_resolve(struct alert_sink *s, const struct alert *a)
 
 /* true: the sink still has every resolve to deliver (an Alertmanager that is down) */
 static bool rec_holding;
+static size_t n_pending_calls;
 
 static bool rec_pending(const struct alert_sink *s, const struct alert *a)
 {
 	(void)s;
 	(void)a;
+	n_pending_calls++;
 	return rec_holding;
 }
 
@@ -152,6 +155,7 @@ static int setup(void **state)
 	n_runs = 0;
 	n_notes = 0;
 	rec_holding = false;
+	n_pending_calls = 0;
 	d.base = event_base_new();
 	d.env.base = d.base;
 	d.start = fake_start;
@@ -462,6 +466,52 @@ static void test_restore_open_and_superseded_resolve(void **state)
 	assert_int_equal(target("a")->ep->alert_since, 2000);
 }
 
+/*
+ * Restoring many undelivered resolves, and a reload that drops many endpoints with
+ * open alerts, ask the sinks about each alert a bounded number of times, not once per
+ * alert per resolve (quadratic: thousands of them stalled the start and the loop).
+ */
+#define MANY 60
+static void test_alerts_batch_linear(void **state)
+{
+	struct sf_kv labels[MANY][3];
+	struct sf_alert alerts[MANY];
+	char names[MANY][16], text[8192];
+	struct sf_state s;
+	struct gen *g;
+	bool keep_due[MANY + 1];
+	size_t n = 0;
+
+	(void)state;
+	memset(&s, 0, sizeof s);
+	for (size_t i = 0; i < MANY; i++) {
+		snprintf(names[i], sizeof names[i], "h%zu", i);
+		labels[i][0] = (struct sf_kv){"endpoint", names[i]};
+		labels[i][1] = (struct sf_kv){"kind", "web_service"};
+		labels[i][2] = (struct sf_kv){"severity", "critical"};
+		alerts[i] = (struct sf_alert){labels[i], 3, NULL, 0, 1000, i % 2 == 0, 2000};
+	}
+	s.alerts = alerts;
+	s.n_alerts = MANY;
+	rec_holding = true;
+	n += (size_t)snprintf(text + n, sizeof text - n, "transactions:\n");
+	for (size_t i = 0; i < MANY; i++)
+		n += (size_t)snprintf(text + n, sizeof text - n,
+		                      "  - name: t%zu\n    type: enrollment\n    protocol: scep\n"
+		                      "    url: http://h%zu/scep\n    subject: CN=x\n",
+		                      i, i);
+	d.g = gen_new(&d, load(text));
+	alerts_restore(&d, &s); /* MANY / 2 resolves to deliver, MANY / 2 open alerts */
+	assert_true(n_pending_calls <= 2 * MANY);
+	n_pending_calls = 0;
+	g = gen_new(&d, load("transactions:\n" ENROLL("a", "elsewhere")));
+	gen_carry(g, d.g, keep_due);
+	alerts_reload(&d, g); /* MANY / 2 endpoints gone with their open alerts */
+	assert_true(n_pending_calls <= 2 * MANY);
+	gen_free(d.g, true);
+	d.g = g;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -475,6 +525,7 @@ int main(void)
 		                                teardown),
 		cmocka_unit_test_setup_teardown(test_restore_open_and_superseded_resolve, setup,
 		                                teardown),
+		cmocka_unit_test_setup_teardown(test_alerts_batch_linear, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

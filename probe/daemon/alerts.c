@@ -87,6 +87,31 @@ static struct alert_entry *entry_get(struct daemon *d, const char *endpoint,
 	return en;
 }
 
+/*
+ * The open alert of (endpoint, kind, severity) to raise or update. A new one supersedes
+ * the resolved ones of that identity a sink still delivers: a sink keeps one alert per
+ * identity (Alertmanager re-opens the label set), so they are dropped, never persisted
+ * next to the open one.
+ */
+static struct alert_entry *entry_raise(struct daemon *d, const char *endpoint,
+                                       enum endpoint_kind kind, enum result_class severity)
+{
+	struct alert_entry **pp = &d->alerts;
+
+	while (*pp != NULL) {
+		struct alert_entry *en = *pp;
+		if (en->kind == kind && en->severity == severity && strcmp(en->endpoint, endpoint) == 0) {
+			if (!en->resolved)
+				return en;
+			*pp = en->next;
+			entry_free(en);
+		} else {
+			pp = &en->next;
+		}
+	}
+	return entry_get(d, endpoint, kind, severity);
+}
+
 static void notify_raise(struct daemon *d, const struct alert_entry *en, bool restored)
 {
 	struct alert a;
@@ -96,7 +121,11 @@ static void notify_raise(struct daemon *d, const struct alert_entry *en, bool re
 		d->sinks[i]->ops->raise(d->sinks[i], &a);
 }
 
-/* Resolve the open alert (endpoint, kind, severity) at ends_at and tell every sink. */
+/*
+ * Resolve the open alert (endpoint, kind, severity) at ends_at and tell every sink. The
+ * caller prunes once it is done (alerts_prune() asks the sinks about every alert: once
+ * per resolve of a batch is quadratic).
+ */
 static void resolve(struct daemon *d, const char *endpoint, enum endpoint_kind kind,
                     enum result_class severity, int64_t ends_at)
 {
@@ -110,7 +139,6 @@ static void resolve(struct daemon *d, const char *endpoint, enum endpoint_kind k
 	entry_view(en, &a, false);
 	for (size_t i = 0; i < d->n_sinks; i++)
 		d->sinks[i]->ops->resolve(d->sinks[i], &a);
-	alerts_prune(d);
 }
 
 void alerts_add_sink(struct daemon *d, struct alert_sink *s)
@@ -178,6 +206,7 @@ static void endpoint_alert(struct daemon *d, struct endpoint *e)
 	    (now_sev == RESULT_OK ||
 	     strcmp(alert_severity_name(e->alert), alert_severity_name(now_sev)) != 0)) {
 		resolve(d, e->key, e->kind, e->alert, now);
+		alerts_prune(d);
 		e->alert = RESULT_OK;
 	}
 	if (now_sev == RESULT_OK)
@@ -207,8 +236,8 @@ static void endpoint_alert(struct daemon *d, struct endpoint *e)
 	if (description[0] == '\0')
 		snprintf(description, sizeof description, "%s", si->action);
 	/* a severity's alert is one alert: an update keeps the entry and its start */
-	en = entry_get(d, e->key, e->kind, now_sev == RESULT_CRITICAL ? RESULT_CRITICAL
-	                                                              : RESULT_WARNING);
+	en = entry_raise(d, e->key, e->kind, now_sev == RESULT_CRITICAL ? RESULT_CRITICAL
+	                                                                : RESULT_WARNING);
 	en->starts_at = since;
 	entry_set_text(en, summary, description, si->code, members);
 	notify_raise(d, en, false);
@@ -260,6 +289,7 @@ void alerts_reload(struct daemon *d, struct gen *g)
 	for (struct endpoint *e = d->g->endpoints; e != NULL; e = e->next)
 		if (e->alert != RESULT_OK && gen_endpoint_find(g, e->key, e->kind) == NULL)
 			resolve(d, e->key, e->kind, e->alert, (int64_t)time(NULL));
+	alerts_prune(d);
 }
 
 static const char *kv_get(const struct sf_kv *kv, size_t n, const char *name)
@@ -270,10 +300,25 @@ static const char *kv_get(const struct sf_kv *kv, size_t n, const char *name)
 	return NULL;
 }
 
+/* True when d keeps an alert of (endpoint, kind, severity), open or resolved. */
+static bool entry_exists(const struct daemon *d, const char *endpoint, enum endpoint_kind kind,
+                         enum result_class severity)
+{
+	for (const struct alert_entry *en = d->alerts; en != NULL; en = en->next)
+		if (en->kind == kind && en->severity == severity && strcmp(en->endpoint, endpoint) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * The open alerts first, then the resolves still to deliver: a resolve of an identity
+ * that has an open alert was superseded by it (a sink keeps one alert per identity) and
+ * is not sent again.
+ */
 void alerts_restore(struct daemon *d, const struct sf_state *s)
 {
-	for (size_t i = 0; i < s->n_alerts; i++) {
-		const struct sf_alert *a = &s->alerts[i];
+	for (size_t k = 0; k < 2 * s->n_alerts; k++) {
+		const struct sf_alert *a = &s->alerts[k % s->n_alerts];
 		const char *ep = kv_get(a->labels, a->n_labels, "endpoint");
 		const char *sev = kv_get(a->labels, a->n_labels, "severity");
 		enum endpoint_kind kind;
@@ -281,6 +326,8 @@ void alerts_restore(struct daemon *d, const struct sf_state *s)
 		struct alert_entry *en;
 		struct endpoint *e;
 
+		if (a->resolved != (k >= s->n_alerts))
+			continue; /* open ones in the first pass, resolved ones in the second */
 		if (ep == NULL || sev == NULL ||
 		    endpoint_kind_parse(kv_get(a->labels, a->n_labels, "kind"), &kind) == -1 ||
 		    (strcmp(sev, "critical") != 0 && strcmp(sev, "warning") != 0)) {
@@ -288,6 +335,8 @@ void alerts_restore(struct daemon *d, const struct sf_state *s)
 			continue;
 		}
 		severity = strcmp(sev, "critical") == 0 ? RESULT_CRITICAL : RESULT_WARNING;
+		if (a->resolved && entry_exists(d, ep, kind, severity))
+			continue;
 		en = entry_get(d, ep, kind, severity);
 		en->starts_at = a->starts_at;
 		entry_set_text(en, kv_get(a->annotations, a->n_annotations, "summary"),
@@ -310,6 +359,7 @@ void alerts_restore(struct daemon *d, const struct sf_state *s)
 		e->alert = severity;
 		e->alert_since = a->starts_at;
 	}
+	alerts_prune(d);
 }
 
 void alerts_persist(const struct daemon *d, struct bbuf *b)

@@ -70,6 +70,7 @@ struct run_set {
 	const struct txn_env *env;
 	struct run_slot *slots;
 	size_t n, done;
+	size_t n_startable; /* the slots whose chain of dependencies ends in one without */
 };
 
 static void slot_start(struct run_slot *slot);
@@ -85,7 +86,7 @@ static void slot_done(const struct txn_result *r, void *arg)
 	for (size_t i = 0; i < set->n; i++)
 		if (!set->slots[i].started && set->slots[i].after == slot)
 			slot_start(&set->slots[i]);
-	if (set->done == set->n)
+	if (set->done == set->n_startable)
 		event_base_loopexit(set->env->base, NULL);
 }
 
@@ -116,11 +117,21 @@ enum result_class runner_run(const struct txn_env *env, const struct txn_conf *c
 			if (j != i && strcmp(confs[j]->name, dep) == 0)
 				set.slots[i].after = &set.slots[j];
 	}
+	/* a slot in (or behind) a dependency cycle never starts: do not wait for it */
+	for (size_t i = 0; i < n; i++) {
+		const struct run_slot *slot = &set.slots[i];
+		size_t hops = 0;
+		while (slot->after != NULL && hops++ < n)
+			slot = slot->after;
+		if (slot->after == NULL)
+			set.n_startable++;
+	}
 	/* every slot exists before the first callback can count completions */
 	for (size_t i = 0; i < n; i++)
 		if (set.slots[i].after == NULL)
 			slot_start(&set.slots[i]);
-	event_base_dispatch(env->base);
+	if (set.n_startable > 0)
+		event_base_dispatch(env->base);
 	for (size_t i = 0; i < n; i++) {
 		struct run_slot *slot = &set.slots[i];
 		if (!slot->done) {

@@ -14,13 +14,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 
 #include "alert/sink.h"
 #include "config/config.h"
+#include "core/bbuf.h"
 #include "core/clock.h"
 #include "daemon/daemon.h"
+#include "exporters/statefile.h"
 
 #define T0 1000000000000ull /* fake monotonic microseconds */
 #define MAX_RUNS 32
@@ -81,14 +84,15 @@ struct note {
 	int64_t starts_at;
 };
 
-static struct note notes[16];
+static struct note notes[256];
 static size_t n_notes;
 
 static void rec(const struct alert *a, bool resolve)
 {
-	struct note *n = &notes[n_notes++];
+	struct note *n;
 
-	assert_true(n_notes <= 16);
+	assert_true(n_notes < 256);
+	n = &notes[n_notes++];
 	n->resolve = resolve;
 	n->restored = a->restored;
 	snprintf(n->endpoint, sizeof n->endpoint, "%s", a->endpoint);
@@ -108,12 +112,25 @@ static void rec_resolve(struct alert_sink *s, const struct alert *a)
 	rec(a, true);
 }
 
+/* true: the sink still has every resolve to deliver (an Alertmanager that is down) */
+static bool rec_holding;
+static size_t n_pending_calls;
+
+static bool rec_pending(const struct alert_sink *s, const struct alert *a)
+{
+	(void)s;
+	(void)a;
+	n_pending_calls++;
+	return rec_holding;
+}
+
 static void rec_free(struct alert_sink *s)
 {
 	free(s);
 }
 
-static const struct alert_sink_ops rec_ops = {"record", rec_raise, rec_resolve, NULL, rec_free};
+static const struct alert_sink_ops rec_ops = {"record", rec_raise, rec_resolve, rec_pending,
+                                              rec_free};
 
 /* ---- a daemon without a loop ---- */
 
@@ -137,6 +154,8 @@ static int setup(void **state)
 	memset(runs, 0, sizeof runs);
 	n_runs = 0;
 	n_notes = 0;
+	rec_holding = false;
+	n_pending_calls = 0;
 	d.base = event_base_new();
 	d.env.base = d.base;
 	d.start = fake_start;
@@ -328,6 +347,171 @@ static void test_alerts(void **state)
 	assert_int_equal(a->ep->alert, RESULT_OK);
 }
 
+/* The alerts of d as a state file would keep them, read back. */
+static struct sf_state *alerts_roundtrip(void)
+{
+	char path[] = "/tmp/test_sched.XXXXXX", err[256];
+	struct sf_state *s;
+	struct bbuf b;
+	FILE *f;
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	bbuf_init(&b, SIZE_MAX);
+	statefile_doc_open(&b, "test.yaml");
+	statefile_doc_section(&b, "endpoints");
+	statefile_doc_section(&b, "alerts");
+	alerts_persist(&d, &b);
+	statefile_doc_close(&b);
+	f = fdopen(fd, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(b.data, 1, b.len, f), b.len);
+	fclose(f);
+	bbuf_free(&b);
+	s = statefile_load(path, err, sizeof err);
+	unlink(path);
+	assert_non_null(s);
+	return s;
+}
+
+/* A restart: the same configuration, a fresh recording sink, the alerts of state s. */
+static void restart(const char *config, const struct sf_state *s)
+{
+	struct alert_sink *sink = calloc(1, sizeof *sink);
+
+	gen_free(d.g, true);
+	alerts_free(&d);
+	sink->ops = &rec_ops;
+	alerts_add_sink(&d, sink);
+	n_notes = 0;
+	d.g = gen_new(&d, load(config));
+	alerts_restore(&d, s);
+}
+
+/*
+ * An endpoint fails again before a sink delivered the resolve of its last alert: the
+ * raise supersedes the pending resolve (one alert per endpoint and severity), and a
+ * restart re-announces the open alert instead of resolving it.
+ */
+static void test_alert_reraised_before_resolve_delivered(void **state)
+{
+	static const char config[] = "transactions:\n" ENROLL("a", "h1");
+	struct sf_state *s;
+	struct target *a;
+
+	(void)state;
+	d.hconf.max_attempts = 1;
+	d.hconf.flap_detection = false;
+	rec_holding = true;
+	d.g = gen_new(&d, load(config));
+	sched_gen(d.g, NULL);
+	a = target("a");
+	sched_due(a);
+	finish(run_of("a"), TXN_SCEP_FAILURE_BAD_REQUEST); /* raise */
+	sched_due(a);
+	finish(run_of("a"), TXN_OK); /* resolve, still to deliver */
+	sched_due(a);
+	finish(run_of("a"), TXN_SCEP_FAILURE_BAD_REQUEST); /* raise again */
+	assert_int_equal(n_notes, 3);
+	assert_false(notes[2].resolve);
+	assert_int_equal(a->ep->alert, RESULT_CRITICAL);
+
+	s = alerts_roundtrip();
+	assert_int_equal(s->n_alerts, 1); /* the open alert; the resolve it superseded is gone */
+	restart(config, s);
+	statefile_state_free(s);
+	assert_int_equal(n_notes, 1);
+	assert_false(notes[0].resolve);
+	assert_true(notes[0].restored);
+	assert_int_equal(notes[0].severity, RESULT_CRITICAL);
+	assert_int_equal(target("a")->ep->alert, RESULT_CRITICAL);
+	s = alerts_roundtrip();
+	assert_int_equal(s->n_alerts, 1);
+	assert_false(s->alerts[0].resolved);
+	statefile_state_free(s);
+}
+
+/*
+ * A state file with an open alert and, after it, the undelivered resolve of an earlier
+ * alert of the same endpoint and severity (as files written before the fix hold them):
+ * the open one is re-announced and stays open; the resolve it superseded is dropped.
+ */
+static void test_restore_open_and_superseded_resolve(void **state)
+{
+	struct sf_kv labels[] = {{"alertname", "CertprobeWebServiceState"},
+	                         {"endpoint", "h1"},
+	                         {"kind", "web_service"},
+	                         {"severity", "critical"},
+	                         {"job", "certprobe"}};
+	struct sf_kv ann[] = {{"summary", "Web service h1 is CRITICAL"}};
+	struct sf_alert alerts[] = {
+		{labels, 5, ann, 1, 2000, false, 0}, /* open, the newest */
+		{labels, 5, ann, 1, 1000, true, 1500},
+	};
+	struct sf_state s;
+
+	(void)state;
+	memset(&s, 0, sizeof s);
+	s.alerts = alerts;
+	s.n_alerts = 2;
+	rec_holding = true;
+	d.g = gen_new(&d, load("transactions:\n" ENROLL("a", "h1")));
+	alerts_restore(&d, &s);
+	for (size_t i = 0; i < n_notes; i++)
+		assert_false(notes[i].resolve && notes[i].severity == RESULT_CRITICAL);
+	assert_int_equal(n_notes, 1);
+	assert_true(notes[0].restored);
+	assert_int_equal(notes[0].starts_at, 2000);
+	assert_int_equal(target("a")->ep->alert, RESULT_CRITICAL);
+	assert_int_equal(target("a")->ep->alert_since, 2000);
+}
+
+/*
+ * Restoring many undelivered resolves, and a reload that drops many endpoints with
+ * open alerts, ask the sinks about each alert a bounded number of times, not once per
+ * alert per resolve (quadratic: thousands of them stalled the start and the loop).
+ */
+#define MANY 60
+static void test_alerts_batch_linear(void **state)
+{
+	struct sf_kv labels[MANY][3];
+	struct sf_alert alerts[MANY];
+	char names[MANY][16], text[8192];
+	struct sf_state s;
+	struct gen *g;
+	bool keep_due[MANY + 1];
+	size_t n = 0;
+
+	(void)state;
+	memset(&s, 0, sizeof s);
+	for (size_t i = 0; i < MANY; i++) {
+		snprintf(names[i], sizeof names[i], "h%zu", i);
+		labels[i][0] = (struct sf_kv){"endpoint", names[i]};
+		labels[i][1] = (struct sf_kv){"kind", "web_service"};
+		labels[i][2] = (struct sf_kv){"severity", "critical"};
+		alerts[i] = (struct sf_alert){labels[i], 3, NULL, 0, 1000, i % 2 == 0, 2000};
+	}
+	s.alerts = alerts;
+	s.n_alerts = MANY;
+	rec_holding = true;
+	n += (size_t)snprintf(text + n, sizeof text - n, "transactions:\n");
+	for (size_t i = 0; i < MANY; i++)
+		n += (size_t)snprintf(text + n, sizeof text - n,
+		                      "  - name: t%zu\n    type: enrollment\n    protocol: scep\n"
+		                      "    url: http://h%zu/scep\n    subject: CN=x\n",
+		                      i, i);
+	d.g = gen_new(&d, load(text));
+	alerts_restore(&d, &s); /* MANY / 2 resolves to deliver, MANY / 2 open alerts */
+	assert_true(n_pending_calls <= 2 * MANY);
+	n_pending_calls = 0;
+	g = gen_new(&d, load("transactions:\n" ENROLL("a", "elsewhere")));
+	gen_carry(g, d.g, keep_due);
+	alerts_reload(&d, g); /* MANY / 2 endpoints gone with their open alerts */
+	assert_true(n_pending_calls <= 2 * MANY);
+	gen_free(d.g, true);
+	d.g = g;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -337,6 +521,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_dependency, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reload_carry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_alerts, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_alert_reraised_before_resolve_delivered, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(test_restore_open_and_superseded_resolve, setup,
+		                                teardown),
+		cmocka_unit_test_setup_teardown(test_alerts_batch_linear, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -565,7 +565,7 @@ static struct gen *gen_new(struct daemon *d, struct config *cfg)
 		g->eps[i].state = RESULT_OK;
 	}
 	for (i = 0; i < g->n; i++) {
-		const char *from = g->targets[i].conf->certificate.from;
+		const char *from = txn_conf_depends_on(g->targets[i].conf);
 		const struct txn_conf *src = from != NULL ? config_find_txn(cfg, from) : NULL;
 		/* the config keeps transactions in file order, as targets are */
 		if (src != NULL) {

@@ -233,13 +233,16 @@ static enum mask_class mask_value_class(struct mask_scan *ms, struct mask_ctx *c
 		return MASK_ALL;
 	if (found)
 		return ctx->holder ? MASK_HOLDER : MASK_NONE;
-	if (top != NULL && top->cls == MASK_HOLDER)
-		return MASK_ALL;
 	/* a key no table here knows: judge it by what its name means elsewhere */
 	if (schema_secret(&ms->schema, ms->key))
 		return MASK_ALL;
 	*ctx = ctx_holders(ms, ms->key);
-	return ctx->holder ? MASK_HOLDER : MASK_NONE;
+	if (ctx->holder)
+		return MASK_HOLDER;
+	/* and under a secret's mapping, whatever it is may be the secret */
+	if (top != NULL && top->cls == MASK_HOLDER)
+		return MASK_ALL;
+	return MASK_NONE;
 }
 
 static enum mask_class mask_take_pending(struct mask_scan *ms, struct mask_ctx *ctx)

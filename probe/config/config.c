@@ -46,6 +46,14 @@
 
 #define CONFIG_MAX_BYTES (1024 * 1024)
 
+/* A type's keys as found in a transaction, kept for the type's conf_check. */
+struct cfg_txn_part {
+	const struct txn_type *type;
+	void *spec;   /* the transaction's own, or a scratch one (another type's keys) */
+	bool scratch; /* spec is the loader's, freed after its check */
+	struct cfg_found found;
+};
+
 /* Per-transaction bookkeeping while loading: where things were, for later checks. */
 struct cfg_txn_state {
 	struct txn_conf *txn;
@@ -53,7 +61,8 @@ struct cfg_txn_state {
 	const char *label; /* a valid name, even a duplicate one, for messages */
 	yaml_node_t *interval;
 	yaml_node_t *timeout;
-	struct cfg_found *found; /* the type's keys, for its conf_check; NULL: none */
+	struct cfg_txn_part *parts; /* its type's keys, then any other type's that were found */
+	size_t nparts;
 };
 
 /* ---- the keys every transaction has ---- */
@@ -183,6 +192,14 @@ static const struct cfg_key txn_keys[] = {
 	{.key = NULL},
 };
 
+static bool found_any(const struct cfg_found *found)
+{
+	for (size_t i = 0; i < CFG_KEYS_MAX; i++)
+		if (found->key[i] != NULL)
+			return true;
+	return false;
+}
+
 /* The type a transaction mapping names (its first 'type' key), before the walk. */
 static const struct txn_type *txn_type_of(struct cfg_loader *ld, yaml_node_t *node)
 {
@@ -195,7 +212,8 @@ static const struct txn_type *txn_type_of(struct cfg_loader *ld, yaml_node_t *no
  * Walk one transaction: the common keys, and those of its type into a new spec. The
  * other types' keys are walked into scratch specs, so their values are checked too:
  * with a known type they are reported as not applying; with an unknown one they are
- * the type's keys as far as one can tell.
+ * the type's keys as far as one can tell. finish() runs each type's conf_check on what
+ * was found of its keys.
  */
 static void load_txn(struct cfg_loader *ld, yaml_node_t *node, size_t index)
 {
@@ -254,16 +272,21 @@ static void load_txn(struct cfg_loader *ld, yaml_node_t *node, size_t index)
 	else
 		snprintf(label, sizeof label, "transaction #%zu", index + 1);
 	cfg_walk_required(ld, cfg_node(node), txn_keys, &found[0], label);
-	if (type != NULL) {
+	if (type != NULL)
 		cfg_walk_required(ld, cfg_node(node), type->keys, &found[own], label);
-		if (type->conf_check != NULL) {
-			st->found = xmalloc(sizeof *st->found);
-			*st->found = found[own];
+	/* another type's keys get that type's checks too, as their values do */
+	st->parts = xcalloc(n, sizeof *st->parts);
+	for (size_t t = 1; t < n; t++) {
+		if (owner[t]->conf_check != NULL && (t == own || found_any(&found[t]))) {
+			struct cfg_txn_part *part = &st->parts[st->nparts++];
+			part->type = owner[t];
+			part->spec = tables[t].obj;
+			part->scratch = t != own;
+			part->found = found[t];
+		} else if (t != own) {
+			owner[t]->conf_free(tables[t].obj);
 		}
 	}
-	for (size_t t = 1; t < n; t++)
-		if (t != own)
-			owner[t]->conf_free(tables[t].obj);
 	free(found);
 	free(tables);
 	free(owner);
@@ -339,8 +362,20 @@ static void finish(struct cfg_loader *ld)
 		if (t->timeout_ms == CFG_DURATION_UNSET && st->timeout == NULL)
 			t->timeout_ms = cfg->default_timeout_ms;
 		cfg_daemon_warn_inherit(&t->warn, &cfg->default_warn);
-		if (st->found != NULL)
-			t->type->conf_check(ld, cfg, t, st->found);
+		for (size_t k = 0; k < st->nparts; k++) {
+			struct cfg_txn_part *part = &st->parts[k];
+			struct txn_conf view = *t;
+
+			if (!part->scratch) {
+				part->type->conf_check(ld, cfg, t, &part->found);
+				continue;
+			}
+			view.type = part->type;
+			view.spec = part->spec;
+			part->type->conf_check(ld, cfg, &view, &part->found);
+			part->type->conf_free(part->spec);
+			part->spec = NULL;
+		}
 	}
 }
 
@@ -487,8 +522,12 @@ out:
 		report(&ld, errout);
 	}
 	config_free(ld.cfg);
-	for (size_t i = 0; i < ld.ntxns; i++)
-		free(ld.txns[i].found);
+	for (size_t i = 0; i < ld.ntxns; i++) {
+		for (size_t k = 0; k < ld.txns[i].nparts; k++)
+			if (ld.txns[i].parts[k].scratch)
+				ld.txns[i].parts[k].type->conf_free(ld.txns[i].parts[k].spec);
+		free(ld.txns[i].parts);
+	}
 	free(ld.txns);
 	free(ld.names);
 	cfg_source_free(&ld.src);

@@ -65,37 +65,37 @@ static void handle_basic_user(struct cfg_loader *ld, struct cfg_node *node, void
 }
 
 static const struct cfg_key basic_keys[] = {
-	{.key = "username",
-	 .kind = CFG_SCALAR,
-	 .handler = handle_basic_user,
-	 .offset = offsetof(struct listener_conf, username),
-	 .flags = CFG_REQUIRED},
-	{.key = "password",
-	 .kind = CFG_MAPPING,
-	 .handler = cfg_walk_secret,
-	 .offset = offsetof(struct listener_conf, password),
-	 .flags = CFG_REQUIRED,
-	 .sub = cfg_walk_secret_keys},
-	{.key = NULL},
+    {.key = "username",
+     .kind = CFG_SCALAR,
+     .handler = handle_basic_user,
+     .offset = offsetof(struct listener_conf, username),
+     .flags = CFG_REQUIRED},
+    {.key = "password",
+     .kind = CFG_MAPPING,
+     .handler = cfg_walk_secret,
+     .offset = offsetof(struct listener_conf, password),
+     .flags = CFG_REQUIRED,
+     .sub = cfg_walk_secret_keys},
+    {.key = NULL},
 };
 
 enum web_key { WEB_K_TLS_CERT, WEB_K_TLS_KEY, WEB_K_BASIC_AUTH };
 
 static const struct cfg_key web_keys[] = {
-	[WEB_K_TLS_CERT] = {.key = "tls_cert",
-	                    .kind = CFG_SCALAR,
-	                    .handler = cfg_walk_path,
-	                    .offset = offsetof(struct listener_conf, tls_cert)},
-	[WEB_K_TLS_KEY] = {.key = "tls_key",
-	                   .kind = CFG_SCALAR,
-	                   .handler = cfg_walk_path,
-	                   .offset = offsetof(struct listener_conf, tls_key)},
-	/* basic_auth's keys live in listener_conf itself */
-	[WEB_K_BASIC_AUTH] = {.key = "basic_auth",
-	                      .kind = CFG_MAPPING,
-	                      .handler = cfg_walk_section,
-	                      .sub = basic_keys},
-	{.key = NULL},
+    [WEB_K_TLS_CERT] = {.key = "tls_cert",
+                        .kind = CFG_SCALAR,
+                        .handler = cfg_walk_path,
+                        .offset = offsetof(struct listener_conf, tls_cert)},
+    [WEB_K_TLS_KEY] = {.key = "tls_key",
+                       .kind = CFG_SCALAR,
+                       .handler = cfg_walk_path,
+                       .offset = offsetof(struct listener_conf, tls_key)},
+    /* basic_auth's keys live in listener_conf itself */
+    [WEB_K_BASIC_AUTH] = {.key = "basic_auth",
+                          .kind = CFG_MAPPING,
+                          .handler = cfg_walk_section,
+                          .sub = basic_keys},
+    {.key = NULL},
 };
 
 static void handle_web(struct cfg_loader *ld, struct cfg_node *node, void *obj,
@@ -113,30 +113,30 @@ static void handle_web(struct cfg_loader *ld, struct cfg_node *node, void *obj,
 }
 
 const struct cfg_key cfg_daemon_probe_keys[] = {
-	{.key = "state_dir",
-	 .kind = CFG_SCALAR,
-	 .handler = cfg_walk_path,
-	 .offset = offsetof(struct config, state_dir)},
-	{.key = "listen",
-	 .kind = CFG_SCALAR,
-	 .handler = handle_listen,
-	 .offset = offsetof(struct config, listen)},
-	{.key = "max_per_endpoint",
-	 .kind = CFG_SCALAR,
-	 .handler = cfg_walk_uint,
-	 .offset = offsetof(struct config, max_per_endpoint),
-	 .min = 1,
-	 .max = 1000},
-	{.key = "syslog",
-	 .kind = CFG_SCALAR,
-	 .handler = cfg_walk_bool,
-	 .offset = offsetof(struct config, syslog)},
-	{.key = "web",
-	 .kind = CFG_MAPPING,
-	 .handler = handle_web,
-	 .offset = offsetof(struct config, web),
-	 .sub = web_keys},
-	{.key = NULL},
+    {.key = "state_dir",
+     .kind = CFG_SCALAR,
+     .handler = cfg_walk_path,
+     .offset = offsetof(struct config, state_dir)},
+    {.key = "listen",
+     .kind = CFG_SCALAR,
+     .handler = handle_listen,
+     .offset = offsetof(struct config, listen)},
+    {.key = "max_per_endpoint",
+     .kind = CFG_SCALAR,
+     .handler = cfg_walk_uint,
+     .offset = offsetof(struct config, max_per_endpoint),
+     .min = 1,
+     .max = 1000},
+    {.key = "syslog",
+     .kind = CFG_SCALAR,
+     .handler = cfg_walk_bool,
+     .offset = offsetof(struct config, syslog)},
+    {.key = "web",
+     .kind = CFG_MAPPING,
+     .handler = handle_web,
+     .offset = offsetof(struct config, web),
+     .sub = web_keys},
+    {.key = NULL},
 };
 
 /* ---- warn: ---- */
@@ -194,10 +194,10 @@ static void handle_step_latency(struct cfg_loader *ld, yaml_node_t *node, struct
 		if (key == NULL || value == NULL)
 			continue;
 		if (key->type != YAML_SCALAR_NODE || value->type != YAML_SCALAR_NODE) {
-			cfg_walk_error_mark(ld, &key->start_mark, NULL,
-			                    "expected 'step: duration' pairs in latency, found %s",
-			                    cfg_walk_node_kind(key->type != YAML_SCALAR_NODE ? key
-			                                                                  : value));
+			cfg_walk_error_mark(
+			    ld, &key->start_mark, NULL,
+			    "expected 'step: duration' pairs in latency, found %s",
+			    cfg_walk_node_kind(key->type != YAML_SCALAR_NODE ? key : value));
 			continue;
 		}
 		k = cfg_walk_scalar(cfg_node(key));
@@ -253,13 +253,13 @@ static void handle_latency(struct cfg_loader *ld, struct cfg_node *value, void *
 }
 
 const struct cfg_key cfg_daemon_warn_keys[] = {
-	{.key = "expiry_days",
-	 .kind = CFG_SCALAR,
-	 .handler = cfg_walk_uint,
-	 .offset = offsetof(struct warn_conf, expiry_days),
-	 .max = 3650},
-	{.key = "latency", .kind = CFG_ANY, .handler = handle_latency},
-	{.key = NULL},
+    {.key = "expiry_days",
+     .kind = CFG_SCALAR,
+     .handler = cfg_walk_uint,
+     .offset = offsetof(struct warn_conf, expiry_days),
+     .max = 3650},
+    {.key = "latency", .kind = CFG_ANY, .handler = handle_latency},
+    {.key = NULL},
 };
 
 void cfg_daemon_warn_init(struct warn_conf *w)
@@ -305,35 +305,35 @@ static void handle_default_pending(struct cfg_loader *ld, struct cfg_node *node,
 }
 
 const struct cfg_key cfg_daemon_defaults_keys[] = {
-	{.key = "interval",
-	 .kind = CFG_SCALAR,
-	 .handler = cfg_walk_duration,
-	 .offset = offsetof(struct config, default_interval_ms),
-	 .min = CFG_MS_SECOND,
-	 .max = 30 * CFG_MS_DAY},
-	{.key = "timeout",
-	 .kind = CFG_SCALAR,
-	 .handler = cfg_walk_duration,
-	 .offset = offsetof(struct config, default_timeout_ms),
-	 .min = 1,
-	 .max = CFG_MS_HOUR},
-	{.key = "pending",
-	 .kind = CFG_MAPPING,
-	 .handler = handle_default_pending,
-	 .offset = offsetof(struct config, default_pending),
-	 .sub = cfg_walk_pending_keys},
-	{.key = "max_attempts",
-	 .kind = CFG_SCALAR,
-	 .handler = cfg_walk_uint,
-	 .offset = offsetof(struct config, max_attempts),
-	 .min = 1,
-	 .max = 100},
-	{.key = "warn",
-	 .kind = CFG_MAPPING,
-	 .handler = cfg_walk_section,
-	 .offset = offsetof(struct config, default_warn),
-	 .sub = cfg_daemon_warn_keys},
-	{.key = NULL},
+    {.key = "interval",
+     .kind = CFG_SCALAR,
+     .handler = cfg_walk_duration,
+     .offset = offsetof(struct config, default_interval_ms),
+     .min = CFG_MS_SECOND,
+     .max = 30 * CFG_MS_DAY},
+    {.key = "timeout",
+     .kind = CFG_SCALAR,
+     .handler = cfg_walk_duration,
+     .offset = offsetof(struct config, default_timeout_ms),
+     .min = 1,
+     .max = CFG_MS_HOUR},
+    {.key = "pending",
+     .kind = CFG_MAPPING,
+     .handler = handle_default_pending,
+     .offset = offsetof(struct config, default_pending),
+     .sub = cfg_walk_pending_keys},
+    {.key = "max_attempts",
+     .kind = CFG_SCALAR,
+     .handler = cfg_walk_uint,
+     .offset = offsetof(struct config, max_attempts),
+     .min = 1,
+     .max = 100},
+    {.key = "warn",
+     .kind = CFG_MAPPING,
+     .handler = cfg_walk_section,
+     .offset = offsetof(struct config, default_warn),
+     .sub = cfg_daemon_warn_keys},
+    {.key = NULL},
 };
 
 /* ---- alerting: ---- */
@@ -341,8 +341,8 @@ const struct cfg_key cfg_daemon_defaults_keys[] = {
 /* Prometheus label names; the ones certprobe sets itself are reserved. */
 static bool valid_label_name(const char *s)
 {
-	static const char *const reserved[] = {"alertname", "endpoint", "kind", "severity", "job",
-	                                       NULL};
+	static const char *const reserved[] = {"alertname", "endpoint", "kind",
+	                                       "severity",  "job",      NULL};
 
 	if (!am_label_name_valid(s) || strncmp(s, "__", 2) == 0)
 		return false;
@@ -369,27 +369,28 @@ static void handle_am_labels(struct cfg_loader *ld, struct cfg_node *mapping, vo
 		if (key == NULL || value == NULL)
 			continue;
 		if (key->type != YAML_SCALAR_NODE || value->type != YAML_SCALAR_NODE) {
-			cfg_walk_error_mark(ld, &key->start_mark, NULL,
-			                    "expected 'name: value' pairs in labels, found %s",
-			                    cfg_walk_node_kind(key->type != YAML_SCALAR_NODE ? key
-			                                                                  : value));
+			cfg_walk_error_mark(
+			    ld, &key->start_mark, NULL,
+			    "expected 'name: value' pairs in labels, found %s",
+			    cfg_walk_node_kind(key->type != YAML_SCALAR_NODE ? key : value));
 			continue;
 		}
 		name = cfg_walk_scalar(cfg_node(key));
 		if (!valid_label_name(name)) {
-			cfg_walk_error_mark(ld, &key->start_mark,
-			                    "letters, digits and _, not starting with a digit or __; "
-			                    "alertname, endpoint, kind, severity and job are set by "
-			                    "certprobe",
-			                    "bad label name '%s'", cfg_walk_clip(name, buf, sizeof buf));
+			cfg_walk_error_mark(
+			    ld, &key->start_mark,
+			    "letters, digits and _, not starting with a digit or __; "
+			    "alertname, endpoint, kind, severity and job are set by "
+			    "certprobe",
+			    "bad label name '%s'", cfg_walk_clip(name, buf, sizeof buf));
 			continue;
 		}
 		if (cfg_walk_scalar_check(ld, value, name) == -1)
 			continue;
 		for (size_t i = 0; i < am->n_labels; i++)
 			if (strcmp(am->labels[i].name, name) == 0)
-				cfg_walk_error_mark(ld, &key->start_mark, NULL, "duplicate label '%s'",
-				                    am->labels[i].name);
+				cfg_walk_error_mark(ld, &key->start_mark, NULL,
+				                    "duplicate label '%s'", am->labels[i].name);
 		am->labels = xrealloc(am->labels, (am->n_labels + 1) * sizeof *am->labels);
 		am->labels[am->n_labels].name = xstrdup(name);
 		am->labels[am->n_labels].value = xstrdup(cfg_walk_scalar(cfg_node(value)));
@@ -405,7 +406,8 @@ static void handle_am_urls(struct cfg_loader *ld, struct cfg_node *list, void *o
 
 	(void)key;
 	if (node->data.sequence.items.start == node->data.sequence.items.top) {
-		cfg_walk_error(ld, list, "e.g. urls: [\"http://127.0.0.1:9093\"]", "'urls' is empty");
+		cfg_walk_error(ld, list, "e.g. urls: [\"http://127.0.0.1:9093\"]",
+		               "'urls' is empty");
 		return;
 	}
 	for (yaml_node_item_t *it = node->data.sequence.items.start;
@@ -437,34 +439,34 @@ static void handle_am_urls(struct cfg_loader *ld, struct cfg_node *list, void *o
 }
 
 static const struct cfg_key am_keys[] = {
-	{.key = "urls", .kind = CFG_LIST, .handler = handle_am_urls, .flags = CFG_REQUIRED},
-	{.key = "resend_interval",
-	 .kind = CFG_SCALAR,
-	 .handler = cfg_walk_duration,
-	 .offset = offsetof(struct alertmanager_conf, resend_interval_ms),
-	 .min = 5 * CFG_MS_SECOND,
-	 .max = CFG_MS_HOUR},
-	{.key = "timeout",
-	 .kind = CFG_SCALAR,
-	 .handler = cfg_walk_duration,
-	 .offset = offsetof(struct alertmanager_conf, timeout_ms),
-	 .min = 1,
-	 .max = 5 * CFG_MS_MINUTE},
-	{.key = "labels", .kind = CFG_MAPPING, .handler = handle_am_labels},
-	{.key = "trust_store",
-	 .kind = CFG_SCALAR,
-	 .handler = cfg_walk_path,
-	 .offset = offsetof(struct alertmanager_conf, trust_store)},
-	{.key = NULL},
+    {.key = "urls", .kind = CFG_LIST, .handler = handle_am_urls, .flags = CFG_REQUIRED},
+    {.key = "resend_interval",
+     .kind = CFG_SCALAR,
+     .handler = cfg_walk_duration,
+     .offset = offsetof(struct alertmanager_conf, resend_interval_ms),
+     .min = 5 * CFG_MS_SECOND,
+     .max = CFG_MS_HOUR},
+    {.key = "timeout",
+     .kind = CFG_SCALAR,
+     .handler = cfg_walk_duration,
+     .offset = offsetof(struct alertmanager_conf, timeout_ms),
+     .min = 1,
+     .max = 5 * CFG_MS_MINUTE},
+    {.key = "labels", .kind = CFG_MAPPING, .handler = handle_am_labels},
+    {.key = "trust_store",
+     .kind = CFG_SCALAR,
+     .handler = cfg_walk_path,
+     .offset = offsetof(struct alertmanager_conf, trust_store)},
+    {.key = NULL},
 };
 
 const struct cfg_key cfg_daemon_alerting_keys[] = {
-	{.key = "alertmanager",
-	 .kind = CFG_MAPPING,
-	 .handler = cfg_walk_section,
-	 .offset = offsetof(struct config, alertmanager),
-	 .sub = am_keys},
-	{.key = NULL},
+    {.key = "alertmanager",
+     .kind = CFG_MAPPING,
+     .handler = cfg_walk_section,
+     .offset = offsetof(struct config, alertmanager),
+     .sub = am_keys},
+    {.key = NULL},
 };
 
 /* ---- defaults of everything ---- */

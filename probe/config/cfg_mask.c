@@ -32,7 +32,7 @@ struct mask_frame {
 	enum mask_class cls;
 	bool mapping;
 	struct mask_ctx ctx; /* a mapping: its keys; a list: its items' */
-	bool indentless; /* a "- item" list without its own indentation is open here */
+	bool indentless;     /* a "- item" list without its own indentation is open here */
 	enum mask_class indentless_cls;
 	struct mask_ctx indentless_ctx;
 	long anchor; /* anchor whose node ends with this frame, or -1 */
@@ -94,8 +94,8 @@ static void schema_visit(struct mask_schema *s, const struct cfg_key *keys)
 	for (size_t i = 0; i < s->nvisited; i++)
 		if (s->visited[i] == keys)
 			return;
-	s->visited = cfg_source_grow(s->visited, &s->visited_cap, s->nvisited + 1,
-	                             sizeof *s->visited);
+	s->visited =
+	    cfg_source_grow(s->visited, &s->visited_cap, s->nvisited + 1, sizeof *s->visited);
 	s->visited[s->nvisited++] = keys;
 	for (const struct cfg_key *f = keys; f->key != NULL; f++) {
 		if (f->flags & CFG_SECRET) {
@@ -293,8 +293,7 @@ static void mask_end_indentless(struct mask_scan *ms, struct mask_frame *f)
 	f->indentless_anchor = -1;
 }
 
-static void mask_push(struct mask_scan *ms, enum mask_class cls, bool mapping,
-                      struct mask_ctx ctx)
+static void mask_push(struct mask_scan *ms, enum mask_class cls, bool mapping, struct mask_ctx ctx)
 {
 	struct mask_frame *f;
 
@@ -330,8 +329,8 @@ static void mask_token(struct mask_scan *ms, yaml_token_t *t)
 	struct mask_frame *top = mask_top(ms);
 	size_t start = cfg_source_mark_offset(src, t->start_mark.index, t->start_mark.line,
 	                                      t->start_mark.column);
-	size_t end = cfg_source_mark_offset(src, t->end_mark.index, t->end_mark.line,
-	                                    t->end_mark.column);
+	size_t end =
+	    cfg_source_mark_offset(src, t->end_mark.index, t->end_mark.line, t->end_mark.column);
 	struct mask_ctx ctx;
 	enum mask_class cls;
 

@@ -76,8 +76,7 @@ size_t cfg_source_offset(const struct cfg_source *src, size_t line, size_t col)
 	return i < end ? i : end;
 }
 
-size_t cfg_source_mark_offset(const struct cfg_source *src, size_t index, size_t line,
-                              size_t col)
+size_t cfg_source_mark_offset(const struct cfg_source *src, size_t index, size_t line, size_t col)
 {
 	if (src->char_byte != NULL && index <= src->nchars)
 		return src->char_byte[index];
@@ -97,8 +96,7 @@ void cfg_source_index_chars(struct cfg_source *src)
 	src->nchars = n;
 }
 
-void cfg_source_position(const struct cfg_source *src, size_t off, unsigned *line,
-                         unsigned *col)
+void cfg_source_position(const struct cfg_source *src, size_t off, unsigned *line, unsigned *col)
 {
 	size_t lo = 0, hi = src->nlines, i;
 	unsigned c = 1;
@@ -171,8 +169,7 @@ static bool allowed_char(uint32_t cp)
 	       (cp >= 0x10000 && cp <= 0x10ffff);
 }
 
-int cfg_source_init(struct cfg_source *src, const char *name, const unsigned char *buf,
-                    size_t len)
+int cfg_source_init(struct cfg_source *src, const char *name, const unsigned char *buf, size_t len)
 {
 	struct bad_byte *bad = NULL;
 	size_t nbad = 0, bad_cap = 0, lines_cap = 1, i;

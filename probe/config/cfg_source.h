@@ -42,8 +42,7 @@ struct cfg_source {
  * after an error when the input cannot be read at all (UTF-16). Free with
  * cfg_source_free() either way.
  */
-int cfg_source_init(struct cfg_source *src, const char *name, const unsigned char *buf,
-                    size_t len);
+int cfg_source_init(struct cfg_source *src, const char *name, const unsigned char *buf, size_t len);
 
 /* Wipe the text, free the tables and the errors; src is zeroed. */
 void cfg_source_free(struct cfg_source *src);
@@ -65,12 +64,10 @@ size_t cfg_source_offset(const struct cfg_source *src, size_t line, size_t col);
  * Byte offset of a libyaml mark (character index, 0-based line and column): through the
  * character table once cfg_source_index_chars() built it, else from line and column.
  */
-size_t cfg_source_mark_offset(const struct cfg_source *src, size_t index, size_t line,
-                              size_t col);
+size_t cfg_source_mark_offset(const struct cfg_source *src, size_t index, size_t line, size_t col);
 
 /* 1-based line and column of a byte offset. */
-void cfg_source_position(const struct cfg_source *src, size_t off, unsigned *line,
-                         unsigned *col);
+void cfg_source_position(const struct cfg_source *src, size_t off, unsigned *line, unsigned *col);
 
 /* Build the character index to byte offset table (needed only to print errors). */
 void cfg_source_index_chars(struct cfg_source *src);

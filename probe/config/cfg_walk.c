@@ -266,8 +266,7 @@ static void unknown_key(struct cfg_loader *ld, yaml_node_t *key,
 		cfg_walk_error_mark(ld, &key->start_mark, hint,
 		                    "unknown key '%s' %s; did you mean '%s'?", kbuf, where, best);
 	else
-		cfg_walk_error_mark(ld, &key->start_mark, hint, "unknown key '%s' %s", kbuf,
-		                    where);
+		cfg_walk_error_mark(ld, &key->start_mark, hint, "unknown key '%s' %s", kbuf, where);
 }
 
 void cfg_walk_unknown_key(struct cfg_loader *ld, yaml_node_t *key, const struct cfg_key *keys,
@@ -338,9 +337,8 @@ static const struct cfg_key *find(const struct cfg_walk_table *tables, size_t n,
 	return NULL;
 }
 
-void cfg_walk_tables(struct cfg_loader *ld, struct cfg_node *mapping,
-                     struct cfg_walk_table *tables, size_t n, const char *where,
-                     const char *foreign)
+void cfg_walk_tables(struct cfg_loader *ld, struct cfg_node *mapping, struct cfg_walk_table *tables,
+                     size_t n, const char *where, const char *foreign)
 {
 	yaml_node_t *node = cfg_yaml(mapping);
 	bool secret = false;
@@ -430,8 +428,8 @@ void cfg_walk_required(struct cfg_loader *ld, struct cfg_node *node, const struc
 		if (!(keys[i].flags & CFG_REQUIRED) || found->key[i] != NULL)
 			continue;
 		if (label != NULL)
-			cfg_walk_error(ld, node, keys[i].hint, "%s: missing required key '%s'", label,
-			               keys[i].key);
+			cfg_walk_error(ld, node, keys[i].hint, "%s: missing required key '%s'",
+			               label, keys[i].key);
 		else
 			cfg_walk_error(ld, node, keys[i].hint, "missing required key '%s'",
 			               keys[i].key);
@@ -444,8 +442,8 @@ static size_t node_index(const struct cfg_node *n)
 }
 
 int cfg_walk_exactly_one(struct cfg_loader *ld, struct cfg_node *node, const struct cfg_key *keys,
-                         const struct cfg_found *found, const int *idx, size_t n,
-                         const char *what, const char *choices)
+                         const struct cfg_found *found, const int *idx, size_t n, const char *what,
+                         const char *choices)
 {
 	int first = -1;
 
@@ -487,8 +485,8 @@ struct cfg_node *cfg_walk_child(struct cfg_loader *ld, struct cfg_node *mapping,
 	return NULL;
 }
 
-int cfg_walk_choice2(struct cfg_loader *ld, struct cfg_node *node, const char *what,
-                     const char *a, const char *b)
+int cfg_walk_choice2(struct cfg_loader *ld, struct cfg_node *node, const char *what, const char *a,
+                     const char *b)
 {
 	const char *s = cfg_walk_scalar(node);
 	char buf[80];
@@ -606,8 +604,8 @@ void cfg_walk_url(struct cfg_loader *ld, struct cfg_node *node, void *obj,
 	char buf[80];
 
 	if (why != NULL) {
-		cfg_walk_error(ld, node, NULL, "bad URL '%s': %s", cfg_walk_clip(s, buf, sizeof buf),
-		               why);
+		cfg_walk_error(ld, node, NULL, "bad URL '%s': %s",
+		               cfg_walk_clip(s, buf, sizeof buf), why);
 		return;
 	}
 	cfg_walk_string(ld, node, obj, key);
@@ -674,8 +672,8 @@ void cfg_walk_uint(struct cfg_loader *ld, struct cfg_node *node, void *obj,
 	rc = cfg_walk_parse_uint(s, UINT64_MAX, &v);
 	if (rc == -1 || v < key->min || v > key->max) {
 		cfg_walk_error(ld, node, NULL, "'%s' must be a number from %llu to %llu (got '%s')",
-		               key->key, (unsigned long long)key->min,
-		               (unsigned long long)key->max, cfg_walk_clip(s, buf, sizeof buf));
+		               key->key, (unsigned long long)key->min, (unsigned long long)key->max,
+		               cfg_walk_clip(s, buf, sizeof buf));
 		return;
 	}
 	*dst = (unsigned)v;
@@ -706,7 +704,8 @@ void cfg_walk_secret_value(struct cfg_loader *ld, struct cfg_node *node, void *o
 	if (!ld->check_mode || (ld->mode & 077) == 0)
 		return;
 	hint = xasprintf("chmod 600 %s, or use {file: ...} or {env: ...}", ld->name);
-	cfg_walk_error(ld, node, hint, "inline secret in a file readable by group/other (mode %04o)",
+	cfg_walk_error(ld, node, hint,
+	               "inline secret in a file readable by group/other (mode %04o)",
 	               (unsigned)(ld->mode & 07777));
 	free(hint);
 }
@@ -714,20 +713,20 @@ void cfg_walk_secret_value(struct cfg_loader *ld, struct cfg_node *node, void *o
 enum secret_key { SECRET_K_VALUE, SECRET_K_FILE, SECRET_K_ENV };
 
 const struct cfg_key cfg_walk_secret_keys[] = {
-	[SECRET_K_VALUE] = {.key = "value",
-	                    .kind = CFG_SCALAR,
-	                    .handler = cfg_walk_secret_value,
-	                    .offset = offsetof(struct secret_ref, value),
-	                    .flags = CFG_SECRET},
-	[SECRET_K_FILE] = {.key = "file",
-	                   .kind = CFG_SCALAR,
-	                   .handler = cfg_walk_path,
-	                   .offset = offsetof(struct secret_ref, path)},
-	[SECRET_K_ENV] = {.key = "env",
-	                  .kind = CFG_SCALAR,
-	                  .handler = cfg_walk_env,
-	                  .offset = offsetof(struct secret_ref, env)},
-	{.key = NULL},
+    [SECRET_K_VALUE] = {.key = "value",
+                        .kind = CFG_SCALAR,
+                        .handler = cfg_walk_secret_value,
+                        .offset = offsetof(struct secret_ref, value),
+                        .flags = CFG_SECRET},
+    [SECRET_K_FILE] = {.key = "file",
+                       .kind = CFG_SCALAR,
+                       .handler = cfg_walk_path,
+                       .offset = offsetof(struct secret_ref, path)},
+    [SECRET_K_ENV] = {.key = "env",
+                      .kind = CFG_SCALAR,
+                      .handler = cfg_walk_env,
+                      .offset = offsetof(struct secret_ref, env)},
+    {.key = NULL},
 };
 
 void cfg_walk_secret(struct cfg_loader *ld, struct cfg_node *node, void *obj,
@@ -764,19 +763,19 @@ void cfg_walk_section(struct cfg_loader *ld, struct cfg_node *node, void *obj,
 }
 
 const struct cfg_key cfg_walk_pending_keys[] = {
-	{.key = "poll_interval",
-	 .kind = CFG_SCALAR,
-	 .handler = cfg_walk_duration,
-	 .offset = offsetof(struct pending_conf, poll_interval_ms),
-	 .min = 1,
-	 .max = CFG_MS_DAY},
-	{.key = "max_wait",
-	 .kind = CFG_SCALAR,
-	 .handler = cfg_walk_duration,
-	 .offset = offsetof(struct pending_conf, max_wait_ms),
-	 .min = 1,
-	 .max = 30 * CFG_MS_DAY},
-	{.key = NULL},
+    {.key = "poll_interval",
+     .kind = CFG_SCALAR,
+     .handler = cfg_walk_duration,
+     .offset = offsetof(struct pending_conf, poll_interval_ms),
+     .min = 1,
+     .max = CFG_MS_DAY},
+    {.key = "max_wait",
+     .kind = CFG_SCALAR,
+     .handler = cfg_walk_duration,
+     .offset = offsetof(struct pending_conf, max_wait_ms),
+     .min = 1,
+     .max = 30 * CFG_MS_DAY},
+    {.key = NULL},
 };
 
 void cfg_walk_pending_finish(struct cfg_loader *ld, struct pending_conf *p, struct cfg_node *node,

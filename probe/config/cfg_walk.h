@@ -16,8 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct cfg_loader;  /* one load in progress */
-struct cfg_node;    /* a node of the document being loaded; valid during the load only */
+struct cfg_loader; /* one load in progress */
+struct cfg_node;   /* a node of the document being loaded; valid during the load only */
 struct pending_conf;
 
 /* What a key's value must be; a mismatch is reported before the handler runs. */
@@ -109,8 +109,8 @@ void cfg_walk_required(struct cfg_loader *ld, struct cfg_node *node, const struc
  * key after the first in file order. Returns the index of the first present entry, or -1.
  */
 int cfg_walk_exactly_one(struct cfg_loader *ld, struct cfg_node *node, const struct cfg_key *keys,
-                         const struct cfg_found *found, const int *idx, size_t n,
-                         const char *what, const char *choices);
+                         const struct cfg_found *found, const int *idx, size_t n, const char *what,
+                         const char *choices);
 
 /* The value of key in a mapping node (its first occurrence); NULL when absent or node is
  * NULL or not a mapping. */
@@ -134,7 +134,7 @@ void cfg_walk_error(struct cfg_loader *ld, const struct cfg_node *node, const ch
  */
 void cfg_walk_error_in(struct cfg_loader *ld, const struct cfg_node *node, size_t off,
                        const char *hint, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+    __attribute__((format(printf, 5, 6)));
 
 /* s for a message, into buf (size bytes), cut at a character boundary with "..." when long. */
 const char *cfg_walk_clip(const char *s, char *buf, size_t size);
@@ -143,8 +143,8 @@ const char *cfg_walk_clip(const char *s, char *buf, size_t size);
  * A scalar that must be one of two words: 0 for a, 1 for b, or -1 after
  * "<what> '<value>' (use <a> or <b>)".
  */
-int cfg_walk_choice2(struct cfg_loader *ld, struct cfg_node *node, const char *what,
-                     const char *a, const char *b);
+int cfg_walk_choice2(struct cfg_loader *ld, struct cfg_node *node, const char *what, const char *a,
+                     const char *b);
 
 /* ---- value parsers ---- */
 

@@ -129,8 +129,9 @@ static void handle_name(struct cfg_loader *ld, struct cfg_node *node, void *obj,
 	i = name_slot(ld, s);
 	if (ld->names[i] != 0) {
 		const struct cfg_txn_state *o = &ld->txns[ld->names[i] - 1];
-		cfg_walk_error(ld, node, NULL, "duplicate transaction name '%s' (first at line %zu)",
-		               s, o->name->start_mark.line + 1);
+		cfg_walk_error(ld, node, NULL,
+		               "duplicate transaction name '%s' (first at line %zu)", s,
+		               o->name->start_mark.line + 1);
 		return;
 	}
 	ld->names[i] = ld->ntxns; /* this transaction's index + 1 */
@@ -162,34 +163,34 @@ static void handle_type(struct cfg_loader *ld, struct cfg_node *node, void *obj,
 enum txn_key { TXN_K_NAME, TXN_K_TYPE, TXN_K_INTERVAL, TXN_K_TIMEOUT, TXN_K_WARN };
 
 static const struct cfg_key txn_keys[] = {
-	[TXN_K_NAME] = {.key = "name",
-	                .kind = CFG_SCALAR,
-	                .handler = handle_name,
-	                .offset = offsetof(struct txn_conf, name),
-	                .flags = CFG_REQUIRED},
-	[TXN_K_TYPE] = {.key = "type",
-	                .kind = CFG_SCALAR,
-	                .handler = handle_type,
-	                .offset = offsetof(struct txn_conf, type),
-	                .flags = CFG_REQUIRED},
-	[TXN_K_INTERVAL] = {.key = "interval",
-	                    .kind = CFG_SCALAR,
-	                    .handler = cfg_walk_duration,
-	                    .offset = offsetof(struct txn_conf, interval_ms),
-	                    .min = CFG_MS_SECOND,
-	                    .max = 30 * CFG_MS_DAY},
-	[TXN_K_TIMEOUT] = {.key = "timeout",
-	                   .kind = CFG_SCALAR,
-	                   .handler = cfg_walk_duration,
-	                   .offset = offsetof(struct txn_conf, timeout_ms),
-	                   .min = 1,
-	                   .max = CFG_MS_HOUR},
-	[TXN_K_WARN] = {.key = "warn",
-	                .kind = CFG_MAPPING,
-	                .handler = cfg_walk_section,
-	                .offset = offsetof(struct txn_conf, warn),
-	                .sub = cfg_daemon_warn_keys},
-	{.key = NULL},
+    [TXN_K_NAME] = {.key = "name",
+                    .kind = CFG_SCALAR,
+                    .handler = handle_name,
+                    .offset = offsetof(struct txn_conf, name),
+                    .flags = CFG_REQUIRED},
+    [TXN_K_TYPE] = {.key = "type",
+                    .kind = CFG_SCALAR,
+                    .handler = handle_type,
+                    .offset = offsetof(struct txn_conf, type),
+                    .flags = CFG_REQUIRED},
+    [TXN_K_INTERVAL] = {.key = "interval",
+                        .kind = CFG_SCALAR,
+                        .handler = cfg_walk_duration,
+                        .offset = offsetof(struct txn_conf, interval_ms),
+                        .min = CFG_MS_SECOND,
+                        .max = 30 * CFG_MS_DAY},
+    [TXN_K_TIMEOUT] = {.key = "timeout",
+                       .kind = CFG_SCALAR,
+                       .handler = cfg_walk_duration,
+                       .offset = offsetof(struct txn_conf, timeout_ms),
+                       .min = 1,
+                       .max = CFG_MS_HOUR},
+    [TXN_K_WARN] = {.key = "warn",
+                    .kind = CFG_MAPPING,
+                    .handler = cfg_walk_section,
+                    .offset = offsetof(struct txn_conf, warn),
+                    .sub = cfg_daemon_warn_keys},
+    {.key = NULL},
 };
 
 static bool found_any(const struct cfg_found *found)
@@ -325,24 +326,24 @@ enum root_key { ROOT_K_PROBE, ROOT_K_DEFAULTS, ROOT_K_ALERTING, ROOT_K_TRANSACTI
 
 /* The top level; its sub tables reach every key, which is how the masker finds secrets. */
 static const struct cfg_key root_keys[] = {
-	[ROOT_K_PROBE] = {.key = "probe",
-	                  .kind = CFG_MAPPING,
-	                  .handler = cfg_walk_section,
-	                  .sub = cfg_daemon_probe_keys},
-	[ROOT_K_DEFAULTS] = {.key = "defaults",
-	                     .kind = CFG_MAPPING,
-	                     .handler = cfg_walk_section,
-	                     .sub = cfg_daemon_defaults_keys},
-	[ROOT_K_ALERTING] = {.key = "alerting",
-	                     .kind = CFG_MAPPING,
-	                     .handler = cfg_walk_section,
-	                     .sub = cfg_daemon_alerting_keys},
-	[ROOT_K_TRANSACTIONS] = {.key = "transactions",
-	                         .kind = CFG_LIST,
-	                         .handler = handle_transactions,
-	                         .flags = CFG_REQUIRED | CFG_TYPED,
-	                         .sub = txn_keys},
-	{.key = NULL},
+    [ROOT_K_PROBE] = {.key = "probe",
+                      .kind = CFG_MAPPING,
+                      .handler = cfg_walk_section,
+                      .sub = cfg_daemon_probe_keys},
+    [ROOT_K_DEFAULTS] = {.key = "defaults",
+                         .kind = CFG_MAPPING,
+                         .handler = cfg_walk_section,
+                         .sub = cfg_daemon_defaults_keys},
+    [ROOT_K_ALERTING] = {.key = "alerting",
+                         .kind = CFG_MAPPING,
+                         .handler = cfg_walk_section,
+                         .sub = cfg_daemon_alerting_keys},
+    [ROOT_K_TRANSACTIONS] = {.key = "transactions",
+                             .kind = CFG_LIST,
+                             .handler = handle_transactions,
+                             .flags = CFG_REQUIRED | CFG_TYPED,
+                             .sub = txn_keys},
+    {.key = NULL},
 };
 
 /* ---- the load ---- */
@@ -408,7 +409,8 @@ static void syntax_error(struct cfg_loader *ld, const yaml_parser_t *parser)
 		hint = "check the indentation of this line and the one above";
 	}
 	if (parser->context != NULL)
-		cfg_source_error(&ld->src, line, col, hint, "YAML syntax error: %s (%s at line %zu)",
+		cfg_source_error(&ld->src, line, col, hint,
+		                 "YAML syntax error: %s (%s at line %zu)",
 		                 parser->problem ? parser->problem : "unknown", parser->context,
 		                 parser->context_mark.line + 1);
 	else

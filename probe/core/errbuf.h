@@ -13,6 +13,6 @@
  * Does nothing when err is NULL or errlen is 0, so callers may pass either.
  */
 void errbuf_set(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -23,7 +23,8 @@ static bool valid_host(const char *s)
 		return false;
 	if (strchr(s, ':') != NULL) /* IPv6 literal */
 		return strspn(s, "0123456789abcdefABCDEF:.") == n;
-	return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._") == n &&
+	return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._") ==
+	           n &&
 	       s[0] != '.' && s[0] != '-';
 }
 
@@ -134,41 +135,41 @@ enum registrar_key {
 };
 
 static const struct cfg_key registrar_keys[] = {
-	[REG_K_DISCOVER] = {.key = "discover",
-	                    .kind = CFG_SCALAR,
-	                    .handler = handle_discover,
-	                    .offset = offsetof(struct registrar_conf, discover)},
-	[REG_K_HOST] = {.key = "host",
-	                .kind = CFG_SCALAR,
-	                .handler = handle_host,
-	                .offset = offsetof(struct registrar_conf, host)},
-	[REG_K_PORT] = {.key = "port",
-	                .kind = CFG_SCALAR,
-	                .handler = cfg_walk_uint,
-	                .offset = offsetof(struct registrar_conf, port),
-	                .min = 1,
-	                .max = 65535},
-	[REG_K_DOMAIN] = {.key = "domain",
-	                  .kind = CFG_SCALAR,
-	                  .handler = handle_host,
-	                  .offset = offsetof(struct registrar_conf, domain)},
-	[REG_K_RESOLVER] = {.key = "resolver",
-	                    .kind = CFG_SCALAR,
-	                    .handler = handle_resolver,
-	                    .offset = offsetof(struct registrar_conf, resolver)},
-	[REG_K_TLS_NAME] = {.key = "tls_name",
-	                    .kind = CFG_SCALAR,
-	                    .handler = handle_host,
-	                    .offset = offsetof(struct registrar_conf, tls_name)},
-	[REG_K_FAMILY] = {.key = "family",
-	                  .kind = CFG_SCALAR,
-	                  .handler = handle_family,
-	                  .offset = offsetof(struct registrar_conf, family)},
-	[REG_K_TLS_MAX] = {.key = "tls_max_version",
-	                   .kind = CFG_SCALAR,
-	                   .handler = handle_tls_max,
-	                   .offset = offsetof(struct registrar_conf, tls_max_minor)},
-	{.key = NULL},
+    [REG_K_DISCOVER] = {.key = "discover",
+                        .kind = CFG_SCALAR,
+                        .handler = handle_discover,
+                        .offset = offsetof(struct registrar_conf, discover)},
+    [REG_K_HOST] = {.key = "host",
+                    .kind = CFG_SCALAR,
+                    .handler = handle_host,
+                    .offset = offsetof(struct registrar_conf, host)},
+    [REG_K_PORT] = {.key = "port",
+                    .kind = CFG_SCALAR,
+                    .handler = cfg_walk_uint,
+                    .offset = offsetof(struct registrar_conf, port),
+                    .min = 1,
+                    .max = 65535},
+    [REG_K_DOMAIN] = {.key = "domain",
+                      .kind = CFG_SCALAR,
+                      .handler = handle_host,
+                      .offset = offsetof(struct registrar_conf, domain)},
+    [REG_K_RESOLVER] = {.key = "resolver",
+                        .kind = CFG_SCALAR,
+                        .handler = handle_resolver,
+                        .offset = offsetof(struct registrar_conf, resolver)},
+    [REG_K_TLS_NAME] = {.key = "tls_name",
+                        .kind = CFG_SCALAR,
+                        .handler = handle_host,
+                        .offset = offsetof(struct registrar_conf, tls_name)},
+    [REG_K_FAMILY] = {.key = "family",
+                      .kind = CFG_SCALAR,
+                      .handler = handle_family,
+                      .offset = offsetof(struct registrar_conf, family)},
+    [REG_K_TLS_MAX] = {.key = "tls_max_version",
+                       .kind = CFG_SCALAR,
+                       .handler = handle_tls_max,
+                       .offset = offsetof(struct registrar_conf, tls_max_minor)},
+    {.key = NULL},
 };
 
 static void handle_registrar(struct cfg_loader *ld, struct cfg_node *node, void *obj,
@@ -180,8 +181,9 @@ static void handle_registrar(struct cfg_loader *ld, struct cfg_node *node, void 
 	cfg_walk_mapping(ld, node, registrar_keys, reg, "in registrar", &found);
 	if (reg->discover == REGISTRAR_DNS) {
 		if (found.key[REG_K_DOMAIN] == NULL)
-			cfg_walk_error(ld, node, NULL,
-			               "registrar: 'discover: dns' needs 'domain' (the SIP domain)");
+			cfg_walk_error(
+			    ld, node, NULL,
+			    "registrar: 'discover: dns' needs 'domain' (the SIP domain)");
 		for (int i = REG_K_HOST; i <= REG_K_PORT; i++)
 			if (found.key[i] != NULL)
 				cfg_walk_error(ld, found.key[i], NULL,
@@ -242,19 +244,19 @@ static void handle_sip_uri(struct cfg_loader *ld, struct cfg_node *node, void *o
 enum cert_key { CERT_K_FROM, CERT_K_CERT, CERT_K_KEY };
 
 static const struct cfg_key cert_keys[] = {
-	[CERT_K_FROM] = {.key = "from",
-	                 .kind = CFG_SCALAR,
-	                 .handler = cfg_walk_string,
-	                 .offset = offsetof(struct client_cert_conf, from)},
-	[CERT_K_CERT] = {.key = "cert",
-	                 .kind = CFG_SCALAR,
-	                 .handler = cfg_walk_path,
-	                 .offset = offsetof(struct client_cert_conf, cert)},
-	[CERT_K_KEY] = {.key = "key",
-	                .kind = CFG_SCALAR,
-	                .handler = cfg_walk_path,
-	                .offset = offsetof(struct client_cert_conf, key)},
-	{.key = NULL},
+    [CERT_K_FROM] = {.key = "from",
+                     .kind = CFG_SCALAR,
+                     .handler = cfg_walk_string,
+                     .offset = offsetof(struct client_cert_conf, from)},
+    [CERT_K_CERT] = {.key = "cert",
+                     .kind = CFG_SCALAR,
+                     .handler = cfg_walk_path,
+                     .offset = offsetof(struct client_cert_conf, cert)},
+    [CERT_K_KEY] = {.key = "key",
+                    .kind = CFG_SCALAR,
+                    .handler = cfg_walk_path,
+                    .offset = offsetof(struct client_cert_conf, key)},
+    {.key = NULL},
 };
 
 static void handle_certificate(struct cfg_loader *ld, struct cfg_node *node, void *obj,
@@ -312,40 +314,40 @@ enum clientauth_key {
 };
 
 const struct cfg_key clientauth_conf_keys[] = {
-	[CA_K_REGISTRAR] = {.key = "registrar",
-	                    .kind = CFG_MAPPING,
-	                    .handler = handle_registrar,
-	                    .offset = offsetof(struct clientauth_conf, registrar),
-	                    .flags = CFG_REQUIRED,
-	                    .sub = registrar_keys},
-	[CA_K_SIP_URI] = {.key = "sip_uri",
-	                  .kind = CFG_SCALAR,
-	                  .handler = handle_sip_uri,
-	                  .offset = offsetof(struct clientauth_conf, sip_uri),
-	                  .flags = CFG_REQUIRED},
-	[CA_K_CERTIFICATE] = {.key = "certificate",
-	                      .kind = CFG_MAPPING,
-	                      .handler = handle_certificate,
-	                      .offset = offsetof(struct clientauth_conf, certificate),
-	                      .sub = cert_keys},
-	[CA_K_TRUST_STORE] = {.key = "trust_store",
-	                      .kind = CFG_SCALAR,
-	                      .handler = cfg_walk_path,
-	                      .offset = offsetof(struct clientauth_conf, trust_store),
-	                      .flags = CFG_REQUIRED,
-	                      .hint = "the roots a device ships with, as one PEM file; the "
-	                              "system store is never used for client-auth"},
-	[CA_K_METHOD] = {.key = "method",
-	                 .kind = CFG_SCALAR,
-	                 .handler = handle_method,
-	                 .offset = offsetof(struct clientauth_conf, sip_method)},
-	[CA_K_EXPIRES] = {.key = "expires",
-	                  .kind = CFG_SCALAR,
-	                  .handler = cfg_walk_uint,
-	                  .offset = offsetof(struct clientauth_conf, expires),
-	                  .min = 1,
-	                  .max = 86400},
-	[CA_K_COUNT] = {.key = NULL},
+    [CA_K_REGISTRAR] = {.key = "registrar",
+                        .kind = CFG_MAPPING,
+                        .handler = handle_registrar,
+                        .offset = offsetof(struct clientauth_conf, registrar),
+                        .flags = CFG_REQUIRED,
+                        .sub = registrar_keys},
+    [CA_K_SIP_URI] = {.key = "sip_uri",
+                      .kind = CFG_SCALAR,
+                      .handler = handle_sip_uri,
+                      .offset = offsetof(struct clientauth_conf, sip_uri),
+                      .flags = CFG_REQUIRED},
+    [CA_K_CERTIFICATE] = {.key = "certificate",
+                          .kind = CFG_MAPPING,
+                          .handler = handle_certificate,
+                          .offset = offsetof(struct clientauth_conf, certificate),
+                          .sub = cert_keys},
+    [CA_K_TRUST_STORE] = {.key = "trust_store",
+                          .kind = CFG_SCALAR,
+                          .handler = cfg_walk_path,
+                          .offset = offsetof(struct clientauth_conf, trust_store),
+                          .flags = CFG_REQUIRED,
+                          .hint = "the roots a device ships with, as one PEM file; the "
+                                  "system store is never used for client-auth"},
+    [CA_K_METHOD] = {.key = "method",
+                     .kind = CFG_SCALAR,
+                     .handler = handle_method,
+                     .offset = offsetof(struct clientauth_conf, sip_method)},
+    [CA_K_EXPIRES] = {.key = "expires",
+                      .kind = CFG_SCALAR,
+                      .handler = cfg_walk_uint,
+                      .offset = offsetof(struct clientauth_conf, expires),
+                      .min = 1,
+                      .max = 86400},
+    [CA_K_COUNT] = {.key = NULL},
 };
 _Static_assert(CA_K_COUNT <= CFG_KEYS_MAX, "cfg_found must cover every client-auth key");
 
@@ -376,8 +378,8 @@ void clientauth_conf_free(void *spec)
 	free(cc);
 }
 
-void clientauth_conf_check(struct cfg_loader *ld, const struct config *cfg,
-                           struct txn_conf *conf, const struct cfg_found *found)
+void clientauth_conf_check(struct cfg_loader *ld, const struct config *cfg, struct txn_conf *conf,
+                           const struct cfg_found *found)
 {
 	const struct clientauth_conf *cc = conf->spec;
 	struct cfg_node *from = cfg_walk_child(ld, found->value[CA_K_CERTIFICATE], "from");
@@ -392,5 +394,6 @@ void clientauth_conf_check(struct cfg_loader *ld, const struct config *cfg,
 		               cfg_walk_clip(cfg_walk_scalar(from), buf, sizeof buf));
 	else if (src->type != NULL && !src->type->issues_certificate)
 		cfg_walk_error(ld, from, NULL,
-		               "certificate.from: '%s' is not an enrollment transaction", src->name);
+		               "certificate.from: '%s' is not an enrollment transaction",
+		               src->name);
 }

@@ -60,7 +60,7 @@ void clientauth_conf_free(void *spec);
  * txn_type.conf_check: certificate.from must name a transaction whose type issues
  * certificates (an enrollment).
  */
-void clientauth_conf_check(struct cfg_loader *ld, const struct config *cfg,
-                           struct txn_conf *conf, const struct cfg_found *found);
+void clientauth_conf_check(struct cfg_loader *ld, const struct config *cfg, struct txn_conf *conf,
+                           const struct cfg_found *found);
 
 #endif

@@ -49,8 +49,8 @@ struct scep_conf {
 	struct challenge_conf challenge;
 	char *subject; /* "CN=x,O=y" (validated syntactically) */
 	struct key_conf key;
-	char *trust_store;   /* PEM bundle for https URLs; NULL = system default */
-	char *ca_identifier; /* the message= parameter of GetCACaps/GetCACert; NULL = none */
+	char *trust_store;       /* PEM bundle for https URLs; NULL = system default */
+	char *ca_identifier;     /* the message= parameter of GetCACaps/GetCACert; NULL = none */
 	enum scep_method method; /* "auto" (default: POST when advertised), "post", "get" */
 	bool renewal;            /* RenewalReq with the previous certificate when advertised */
 	struct pending_conf pending; /* from defaults.pending when absent */

@@ -314,7 +314,8 @@ static bool holds_secret(const struct cfg_key *keys)
 
 static const struct cfg_key *lookup(const struct cfg_key *keys, const yaml_node_t *key, size_t *i)
 {
-	for (*i = 0; keys[*i].key != NULL; (*i)++)
+	/* cfg_found holds CFG_KEYS_MAX entries: a longer table's tail is never matched */
+	for (*i = 0; *i < CFG_KEYS_MAX && keys[*i].key != NULL; (*i)++)
 		if (strlen(keys[*i].key) == key->data.scalar.length &&
 		    strcmp(keys[*i].key, scalar(key)) == 0)
 			return &keys[*i];

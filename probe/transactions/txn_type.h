@@ -80,13 +80,17 @@ struct txn_type {
 	/* The step names it can record (txn_step_begin), NULL-terminated: warn.latency keys. */
 	const char *const *steps;
 
-	/* ---- configuration: what config/ calls while loading (see config/cfg_walk.h) ---- */
+	/*
+	 * ---- configuration: what config/ calls while loading (see config/cfg_walk.h) ----
+	 * keys, conf_new and conf_free are required; conf_check may be NULL.
+	 */
 
 	/*
 	 * The keys of a transaction of this type besides the common ones (name, type,
-	 * interval, timeout, warn), ending with {NULL}: the handlers write into the spec.
-	 * Secrets are flagged CFG_SECRET here, which is all the masker goes by. A key of
-	 * another type's table is reported as not applying to this one.
+	 * interval, timeout, warn), ending with {NULL}, at most CFG_KEYS_MAX: the handlers
+	 * write into the spec. Secrets are flagged CFG_SECRET here (or in a sub table),
+	 * which is all the masker goes by. A key of another type's table is reported as not
+	 * applying to this one.
 	 */
 	const struct cfg_key *keys;
 	/*
@@ -100,8 +104,10 @@ struct txn_type {
 	 * Once the whole file is walked and cfg holds every transaction and the defaults:
 	 * fill what conf inherits, and check what needs several keys or other
 	 * transactions, reporting through cfg_walk_error(). found is what the walk of keys
-	 * found in conf's mapping (valid during the call). Not called when the type of a
-	 * transaction is unknown. NULL-able op.
+	 * found in conf's mapping (valid during the call). Also called when keys of this
+	 * type turn up in a transaction of another or unknown type, with a view of that
+	 * transaction whose type and spec are this type's (a scratch spec, freed after), so
+	 * their values get the same checks. NULL-able op.
 	 */
 	void (*conf_check)(struct cfg_loader *ld, const struct config *cfg, struct txn_conf *conf,
 	                   const struct cfg_found *found);

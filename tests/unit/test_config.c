@@ -17,6 +17,8 @@
 #include <unistd.h>
 
 #include "config/config.h"
+#include "transactions/clientauth/clientauth_conf.h"
+#include "transactions/clientauth/clientauth_txn.h"
 #include "transactions/scep/scep_conf.h"
 #include "transactions/scep/scep_txn.h"
 #include "transactions/txn_type.h"
@@ -543,6 +545,95 @@ static void test_all_errors_collected(void **state)
 	free(out);
 }
 
+/*
+ * The secret keys of a type's table (flagged CFG_SECRET there) are masked on the echoed
+ * line even when the error is about another key of that line; a key of the other type
+ * is reported through the other type's table, and masked through it too.
+ */
+static void test_type_secret_masked_on_caret_line(void **state)
+{
+	static const struct {
+		const char *yaml;
+		const char *expected;
+	} cases[] = {
+	    {TX "    challenge: {value: " SECRET ", bogus: 1}\n",
+	     "test.yaml:7:40: unknown key in challenge\n"
+	     "      challenge: {value: ********, ********: ********}\n"
+	     "                                   ^\n"
+	     "  hint: valid keys: value, file, env, ndes_admin\n"},
+	    /* a secret two tables down (challenge.ndes_admin.password.value) */
+	    {TX "    challenge: {ndes_admin: {url: ftp://x, username: u, password: {value: " SECRET
+	        "}}}\n",
+	     "test.yaml:7:35: bad URL 'ftp://x': must start with http:// or https://\n"
+	     "      challenge: {ndes_admin: {url: ftp://x, username: u, password: {value: "
+	     "********}}}\n"
+	     "                                    ^\n"},
+	    /* the enrollment's secret in a client-auth transaction */
+	    {"transactions:\n"
+	     "  - name: c1\n"
+	     "    type: client-auth\n"
+	     "    registrar: {host: a.example}\n"
+	     "    sip_uri: sip:a@b\n"
+	     "    trust_store: /r.pem\n"
+	     "    challenge: {value: " SECRET "}\n",
+	     "test.yaml:7:5: 'challenge' does not apply to a client-auth transaction\n"
+	     "      challenge: {value: ********}\n"
+	     "      ^\n"},
+	};
+	unsigned n;
+	char *out;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		assert_null(load_text(cases[i].yaml, &out, &n));
+		assert_string_equal(out, cases[i].expected);
+		free(out);
+	}
+}
+
+/* A client-auth transaction: its spec, its defaults, and what the ops read from it. */
+static void test_client_auth_spec(void **state)
+{
+	static const char yaml[] = TX "  - name: c1\n"
+	                              "    type: client-auth\n"
+	                              "    registrar: {host: pool1.example.com}\n"
+	                              "    sip_uri: sip:alice@example.com\n"
+	                              "    certificate: {from: t1}\n"
+	                              "    trust_store: /etc/certprobe/roots.pem\n";
+	const struct clientauth_conf *cc;
+	struct config *cfg;
+	struct txn_conf *c;
+	unsigned n = 0;
+	char *out;
+
+	(void)state;
+	cfg = load_text(yaml, &out, &n);
+	if (cfg == NULL)
+		fail_msg("%s", out);
+	c = config_find_txn(cfg, "c1");
+	assert_non_null(c);
+	assert_ptr_equal(c->type, &clientauth_txn_type);
+	assert_ptr_equal(txn_type_find("client-auth"), &clientauth_txn_type);
+	cc = c->spec;
+	assert_int_equal(cc->registrar.discover, REGISTRAR_STATIC);
+	assert_string_equal(cc->registrar.host, "pool1.example.com");
+	assert_int_equal(cc->registrar.port, 5061);
+	assert_string_equal(cc->sip_uri, "sip:alice@example.com");
+	assert_string_equal(cc->certificate.from, "t1");
+	assert_string_equal(cc->trust_store, "/etc/certprobe/roots.pem");
+	assert_int_equal(cc->sip_method, SIP_METHOD_REGISTER);
+	assert_int_equal(cc->expires, 60);
+	assert_string_equal(txn_conf_depends_on(c), "t1");
+	assert_null(txn_conf_depends_on(cfg->txns));
+	assert_string_equal(c->type->protocol(c), "sip-register");
+	assert_true(cfg->txns->type->issues_certificate);
+	assert_false(c->type->issues_certificate);
+	assert_int_equal(c->interval_ms, cfg->default_interval_ms);
+	assert_int_equal(c->warn.expiry_days, 30);
+	config_free(cfg);
+	free(out);
+}
+
 /* Inputs with an inline secret and some error; the secret must never be printed. */
 static void test_secret_never_echoed(void **state)
 {
@@ -795,6 +886,8 @@ int main(void)
 	    cmocka_unit_test(test_errors_with_position),
 	    cmocka_unit_test(test_all_errors_collected),
 	    cmocka_unit_test(test_secret_never_echoed),
+	    cmocka_unit_test(test_type_secret_masked_on_caret_line),
+	    cmocka_unit_test(test_client_auth_spec),
 	    cmocka_unit_test(test_inline_secret_file_mode),
 	    cmocka_unit_test(test_config_load_missing_file),
 	    cmocka_unit_test(test_secret_resolve_file),

@@ -27,8 +27,8 @@
 #include "pki/scep_ca.h"
 #include "pki/scep_msg.h"
 #include "transactions/scep/ndes_admin.h"
-#include "transactions/scep/scep_conf.h"
 #include "transactions/scep/scep_caps.h"
+#include "transactions/scep/scep_conf.h"
 #include "transactions/thresholds.h"
 
 #define SCEP_CAPS_MAX (16 * 1024)

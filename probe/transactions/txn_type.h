@@ -87,10 +87,10 @@ struct txn_type {
 
 	/*
 	 * The keys of a transaction of this type besides the common ones (name, type,
-	 * interval, timeout, warn), ending with {NULL}, at most CFG_KEYS_MAX: the handlers
-	 * write into the spec. Secrets are flagged CFG_SECRET here (or in a sub table),
-	 * which is all the masker goes by. A key of another type's table is reported as not
-	 * applying to this one.
+	 * interval, timeout, warn; never one of those), ending with {NULL}, at most
+	 * CFG_KEYS_MAX: the handlers write into the spec. Secrets are flagged CFG_SECRET
+	 * here (or in a sub table), which is all the masker goes by. A key of another
+	 * type's table is reported as not applying to this one.
 	 */
 	const struct cfg_key *keys;
 	/*

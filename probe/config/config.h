@@ -1,7 +1,9 @@
 /*
- * config: the YAML configuration, loaded through libyaml by a table-driven walker.
- * Only config.c includes yaml.h. Every error is reported as file:line:col with the
- * offending line and a caret; all errors are collected before the load gives up.
+ * config: the YAML configuration, loaded through libyaml by a table-driven walker
+ * (cfg_walk.h); each transaction type brings its own key table through its ops
+ * (txn_type.h). Only the config folder includes yaml.h. Every error is reported as
+ * file:line:col with the offending line and a caret; all errors are collected before
+ * the load gives up.
  */
 #ifndef CERTPROBE_CONFIG_H
 #define CERTPROBE_CONFIG_H
@@ -11,83 +13,14 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* Where a secret comes from. Only SECRET_VALUE holds the secret itself. */
-enum secret_source {
-	SECRET_NONE = 0,
-	SECRET_VALUE, /* {value: "..."} inline */
-	SECRET_FILE,  /* {file: /path}: first line of the file, trailing CR/LF stripped */
-	SECRET_ENV,   /* {env: NAME} */
-};
+#include "config/secret.h"
 
-struct secret_ref {
-	enum secret_source source;
-	char *value; /* SECRET_VALUE: the secret (wiped on free) */
-	char *path;  /* SECRET_FILE */
-	char *env;   /* SECRET_ENV */
-};
+struct txn_type;
 
-enum challenge_kind {
-	CHALLENGE_NONE = 0, /* no challenge key: CSR carries no challengePassword */
-	CHALLENGE_STATIC,   /* {value|file|env} */
-	CHALLENGE_NDES_ADMIN,
-};
-
-struct ndes_admin_conf {
-	char *url;      /* http(s) URL of the mscep_admin page */
-	char *username; /* may be NULL (no auth) */
-	struct secret_ref password;
-};
-
-struct challenge_conf {
-	enum challenge_kind kind;
-	struct secret_ref secret;    /* CHALLENGE_STATIC */
-	struct ndes_admin_conf ndes; /* CHALLENGE_NDES_ADMIN */
-};
-
-enum key_type { KEY_TYPE_RSA = 0, KEY_TYPE_EC };
-
-struct key_conf {
-	enum key_type type; /* default RSA */
-	unsigned bits;      /* RSA: 2048 (default), 3072 or 4096 */
-	char *curve;        /* EC: "P-256" (default) or "P-384"; NULL for RSA */
-	unsigned reuse_runs; /* 0 or 1: fresh key every run; N: rotate every N runs */
-};
-
+/* SCEP PENDING polling: defaults.pending, and the enrollment type's own pending key. */
 struct pending_conf {
 	uint64_t poll_interval_ms; /* default 30 s */
 	uint64_t max_wait_ms;      /* default 10 min */
-};
-
-enum txn_type_id { TXN_TYPE_ENROLLMENT = 0, TXN_TYPE_CLIENT_AUTH };
-enum txn_protocol { TXN_PROTOCOL_SCEP = 0 };
-enum scep_method { SCEP_METHOD_AUTO = 0, SCEP_METHOD_POST, SCEP_METHOD_GET };
-enum sip_method { SIP_METHOD_REGISTER = 0, SIP_METHOD_OPTIONS };
-
-/* How a client-auth transaction finds its registrar. */
-enum registrar_discovery {
-	REGISTRAR_STATIC = 0, /* {host, port} */
-	REGISTRAR_DNS,        /* {discover: dns, domain}: SRV in device order, then A fallbacks */
-};
-
-enum addr_family { ADDR_FAMILY_IPV4 = 0, ADDR_FAMILY_IPV6 };
-
-struct registrar_conf {
-	enum registrar_discovery discover;
-	char *host;        /* STATIC: name or IP literal */
-	unsigned port;     /* STATIC: default 5061 */
-	char *domain;      /* DNS: the SIP domain */
-	char *resolver;    /* DNS server "IP" or "IP:port" for every lookup of this
-	                      transaction; NULL = /etc/resolv.conf */
-	char *tls_name;    /* name the server certificate must carry; NULL = host / SRV target */
-	enum addr_family family; /* address family to connect over (default ipv4) */
-	unsigned tls_max_minor;  /* tls_max_version: 0 = newest (1.3), 2 = "1.2", 3 = "1.3" */
-};
-
-/* The client certificate of a client-auth transaction. All NULL: none is sent. */
-struct client_cert_conf {
-	char *from; /* name of an enrollment transaction: its latest issued certificate */
-	char *cert; /* PEM file (leaf, then any intermediates) */
-	char *key;  /* PEM file */
 };
 
 /* Thresholds that turn a working result into WARNING (defaults.warn, per-transaction warn). */
@@ -104,32 +37,18 @@ struct warn_conf {
 	size_t n_steps;
 };
 
+/*
+ * One configured transaction: what every type has, and the type's own configuration
+ * (spec), which the type's ops read (scep_conf.h, clientauth_conf.h, ...).
+ */
 struct txn_conf {
-	char *name;                /* unique, [A-Za-z0-9_.-]{1,64} */
-	enum txn_type_id type;        /* "enrollment" or "client-auth" */
-	enum txn_protocol protocol; /* enrollment: "scep" */
-	char *url;                 /* enrollment: http:// or https://, with a host */
-	bool has_ca_fingerprint;
-	unsigned char ca_fingerprint[32]; /* sha256 over the CA certificate DER */
-	struct challenge_conf challenge;
-	char *subject;       /* "CN=x,O=y" (validated syntactically) */
-	struct key_conf key;
-	char *trust_store;   /* PEM bundle: enrollment https URLs (NULL = system default);
-	                        client-auth: the device's roots (required) */
-	char *ca_identifier; /* the message= parameter of GetCACaps/GetCACert; NULL = none */
-	enum scep_method method; /* "auto" (default: POST when advertised), "post", "get" */
-	/* client-auth */
-	struct registrar_conf registrar;
-	char *sip_uri;                   /* "sip:user@domain" */
-	struct client_cert_conf certificate;
-	enum sip_method sip_method;      /* method: register (default) or options */
-	unsigned expires;                /* Expires of the REGISTER, default 60 s */
-	struct warn_conf warn; /* inherits defaults.warn key by key */
-	bool renewal;        /* RenewalReq with the previous certificate when advertised */
-	uint64_t interval_ms; /* from defaults when absent */
-	uint64_t timeout_ms;  /* overall deadline of one run; from defaults when absent */
-	struct pending_conf pending; /* from defaults when absent */
-	unsigned line;       /* 1-based line of the transaction in the file */
+	char *name;                   /* unique, [A-Za-z0-9_.-]{1,64} */
+	const struct txn_type *type;  /* from `type:` through txn_type_find() */
+	void *spec;                   /* the type's struct, from type->conf_new(); owned */
+	struct warn_conf warn;        /* inherits defaults.warn key by key */
+	uint64_t interval_ms;         /* from defaults when absent */
+	uint64_t timeout_ms;          /* overall deadline of one run; from defaults when absent */
+	unsigned line;                /* 1-based line of the transaction in the file */
 	struct txn_conf *next;
 };
 
@@ -193,16 +112,6 @@ void config_free(struct config *cfg);
 
 /* Find a transaction by name; NULL if absent. */
 struct txn_conf *config_find_txn(const struct config *cfg, const char *name);
-
-/*
- * Resolve a secret at run time into a newly malloced NUL-terminated string (*out,
- * caller frees with secret_wipe_free()). Returns 0, or -1 with a message (never
- * containing the secret) in err.
- */
-int secret_resolve(const struct secret_ref *ref, char **out, char *err, size_t errlen);
-
-/* Overwrite then free a secret string; NULL-safe. */
-void secret_wipe_free(char *s);
 
 /* Parse "15m", "30s", "500ms", "1h30m", "2d"; returns 0 and ms, or -1. */
 int config_parse_duration(const char *s, uint64_t *ms);

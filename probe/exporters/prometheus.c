@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/text.h"
 #include "core/xalloc.h"
 #include "exporters/metrics.h"
 
@@ -56,38 +57,6 @@ static void w_char(struct writer *w, char c)
 	w->buf[w->len++] = c;
 }
 
-/* Length of the valid UTF-8 sequence at p (1-4), or 0 if it is not one. */
-static size_t utf8_len(const unsigned char *p)
-{
-	unsigned char c = p[0];
-	unsigned char lo = 0x80, hi = 0xbf;
-	size_t n;
-
-	if (c >= 0xc2 && c <= 0xdf)
-		n = 2;
-	else if (c >= 0xe0 && c <= 0xef)
-		n = 3;
-	else if (c >= 0xf0 && c <= 0xf4)
-		n = 4;
-	else
-		return 0;
-	/* no overlong forms, no surrogates, nothing above U+10FFFF */
-	if (c == 0xe0)
-		lo = 0xa0;
-	else if (c == 0xed)
-		hi = 0x9f;
-	else if (c == 0xf0)
-		lo = 0x90;
-	else if (c == 0xf4)
-		hi = 0x8f;
-	if (p[1] < lo || p[1] > hi)
-		return 0;
-	for (size_t i = 2; i < n; i++)
-		if (p[i] < 0x80 || p[i] > 0xbf)
-			return 0;
-	return n;
-}
-
 /*
  * A label value: backslash, double quote and newline escaped (both formats), and any
  * byte that is not valid UTF-8 replaced by U+FFFD, because Prometheus rejects the whole
@@ -117,7 +86,7 @@ static void w_label_value(struct writer *w, const char *s)
 			w_put(w, "\\n", 2);
 			p++;
 		} else {
-			n = utf8_len(p);
+			n = text_utf8_decode(p, NULL);
 			if (n == 0) {
 				w_put(w, "\xef\xbf\xbd", 3);
 				p++;

@@ -8,7 +8,6 @@
 
 #include <errno.h>
 #include <netdb.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +30,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "core/errbuf.h"
 #include "core/log.h"
 #include "core/xalloc.h"
 
@@ -58,20 +58,6 @@ struct web {
 	void *arg;
 };
 
-static void web_seterr(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void web_seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err == NULL || errlen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 /* ---- listen address ---- */
 
 /*
@@ -89,7 +75,7 @@ static int web_parse_listen(const char *listen, char *host, size_t hostlen, ev_u
 	struct in6_addr a6;
 
 	if (listen == NULL || listen[0] == '\0') {
-		web_seterr(err, errlen, "no listen address");
+		errbuf_set(err, errlen, "no listen address");
 		return -1;
 	}
 	if (listen[0] == '[') {
@@ -109,7 +95,7 @@ static int web_parse_listen(const char *listen, char *host, size_t hostlen, ev_u
 	if (n == 0 || n >= hostlen)
 		goto bad;
 	if (listen[0] != '[' && memchr(h, ':', n) != NULL) {
-		web_seterr(err, errlen, "bad listen address '%s' (write IPv6 as [addr]:port)",
+		errbuf_set(err, errlen, "bad listen address '%s' (write IPv6 as [addr]:port)",
 		           listen);
 		return -1;
 	}
@@ -139,7 +125,7 @@ static int web_parse_listen(const char *listen, char *host, size_t hostlen, ev_u
 		return 0;
 	}
 	if (inet_pton(AF_INET, host, &a4) != 1) {
-		web_seterr(err, errlen,
+		errbuf_set(err, errlen,
 		           "bad listen address '%s' (host must be an IPv4 address, [IPv6] or "
 		           "localhost)",
 		           listen);
@@ -148,7 +134,7 @@ static int web_parse_listen(const char *listen, char *host, size_t hostlen, ev_u
 	*loopback = (ntohl(a4.s_addr) >> 24) == 127;
 	return 0;
 bad:
-	web_seterr(err, errlen, "bad listen address '%s' (host:port, e.g. 127.0.0.1:9793)", listen);
+	errbuf_set(err, errlen, "bad listen address '%s' (host:port, e.g. 127.0.0.1:9793)", listen);
 	return -1;
 }
 
@@ -227,17 +213,17 @@ static SSL_CTX *web_tls_ctx_new(struct web *w, const char *cert, const char *key
 
 	ERR_clear_error();
 	if (cert == NULL || key == NULL) {
-		web_seterr(err, errlen, "TLS needs both a certificate and a key");
+		errbuf_set(err, errlen, "TLS needs both a certificate and a key");
 		goto fail;
 	}
 	ctx = SSL_CTX_new(TLS_server_method());
 	if (ctx == NULL) {
-		web_seterr(err, errlen, "cannot create TLS context: %s",
+		errbuf_set(err, errlen, "cannot create TLS context: %s",
 		           web_ssl_reason(why, sizeof why));
 		goto fail;
 	}
 	if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) {
-		web_seterr(err, errlen, "cannot set TLS 1.2 minimum: %s",
+		errbuf_set(err, errlen, "cannot set TLS 1.2 minimum: %s",
 		           web_ssl_reason(why, sizeof why));
 		goto fail;
 	}
@@ -245,21 +231,21 @@ static SSL_CTX *web_tls_ctx_new(struct web *w, const char *cert, const char *key
 	                             SSL_OP_NO_RENEGOTIATION);
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
 	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
-		web_seterr(err, errlen, "cannot load TLS certificate %s: %s", cert,
+		errbuf_set(err, errlen, "cannot load TLS certificate %s: %s", cert,
 		           web_ssl_reason(why, sizeof why));
 		goto fail;
 	}
 	if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
 		if (web_ssl_is_mismatch())
-			web_seterr(err, errlen, "TLS key %s does not match certificate %s", key,
+			errbuf_set(err, errlen, "TLS key %s does not match certificate %s", key,
 			           cert);
 		else
-			web_seterr(err, errlen, "cannot load TLS key %s: %s", key,
+			errbuf_set(err, errlen, "cannot load TLS key %s: %s", key,
 			           web_ssl_reason(why, sizeof why));
 		goto fail;
 	}
 	if (SSL_CTX_check_private_key(ctx) != 1) {
-		web_seterr(err, errlen, "TLS key %s does not match certificate %s", key, cert);
+		errbuf_set(err, errlen, "TLS key %s does not match certificate %s", key, cert);
 		goto fail;
 	}
 	SSL_CTX_set_app_data(ctx, w);
@@ -299,7 +285,7 @@ int web_reload_tls(struct web *w, const char *cert, const char *key, char *err, 
 	SSL_CTX *ctx;
 
 	if (w->ssl == NULL) {
-		web_seterr(err, errlen, "listener %s was started without TLS", w->listen);
+		errbuf_set(err, errlen, "listener %s was started without TLS", w->listen);
 		return -1;
 	}
 	ctx = web_tls_ctx_new(w, cert, key, err, errlen);
@@ -354,7 +340,7 @@ int web_set_auth(struct web *w, const char *username, const char *password, char
 		return 0;
 	}
 	if (strchr(username, ':') != NULL) {
-		web_seterr(err, errlen, "basic auth username must not contain ':'");
+		errbuf_set(err, errlen, "basic auth username must not contain ':'");
 		return -1;
 	}
 	if (password == NULL)
@@ -364,7 +350,7 @@ int web_set_auth(struct web *w, const char *username, const char *password, char
 	    -1) {
 		OPENSSL_cleanse(cred, sizeof cred);
 		ERR_clear_error();
-		web_seterr(err, errlen, "cannot digest the basic auth credentials");
+		errbuf_set(err, errlen, "cannot digest the basic auth credentials");
 		return -1;
 	}
 	memcpy(w->cred, cred, sizeof cred);
@@ -498,7 +484,7 @@ struct web *web_new(struct event_base *base, const struct web_conf *conf, web_ha
 	}
 	w->http = evhttp_new(base);
 	if (w->http == NULL) {
-		web_seterr(err, errlen, "cannot create the HTTP server for %s", w->listen);
+		errbuf_set(err, errlen, "cannot create the HTTP server for %s", w->listen);
 		goto fail;
 	}
 	/* evhttp answers what it does not allow with 501; let them through to say 405. */
@@ -511,7 +497,7 @@ struct web *web_new(struct event_base *base, const struct web_conf *conf, web_ha
 		evhttp_set_bevcb(w->http, web_tls_bev, w);
 	w->sock = evhttp_bind_socket_with_handle(w->http, host, port);
 	if (w->sock == NULL) {
-		web_seterr(err, errlen, "cannot listen on %s: %s", w->listen, strerror(errno));
+		errbuf_set(err, errlen, "cannot listen on %s: %s", w->listen, strerror(errno));
 		goto fail;
 	}
 	web_warn_clear_text(w);

@@ -81,7 +81,12 @@ void txn_result_init_for(struct txn_result *r, const struct txn_conf *conf)
 
 const struct txn_type *txn_conf_type(const struct txn_conf *conf)
 {
-	return conf->type == TXN_TYPE_CLIENT_AUTH ? &clientauth_txn_type : &scep_txn_type;
+	return conf->type;
+}
+
+const char *txn_conf_depends_on(const struct txn_conf *conf)
+{
+	return conf->type->depends_on != NULL ? conf->type->depends_on(conf) : NULL;
 }
 
 const char *txn_step_name_intern(const char *name)

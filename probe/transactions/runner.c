@@ -111,8 +111,7 @@ enum result_class runner_run(const struct txn_env *env, const struct txn_conf *c
 		set.slots[i].result = &results[i];
 	}
 	for (size_t i = 0; i < n; i++) {
-		const struct txn_type *type = txn_conf_type(confs[i]);
-		const char *dep = type->depends_on != NULL ? type->depends_on(confs[i]) : NULL;
+		const char *dep = txn_conf_depends_on(confs[i]);
 		for (size_t j = 0; dep != NULL && j < n; j++)
 			if (j != i && strcmp(confs[j]->name, dep) == 0)
 				set.slots[i].after = &set.slots[j];

@@ -111,13 +111,6 @@ const char *txn_result_get_fact(const struct txn_result *r, const char *key)
 	return NULL;
 }
 
-const char *const txn_step_names[TXN_STEP_NAMES] = {
-	"key", "challenge", "ndes_admin", "getcacaps", "getcacert", "pkioperation", "certpoll",
-	"request", "poll_request", "verify", "store", "certificate", "discover",
-	"discover_fallback", "resolve", "connect", "tls_handshake", "register", "options",
-	"unregister",
-};
-
 enum txn_status txn_result_reason(const struct txn_result *r, const char **detail)
 {
 	if (r->status == TXN_OK) {

@@ -93,10 +93,6 @@ const char *txn_result_get_fact(const struct txn_result *r, const char *key);
  */
 enum txn_status txn_result_reason(const struct txn_result *r, const char **detail);
 
-/* Every name passed to txn_step_begin(): the keys of warn.latency. */
-#define TXN_STEP_NAMES 20
-extern const char *const txn_step_names[TXN_STEP_NAMES];
-
 /*
  * The static string for a step name ("tls_handshake"), for results read back from a
  * file whose strings do not live on; "other" for a name no transaction records.

@@ -19,7 +19,10 @@ struct keypool;
 struct dns;
 struct tls_ctx_cache;
 struct txn_conf;
+struct config;
 struct cfg_key;
+struct cfg_loader;
+struct cfg_found;
 
 /*
  * What a transaction may use; one per process (the daemon, a `certprobe run`, a plugin,
@@ -77,8 +80,42 @@ struct txn_type {
 	/* The step names it can record (txn_step_begin), NULL-terminated: warn.latency keys. */
 	const char *const *steps;
 
-	/* The config keys of a transaction of this type (see config/), NULL-terminated. */
+	/*
+	 * ---- configuration: what config/ calls while loading (see config/cfg_walk.h) ----
+	 * keys, conf_new and conf_free are required; conf_check may be NULL.
+	 */
+
+	/*
+	 * The keys of a transaction of this type besides the common ones (name, type,
+	 * interval, timeout, warn; never one of those), ending with {NULL}, at most
+	 * CFG_KEYS_MAX: the handlers write into the spec. Secrets are flagged CFG_SECRET
+	 * here (or in a sub table), which is all the masker goes by. A key of another
+	 * type's table is reported as not applying to this one.
+	 */
 	const struct cfg_key *keys;
+	/*
+	 * A new spec (the type's own configuration struct that keys describes) holding what
+	 * an absent key means; never NULL. The txn_conf owns it (conf->spec).
+	 */
+	void *(*conf_new)(void);
+	/* Free a spec from conf_new, wiping any secret it holds. NULL-safe. */
+	void (*conf_free)(void *spec);
+	/*
+	 * Once the whole file is walked and cfg holds every transaction and the defaults:
+	 * fill what conf inherits, and check what needs several keys or other
+	 * transactions, reporting through cfg_walk_error(). found is what the walk of keys
+	 * found in conf's mapping (valid during the call). Also called when keys of this
+	 * type turn up in a transaction of another or unknown type, with a view of that
+	 * transaction whose type and spec are this type's (a scratch spec, freed after), so
+	 * their values get the same checks. NULL-able op.
+	 */
+	void (*conf_check)(struct cfg_loader *ld, const struct config *cfg, struct txn_conf *conf,
+	                   const struct cfg_found *found);
+	/*
+	 * A run of this type leaves its issued certificate and key in the transaction's
+	 * state directory, for transactions that depend on it (depends_on) to use.
+	 */
+	bool issues_certificate;
 };
 
 /* ---- the registry (registry.c) ---- */
@@ -89,8 +126,11 @@ extern const struct txn_type *const txn_types[];
 /* The type named name; NULL when there is none. */
 const struct txn_type *txn_type_find(const char *name);
 
-/* The type of a configured transaction. */
+/* The type of a configured transaction (conf->type). */
 const struct txn_type *txn_conf_type(const struct txn_conf *conf);
+
+/* The transaction conf waits for (its type's depends_on op); NULL when none. */
+const char *txn_conf_depends_on(const struct txn_conf *conf);
 
 /* "registrar", "web_service": the `kind` label and state-file word. */
 const char *endpoint_kind_name(enum endpoint_kind kind);

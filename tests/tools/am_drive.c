@@ -32,6 +32,7 @@
 #include "alert/alertmanager.h"
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/text.h"
 #include "net/http_client.h"
 
 #define MAX_URLS 8
@@ -65,17 +66,6 @@ static void reply(const char *fmt, ...)
 	fflush(stdout);
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* %XX-decode in place; -1 on a bad escape. */
 static int unescape(char *s)
 {
@@ -83,7 +73,7 @@ static int unescape(char *s)
 
 	for (; *s != '\0'; s++) {
 		if (*s == '%') {
-			int hi = hexval(s[1]), lo = hi < 0 ? -1 : hexval(s[2]);
+			int hi = text_hex_digit(s[1]), lo = hi < 0 ? -1 : text_hex_digit(s[2]);
 			if (hi < 0 || lo < 0)
 				return -1;
 			*out++ = (char)(hi * 16 + lo);

@@ -17,6 +17,11 @@
 #include <unistd.h>
 
 #include "config/config.h"
+#include "transactions/clientauth/clientauth_conf.h"
+#include "transactions/clientauth/clientauth_txn.h"
+#include "transactions/scep/scep_conf.h"
+#include "transactions/scep/scep_txn.h"
+#include "transactions/txn_type.h"
 
 #define SECRET "S3cr3t-Hunter2"
 
@@ -46,6 +51,14 @@ static const char example[] =
     "    subject: CN=certprobe-synthetic,O=Example\n"
     "    key: {type: rsa, bits: 2048}\n"
     "    trust_store: /etc/certprobe/device-roots.pem\n";
+
+/* The enrollment spec of t. */
+static const struct scep_conf *scep(const struct txn_conf *t)
+{
+	assert_ptr_equal(t->type, &scep_txn_type);
+	assert_ptr_equal(txn_conf_type(t), &scep_txn_type);
+	return t->spec;
+}
 
 /* Load text from a buffer named test.yaml; *out receives everything written to errout. */
 static struct config *load_text(const char *yaml, char **out, unsigned *nerrors)
@@ -170,28 +183,28 @@ static void test_example_loads(void **state)
 	assert_null(config_find_txn(cfg, "other"));
 	assert_null(t->next);
 	assert_int_equal(t->line, 7);
-	assert_int_equal(t->type, TXN_TYPE_ENROLLMENT);
-	assert_int_equal(t->protocol, TXN_PROTOCOL_SCEP);
-	assert_string_equal(t->url, "http://127.0.0.1:18080/scep");
-	assert_true(t->has_ca_fingerprint);
-	assert_memory_equal(t->ca_fingerprint, fp, 32);
-	assert_int_equal(t->challenge.kind, CHALLENGE_STATIC);
-	assert_int_equal(t->challenge.secret.source, SECRET_FILE);
-	assert_string_equal(t->challenge.secret.path, "/etc/certprobe/ndes.challenge");
-	assert_null(t->challenge.secret.value);
-	assert_string_equal(t->subject, "CN=certprobe-synthetic,O=Example");
-	assert_int_equal(t->key.type, KEY_TYPE_RSA);
-	assert_int_equal(t->key.bits, 2048);
-	assert_null(t->key.curve);
-	assert_int_equal(t->key.reuse_runs, 0);
-	assert_string_equal(t->trust_store, "/etc/certprobe/device-roots.pem");
-	assert_null(t->ca_identifier);
-	assert_int_equal(t->method, SCEP_METHOD_AUTO);
-	assert_false(t->renewal);
+	assert_string_equal(t->type->name, "enrollment");
+	assert_int_equal(scep(t)->protocol, SCEP_PROTOCOL_SCEP);
+	assert_string_equal(scep(t)->url, "http://127.0.0.1:18080/scep");
+	assert_true(scep(t)->has_ca_fingerprint);
+	assert_memory_equal(scep(t)->ca_fingerprint, fp, 32);
+	assert_int_equal(scep(t)->challenge.kind, CHALLENGE_STATIC);
+	assert_int_equal(scep(t)->challenge.secret.source, SECRET_FILE);
+	assert_string_equal(scep(t)->challenge.secret.path, "/etc/certprobe/ndes.challenge");
+	assert_null(scep(t)->challenge.secret.value);
+	assert_string_equal(scep(t)->subject, "CN=certprobe-synthetic,O=Example");
+	assert_int_equal(scep(t)->key.type, KEY_TYPE_RSA);
+	assert_int_equal(scep(t)->key.bits, 2048);
+	assert_null(scep(t)->key.curve);
+	assert_int_equal(scep(t)->key.reuse_runs, 0);
+	assert_string_equal(scep(t)->trust_store, "/etc/certprobe/device-roots.pem");
+	assert_null(scep(t)->ca_identifier);
+	assert_int_equal(scep(t)->method, SCEP_METHOD_AUTO);
+	assert_false(scep(t)->renewal);
 	assert_int_equal(t->interval_ms, 15 * 60 * 1000);
 	assert_int_equal(t->timeout_ms, 30 * 1000);
-	assert_int_equal(t->pending.poll_interval_ms, 30 * 1000);
-	assert_int_equal(t->pending.max_wait_ms, 10 * 60 * 1000);
+	assert_int_equal(scep(t)->pending.poll_interval_ms, 30 * 1000);
+	assert_int_equal(scep(t)->pending.max_wait_ms, 10 * 60 * 1000);
 	config_free(cfg);
 	free(out);
 }
@@ -241,29 +254,29 @@ static void test_defaults_and_overrides(void **state)
 	assert_ptr_equal(a->next, b);
 	assert_int_equal(a->interval_ms, 5400000);
 	assert_int_equal(a->timeout_ms, 30000);
-	assert_int_equal(a->pending.poll_interval_ms, 10000);
-	assert_int_equal(a->pending.max_wait_ms, 3600000);
-	assert_true(a->has_ca_fingerprint);
-	assert_int_equal(a->ca_fingerprint[0], 0x9f);
-	assert_int_equal(a->ca_fingerprint[31], 0x08);
-	assert_int_equal(a->key.type, KEY_TYPE_EC);
-	assert_string_equal(a->key.curve, "P-256");
-	assert_int_equal(a->key.bits, 0);
-	assert_int_equal(a->key.reuse_runs, 100000);
-	assert_int_equal(a->method, SCEP_METHOD_POST);
-	assert_true(a->renewal);
-	assert_string_equal(a->ca_identifier, "RootCA");
-	assert_string_equal(a->subject, "CN=a\\,b,OU=x,C=DE");
-	assert_int_equal(a->challenge.kind, CHALLENGE_NONE);
+	assert_int_equal(scep(a)->pending.poll_interval_ms, 10000);
+	assert_int_equal(scep(a)->pending.max_wait_ms, 3600000);
+	assert_true(scep(a)->has_ca_fingerprint);
+	assert_int_equal(scep(a)->ca_fingerprint[0], 0x9f);
+	assert_int_equal(scep(a)->ca_fingerprint[31], 0x08);
+	assert_int_equal(scep(a)->key.type, KEY_TYPE_EC);
+	assert_string_equal(scep(a)->key.curve, "P-256");
+	assert_int_equal(scep(a)->key.bits, 0);
+	assert_int_equal(scep(a)->key.reuse_runs, 100000);
+	assert_int_equal(scep(a)->method, SCEP_METHOD_POST);
+	assert_true(scep(a)->renewal);
+	assert_string_equal(scep(a)->ca_identifier, "RootCA");
+	assert_string_equal(scep(a)->subject, "CN=a\\,b,OU=x,C=DE");
+	assert_int_equal(scep(a)->challenge.kind, CHALLENGE_NONE);
 	assert_int_equal(b->interval_ms, 1000);
 	assert_int_equal(b->timeout_ms, 3600000);
-	assert_int_equal(b->pending.poll_interval_ms, 10000);
-	assert_int_equal(b->pending.max_wait_ms, 120000);
-	assert_string_equal(b->key.curve, "P-384");
-	assert_false(b->has_ca_fingerprint);
-	assert_int_equal(b->challenge.kind, CHALLENGE_STATIC);
-	assert_int_equal(b->challenge.secret.source, SECRET_ENV);
-	assert_string_equal(b->challenge.secret.env, "SCEP_CHALLENGE");
+	assert_int_equal(scep(b)->pending.poll_interval_ms, 10000);
+	assert_int_equal(scep(b)->pending.max_wait_ms, 120000);
+	assert_string_equal(scep(b)->key.curve, "P-384");
+	assert_false(scep(b)->has_ca_fingerprint);
+	assert_int_equal(scep(b)->challenge.kind, CHALLENGE_STATIC);
+	assert_int_equal(scep(b)->challenge.secret.source, SECRET_ENV);
+	assert_string_equal(scep(b)->challenge.secret.env, "SCEP_CHALLENGE");
 	config_free(cfg);
 	free(out);
 }
@@ -284,12 +297,12 @@ static void test_ndes_admin_and_inline_buffer(void **state)
 	cfg = load_text(yaml, &out, &n);
 	if (cfg == NULL)
 		fail_msg("%s", out);
-	assert_int_equal(cfg->txns->challenge.kind, CHALLENGE_NDES_ADMIN);
-	assert_string_equal(cfg->txns->challenge.ndes.url,
+	assert_int_equal(scep(cfg->txns)->challenge.kind, CHALLENGE_NDES_ADMIN);
+	assert_string_equal(scep(cfg->txns)->challenge.ndes.url,
 	                    "https://ndes.example/certsrv/mscep_admin/");
-	assert_string_equal(cfg->txns->challenge.ndes.username, "CORP\\svc");
-	assert_int_equal(cfg->txns->challenge.ndes.password.source, SECRET_VALUE);
-	assert_string_equal(cfg->txns->challenge.ndes.password.value, SECRET);
+	assert_string_equal(scep(cfg->txns)->challenge.ndes.username, "CORP\\svc");
+	assert_int_equal(scep(cfg->txns)->challenge.ndes.password.source, SECRET_VALUE);
+	assert_string_equal(scep(cfg->txns)->challenge.ndes.password.value, SECRET);
 	config_free(cfg);
 	free(out);
 }
@@ -532,6 +545,95 @@ static void test_all_errors_collected(void **state)
 	free(out);
 }
 
+/*
+ * The secret keys of a type's table (flagged CFG_SECRET there) are masked on the echoed
+ * line even when the error is about another key of that line; a key of the other type
+ * is reported through the other type's table, and masked through it too.
+ */
+static void test_type_secret_masked_on_caret_line(void **state)
+{
+	static const struct {
+		const char *yaml;
+		const char *expected;
+	} cases[] = {
+	    {TX "    challenge: {value: " SECRET ", bogus: 1}\n",
+	     "test.yaml:7:40: unknown key in challenge\n"
+	     "      challenge: {value: ********, ********: ********}\n"
+	     "                                   ^\n"
+	     "  hint: valid keys: value, file, env, ndes_admin\n"},
+	    /* a secret two tables down (challenge.ndes_admin.password.value) */
+	    {TX "    challenge: {ndes_admin: {url: ftp://x, username: u, password: {value: " SECRET
+	        "}}}\n",
+	     "test.yaml:7:35: bad URL 'ftp://x': must start with http:// or https://\n"
+	     "      challenge: {ndes_admin: {url: ftp://x, username: u, password: {value: "
+	     "********}}}\n"
+	     "                                    ^\n"},
+	    /* the enrollment's secret in a client-auth transaction */
+	    {"transactions:\n"
+	     "  - name: c1\n"
+	     "    type: client-auth\n"
+	     "    registrar: {host: a.example}\n"
+	     "    sip_uri: sip:a@b\n"
+	     "    trust_store: /r.pem\n"
+	     "    challenge: {value: " SECRET "}\n",
+	     "test.yaml:7:5: 'challenge' does not apply to a client-auth transaction\n"
+	     "      challenge: {value: ********}\n"
+	     "      ^\n"},
+	};
+	unsigned n;
+	char *out;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		assert_null(load_text(cases[i].yaml, &out, &n));
+		assert_string_equal(out, cases[i].expected);
+		free(out);
+	}
+}
+
+/* A client-auth transaction: its spec, its defaults, and what the ops read from it. */
+static void test_client_auth_spec(void **state)
+{
+	static const char yaml[] = TX "  - name: c1\n"
+	                              "    type: client-auth\n"
+	                              "    registrar: {host: pool1.example.com}\n"
+	                              "    sip_uri: sip:alice@example.com\n"
+	                              "    certificate: {from: t1}\n"
+	                              "    trust_store: /etc/certprobe/roots.pem\n";
+	const struct clientauth_conf *cc;
+	struct config *cfg;
+	struct txn_conf *c;
+	unsigned n = 0;
+	char *out;
+
+	(void)state;
+	cfg = load_text(yaml, &out, &n);
+	if (cfg == NULL)
+		fail_msg("%s", out);
+	c = config_find_txn(cfg, "c1");
+	assert_non_null(c);
+	assert_ptr_equal(c->type, &clientauth_txn_type);
+	assert_ptr_equal(txn_type_find("client-auth"), &clientauth_txn_type);
+	cc = c->spec;
+	assert_int_equal(cc->registrar.discover, REGISTRAR_STATIC);
+	assert_string_equal(cc->registrar.host, "pool1.example.com");
+	assert_int_equal(cc->registrar.port, 5061);
+	assert_string_equal(cc->sip_uri, "sip:alice@example.com");
+	assert_string_equal(cc->certificate.from, "t1");
+	assert_string_equal(cc->trust_store, "/etc/certprobe/roots.pem");
+	assert_int_equal(cc->sip_method, SIP_METHOD_REGISTER);
+	assert_int_equal(cc->expires, 60);
+	assert_string_equal(txn_conf_depends_on(c), "t1");
+	assert_null(txn_conf_depends_on(cfg->txns));
+	assert_string_equal(c->type->protocol(c), "sip-register");
+	assert_true(cfg->txns->type->issues_certificate);
+	assert_false(c->type->issues_certificate);
+	assert_int_equal(c->interval_ms, cfg->default_interval_ms);
+	assert_int_equal(c->warn.expiry_days, 30);
+	config_free(cfg);
+	free(out);
+}
+
 /* Inputs with an inline secret and some error; the secret must never be printed. */
 static void test_secret_never_echoed(void **state)
 {
@@ -641,8 +743,8 @@ static void test_inline_secret_file_mode(void **state)
 		fail_msg("%s", out);
 	assert_int_equal(n, 0);
 	assert_string_equal(cfg->path, path);
-	assert_int_equal(cfg->txns->challenge.secret.source, SECRET_VALUE);
-	assert_string_equal(cfg->txns->challenge.secret.value, SECRET);
+	assert_int_equal(scep(cfg->txns)->challenge.secret.source, SECRET_VALUE);
+	assert_string_equal(scep(cfg->txns)->challenge.secret.value, SECRET);
 	config_free(cfg);
 	free(out);
 
@@ -784,6 +886,8 @@ int main(void)
 	    cmocka_unit_test(test_errors_with_position),
 	    cmocka_unit_test(test_all_errors_collected),
 	    cmocka_unit_test(test_secret_never_echoed),
+	    cmocka_unit_test(test_type_secret_masked_on_caret_line),
+	    cmocka_unit_test(test_client_auth_spec),
 	    cmocka_unit_test(test_inline_secret_file_mode),
 	    cmocka_unit_test(test_config_load_missing_file),
 	    cmocka_unit_test(test_secret_resolve_file),

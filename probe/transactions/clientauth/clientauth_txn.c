@@ -30,6 +30,7 @@
 #include "net/sip_msg.h"
 #include "net/tls_conn.h"
 #include "pki/pki.h"
+#include "transactions/clientauth/clientauth_conf.h"
 #include "transactions/thresholds.h"
 
 #define CA_MAX_REDIRECTS 3
@@ -82,6 +83,7 @@ struct ca_lookup {
 struct clientauth_txn {
 	struct txn_env env;
 	const struct txn_conf *conf;
+	const struct clientauth_conf *spec; /* conf->spec */
 	txn_done_cb *cb;
 	void *arg;
 	struct txn_result result;
@@ -164,7 +166,7 @@ static bool is_ip_literal(const char *s, int *family)
 
 static int ca_family(const struct clientauth_txn *t)
 {
-	return t->conf->registrar.family == ADDR_FAMILY_IPV6 ? AF_INET6 : AF_INET;
+	return t->spec->registrar.family == ADDR_FAMILY_IPV6 ? AF_INET6 : AF_INET;
 }
 
 static void addr_string(const struct dns_addr *a, char *buf, size_t len)
@@ -278,8 +280,8 @@ static enum step_ret ca_fail(struct clientauth_txn *t, enum txn_status st, const
 
 static enum step_ret step_cert(struct clientauth_txn *t)
 {
-	const struct client_cert_conf *cc = &t->conf->certificate;
-	struct tls_ctx_params p = {.trust_store = t->conf->trust_store};
+	const struct client_cert_conf *cc = &t->spec->certificate;
+	struct tls_ctx_params p = {.trust_store = t->spec->trust_store};
 	char cert[1024], key[1024], err[TXN_DETAIL_LEN];
 	enum txn_status st = TXN_PROBE_INTERNAL;
 
@@ -297,7 +299,7 @@ static enum step_ret step_cert(struct clientauth_txn *t)
 		p.cert = cc->cert;
 		p.key = cc->key;
 	}
-	p.max_version = t->conf->registrar.tls_max_minor == 2 ? TLS_MAX_1_2 : TLS_MAX_AUTO;
+	p.max_version = t->spec->registrar.tls_max_minor == 2 ? TLS_MAX_1_2 : TLS_MAX_AUTO;
 	t->tls = tls_ctx_get(t->env.tls, &p, &t->client, &st, err, sizeof err);
 	if (t->tls == NULL)
 		return ca_fail(t, st, "%s", err);
@@ -357,7 +359,7 @@ static void on_fallback(enum dns_status st, const char *why, const struct dns_ad
 
 static enum step_ret step_discover_start(struct clientauth_txn *t)
 {
-	const struct registrar_conf *rc = &t->conf->registrar;
+	const struct registrar_conf *rc = &t->spec->registrar;
 	const char *why = NULL;
 	char name[320];
 
@@ -380,7 +382,7 @@ static enum step_ret step_discover_start(struct clientauth_txn *t)
 /* All SRV answers are in: take the first TLS record in device order. */
 static enum step_ret step_discover_done(struct clientauth_txn *t)
 {
-	const struct registrar_conf *rc = &t->conf->registrar;
+	const struct registrar_conf *rc = &t->spec->registrar;
 	char tried[TXN_DETAIL_LEN] = "", name[320];
 	const char *tcp_only = NULL;
 	size_t off = 0;
@@ -445,7 +447,7 @@ static enum step_ret step_discover_done(struct clientauth_txn *t)
 
 static enum step_ret step_fallback_done(struct clientauth_txn *t)
 {
-	const struct registrar_conf *rc = &t->conf->registrar;
+	const struct registrar_conf *rc = &t->spec->registrar;
 	char tried[TXN_DETAIL_LEN] = "", astr[80];
 	size_t off = 0;
 
@@ -530,7 +532,7 @@ static enum step_ret step_resolve(struct clientauth_txn *t)
 	{
 		const char *why = NULL;
 		t->step = txn_step_begin(&t->result, "resolve");
-		t->resolve_q = dns_addr(t->env.dns, t->conf->registrar.resolver, t->host, ca_family(t),
+		t->resolve_q = dns_addr(t->env.dns, t->spec->registrar.resolver, t->host, ca_family(t),
 		                        on_resolved, t, &why);
 		if (t->resolve_q == NULL)
 			return ca_fail(t, TXN_PROBE_INTERNAL, "resolver: %s", why);
@@ -613,8 +615,8 @@ static int send_request(struct clientauth_txn *t, const char *method, int expire
 	memset(&p, 0, sizeof p);
 	p.method = method;
 	p.request_uri = ruri;
-	p.from_uri = t->conf->sip_uri;
-	p.to_uri = t->conf->sip_uri;
+	p.from_uri = t->spec->sip_uri;
+	p.to_uri = t->spec->sip_uri;
 	p.contact_uri = strcmp(method, "REGISTER") == 0 ? t->contact : NULL;
 	p.expires = expires;
 	p.call_id = t->call_id;
@@ -799,7 +801,7 @@ static enum step_ret follow_redirect(struct clientauth_txn *t, const char *text)
 	t->conn = NULL;
 	snprintf(t->host, sizeof t->host, "%s", host);
 	t->port = port;
-	if (t->conf->registrar.tls_name == NULL)
+	if (t->spec->registrar.tls_name == NULL)
 		snprintf(t->verify_name, sizeof t->verify_name, "%s", host);
 	t->contact[0] = '\0';
 	t->cseq = 0;
@@ -809,10 +811,10 @@ static enum step_ret follow_redirect(struct clientauth_txn *t, const char *text)
 
 static enum step_ret step_request_send(struct clientauth_txn *t)
 {
-	bool reg = t->conf->sip_method == SIP_METHOD_REGISTER;
+	bool reg = t->spec->sip_method == SIP_METHOD_REGISTER;
 
 	t->step = txn_step_begin(&t->result, reg ? "register" : "options");
-	if (send_request(t, reg ? "REGISTER" : "OPTIONS", reg ? (int)t->conf->expires : -1) == -1)
+	if (send_request(t, reg ? "REGISTER" : "OPTIONS", reg ? (int)t->spec->expires : -1) == -1)
 		return ca_fail(t, TXN_PROBE_INTERNAL, "cannot build or send the SIP request");
 	t->waiting = true;
 	return STEP_WAIT;
@@ -821,7 +823,7 @@ static enum step_ret step_request_send(struct clientauth_txn *t)
 /* After REGISTER/OPTIONS: what arrived (or did not). */
 static enum step_ret step_request_done(struct clientauth_txn *t)
 {
-	bool reg = t->conf->sip_method == SIP_METHOD_REGISTER;
+	bool reg = t->spec->sip_method == SIP_METHOD_REGISTER;
 	char text[TXN_DETAIL_LEN];
 
 	if (t->bad_response)
@@ -891,7 +893,7 @@ static enum step_ret step_unregister_done(struct clientauth_txn *t)
 		snprintf(text, sizeof text, "the registrar closed the connection");
 	txn_step_end(&t->result, t->step, TXN_REGISTRAR_UNREGISTER_FAILED, "%s", text);
 	txn_result_finding(&t->result, TXN_REGISTRAR_UNREGISTER_FAILED, "un-REGISTER: %s; binding "
-	                   "stays for up to %u s", text, t->conf->expires);
+	                   "stays for up to %u s", text, t->spec->expires);
 	return STEP_DONE;
 }
 
@@ -904,14 +906,14 @@ static enum step_ret txn_step(struct clientauth_txn *t)
 		enum step_ret r = step_cert(t);
 		if (r != STEP_CONTINUE)
 			return r;
-		if (t->conf->registrar.discover == REGISTRAR_DNS) {
+		if (t->spec->registrar.discover == REGISTRAR_DNS) {
 			t->state = CA_DISCOVER;
 			return step_discover_start(t);
 		}
-		snprintf(t->host, sizeof t->host, "%s", t->conf->registrar.host);
-		t->port = t->conf->registrar.port;
+		snprintf(t->host, sizeof t->host, "%s", t->spec->registrar.host);
+		t->port = t->spec->registrar.port;
 		snprintf(t->verify_name, sizeof t->verify_name, "%s",
-		         t->conf->registrar.tls_name != NULL ? t->conf->registrar.tls_name
+		         t->spec->registrar.tls_name != NULL ? t->spec->registrar.tls_name
 		                                             : t->host);
 		t->state = CA_RESOLVE;
 		return STEP_CONTINUE;
@@ -1001,14 +1003,14 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 	case CA_REQUEST:
 		ca_fail(t, TXN_TIMEOUT, "no SIP answer to the %s within %.1f s (the registrar "
 		        "completed TLS but stalled)",
-		        t->conf->sip_method == SIP_METHOD_REGISTER ? "REGISTER" : "OPTIONS", secs);
+		        t->spec->sip_method == SIP_METHOD_REGISTER ? "REGISTER" : "OPTIONS", secs);
 		break;
 	case CA_UNREGISTER:
 		txn_step_end(&t->result, t->step, TXN_REGISTRAR_UNREGISTER_FAILED,
 		             "no answer before the deadline");
 		txn_result_finding(&t->result, TXN_REGISTRAR_UNREGISTER_FAILED,
 		                   "no answer to the un-REGISTER; binding stays for up to %u s",
-		                   t->conf->expires);
+		                   t->spec->expires);
 		break;
 	default:
 		ca_fail(t, TXN_TIMEOUT, "no result within %.1f s", secs);
@@ -1025,9 +1027,10 @@ static void *clientauth_txn_start(const struct txn_env *env, const struct txn_co
 
 	t->env = *env;
 	t->conf = conf;
+	t->spec = conf->spec;
 	t->cb = cb;
 	t->arg = arg;
-	split_sip_uri(conf->sip_uri, t->user, sizeof t->user, t->domain, sizeof t->domain);
+	split_sip_uri(t->spec->sip_uri, t->user, sizeof t->user, t->domain, sizeof t->domain);
 	txn_result_init_for(&t->result, conf);
 	t->timer = evtimer_new(env->base, on_deadline, t);
 	t->kick = evtimer_new(env->base, on_kick, t);
@@ -1058,32 +1061,40 @@ static void clientauth_txn_free(void *run)
 
 static const char *clientauth_protocol(const struct txn_conf *conf)
 {
-	return conf->sip_method == SIP_METHOD_REGISTER ? "sip-register" : "sip-options";
+	const struct clientauth_conf *cc = conf->spec;
+
+	return cc->sip_method == SIP_METHOD_REGISTER ? "sip-register" : "sip-options";
 }
 
 /* The registrar: "host:port", or the SIP domain its records are discovered in. */
 static void clientauth_endpoint(const struct txn_conf *conf, char *key, size_t len,
                                 enum endpoint_kind *kind)
 {
-	if (conf->registrar.discover == REGISTRAR_DNS)
-		snprintf(key, len, "%s", conf->registrar.domain);
+	const struct clientauth_conf *cc = conf->spec;
+
+	if (cc->registrar.discover == REGISTRAR_DNS)
+		snprintf(key, len, "%s", cc->registrar.domain);
 	else
-		snprintf(key, len, "%s:%u", conf->registrar.host, conf->registrar.port);
+		snprintf(key, len, "%s:%u", cc->registrar.host, cc->registrar.port);
 	*kind = ENDPOINT_KIND_REGISTRAR;
 }
 
 static const char *clientauth_depends_on(const struct txn_conf *conf)
 {
-	return conf->certificate.from;
+	const struct clientauth_conf *cc = conf->spec;
+
+	return cc->certificate.from;
 }
 
 static void clientauth_describe(const struct txn_conf *conf, char *buf, size_t len)
 {
-	if (conf->registrar.discover == REGISTRAR_DNS)
-		snprintf(buf, len, "%s via DNS (%s)", conf->sip_uri, conf->registrar.domain);
+	const struct clientauth_conf *cc = conf->spec;
+
+	if (cc->registrar.discover == REGISTRAR_DNS)
+		snprintf(buf, len, "%s via DNS (%s)", cc->sip_uri, cc->registrar.domain);
 	else
-		snprintf(buf, len, "%s at %s:%u", conf->sip_uri, conf->registrar.host,
-		         conf->registrar.port);
+		snprintf(buf, len, "%s at %s:%u", cc->sip_uri, cc->registrar.host,
+		         cc->registrar.port);
 }
 
 static const char *const clientauth_steps[] = {
@@ -1100,4 +1111,8 @@ const struct txn_type clientauth_txn_type = {
 	.start = clientauth_txn_start,
 	.free = clientauth_txn_free,
 	.steps = clientauth_steps,
+	.keys = clientauth_conf_keys,
+	.conf_new = clientauth_conf_new,
+	.conf_free = clientauth_conf_free,
+	.conf_check = clientauth_conf_check,
 };

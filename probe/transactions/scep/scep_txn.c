@@ -28,6 +28,7 @@
 #include "pki/scep_msg.h"
 #include "transactions/scep/ndes_admin.h"
 #include "transactions/scep/scep_caps.h"
+#include "transactions/scep/scep_conf.h"
 #include "transactions/thresholds.h"
 
 #define SCEP_CAPS_MAX (16 * 1024)
@@ -53,6 +54,7 @@ enum scep_step {
 struct scep_txn {
 	struct txn_env env;
 	const struct txn_conf *conf;
+	const struct scep_conf *spec; /* conf->spec */
 	txn_done_cb *cb;
 	void *arg;
 	struct txn_result result;
@@ -253,7 +255,7 @@ static void scep_http_start(struct scep_txn *t, const char *step_name, const cha
 	if (o.timeout_ms == 0)
 		o.timeout_ms = 1;
 	if (o.trust_store == NULL)
-		o.trust_store = t->conf->trust_store;
+		o.trust_store = t->spec->trust_store;
 	t->http_what = what;
 	t->http_step = txn_step_begin(&t->result, step_name);
 	log_debug("%s: %s %s", t->conf->name, what, o.post ? "POST" : "GET");
@@ -284,7 +286,7 @@ static enum txn_status scep_http_status(const struct scep_txn *t, bool get_pkiop
 
 static char *scep_op_url(const struct scep_txn *t, const char *op, const char *message)
 {
-	const char *url = t->conf->url;
+	const char *url = t->spec->url;
 	const char *sep = strchr(url, '?') != NULL ? "&" : "?";
 	char *esc, *u;
 
@@ -300,7 +302,7 @@ static char *scep_op_url(const struct scep_txn *t, const char *op, const char *m
 
 static enum step_ret scep_step_challenge(struct scep_txn *t)
 {
-	const struct challenge_conf *c = &t->conf->challenge;
+	const struct challenge_conf *c = &t->spec->challenge;
 	char err[200];
 	size_t i;
 
@@ -357,7 +359,7 @@ static enum step_ret scep_step_challenge_reply(struct scep_txn *t)
 
 static enum step_ret scep_step_caps(struct scep_txn *t)
 {
-	char *url = scep_op_url(t, "GetCACaps", t->conf->ca_identifier);
+	char *url = scep_op_url(t, "GetCACaps", t->spec->ca_identifier);
 	struct http_request_opts o = {.url = url, .max_body = SCEP_CAPS_MAX};
 
 	scep_http_start(t, "getcacaps", "GetCACaps", &o);
@@ -391,7 +393,7 @@ static enum step_ret scep_step_caps_reply(struct scep_txn *t)
 
 static enum step_ret scep_step_cacert(struct scep_txn *t)
 {
-	char *url = scep_op_url(t, "GetCACert", t->conf->ca_identifier);
+	char *url = scep_op_url(t, "GetCACert", t->spec->ca_identifier);
 	struct http_request_opts o = {.url = url, .max_body = SCEP_CACERT_MAX};
 
 	scep_http_start(t, "getcacert", "GetCACert", &o);
@@ -414,7 +416,7 @@ static enum step_ret scep_step_cacert_reply(struct scep_txn *t)
 	if (st != TXN_OK)
 		return scep_fail(t, t->http_step, st, detail);
 	t->ca.warn_days = (long)t->conf->warn.expiry_days;
-	st = scep_ca_check(&t->ca, t->conf->has_ca_fingerprint ? t->conf->ca_fingerprint : NULL,
+	st = scep_ca_check(&t->ca, t->spec->has_ca_fingerprint ? t->spec->ca_fingerprint : NULL,
 	                   &expiring, detail, sizeof detail);
 	if (st != TXN_OK)
 		return scep_fail(t, t->http_step, st, detail);
@@ -440,7 +442,7 @@ static void scep_pick_message(struct scep_txn *t)
 	char path[600];
 
 	t->msg_type = SCEP_MSG_PKCSREQ;
-	if (!t->conf->renewal)
+	if (!t->spec->renewal)
 		return;
 	scep_state_path(t, "cert.pem", path, sizeof path);
 	t->old_cert = pki_cert_load(path);
@@ -493,8 +495,8 @@ static enum step_ret scep_build_and_send(struct scep_txn *t, size_t step)
 	             der_len);
 	txn_result_fact(&t->result, "request_bytes", "%zu", der_len);
 
-	post = t->conf->method == SCEP_METHOD_POST ||
-	       (t->conf->method == SCEP_METHOD_AUTO && (t->caps & SCEP_CAP_POST_PKI_OPERATION));
+	post = t->spec->method == SCEP_METHOD_POST ||
+	       (t->spec->method == SCEP_METHOD_AUTO && (t->caps & SCEP_CAP_POST_PKI_OPERATION));
 	if (post) {
 		url = scep_op_url(t, "PKIOperation", NULL);
 		o.post = true;
@@ -629,12 +631,12 @@ static enum step_ret scep_step_certrep(struct scep_txn *t)
 		         rep.fail_info_text[0] ? ": " : "", rep.fail_info_text);
 		goto fail;
 	case SCEP_PKI_PENDING: {
-		uint64_t wait = t->conf->pending.poll_interval_ms, left;
+		uint64_t wait = t->spec->pending.poll_interval_ms, left;
 		struct timeval tv;
 		if (!t->pending) {
 			/* From here the polling budget is the deadline. */
 			t->pending = true;
-			deadline_set(&t->deadline, t->conf->pending.max_wait_ms);
+			deadline_set(&t->deadline, t->spec->pending.max_wait_ms);
 			scep_arm_deadline(t);
 		}
 		txn_step_end(&t->result, i, TXN_OK, "CertRep PENDING");
@@ -690,7 +692,7 @@ static enum step_ret scep_step_verify(struct scep_txn *t)
 	pki_name_string(X509_get_subject_name(t->issued), name, sizeof name);
 	if (!subject_ok)
 		txn_result_finding(&t->result, TXN_SCEP_ISSUED_SUBJECT_MISMATCH, "requested %s, issued %s",
-		                   t->conf->subject, name);
+		                   t->spec->subject, name);
 	left = pki_cert_seconds_left(t->issued, NULL);
 	txn_result_fact(&t->result, "issued_subject", "%s", name);
 	{
@@ -733,7 +735,7 @@ static enum step_ret scep_step_store(struct scep_txn *t)
 	scep_state_path(t, "ca.pem", path, sizeof path);
 	if (rc == 0)
 		rc = pki_cert_save(path, t->ca.ca);
-	if (rc == 0 && t->conf->key.reuse_runs > 1) {
+	if (rc == 0 && t->spec->key.reuse_runs > 1) {
 		scep_state_path(t, "key.pem", path, sizeof path);
 		if (!t->key_reused)
 			rc = pki_key_save(path, t->key);
@@ -801,7 +803,7 @@ static void scep_run(struct scep_txn *t)
 static void scep_begin(struct scep_txn *t)
 {
 	size_t i;
-	const char *ktype = t->conf->key.type == KEY_TYPE_RSA ? "rsa" : "ec";
+	const char *ktype = t->spec->key.type == KEY_TYPE_RSA ? "rsa" : "ec";
 
 	txn_result_init_for(&t->result, t->conf);
 	deadline_set(&t->deadline, t->conf->timeout_ms);
@@ -815,15 +817,15 @@ static void scep_begin(struct scep_txn *t)
 	}
 	if (t->key_reused)
 		txn_step_end(&t->result, i, TXN_OK, "reused key (run %u of %u)", t->key_runs,
-		             t->conf->key.reuse_runs);
+		             t->spec->key.reuse_runs);
 	else
 		txn_step_end(&t->result, i, TXN_OK, "fresh key from the pool (made off-path in %.1f ms)",
 		             (double)t->key_gen_us / 1000.0);
-	if (t->conf->key.type == KEY_TYPE_RSA)
-		txn_result_fact(&t->result, "key", "%s%u %s", ktype, t->conf->key.bits,
+	if (t->spec->key.type == KEY_TYPE_RSA)
+		txn_result_fact(&t->result, "key", "%s%u %s", ktype, t->spec->key.bits,
 		                t->key_reused ? "reused" : "fresh");
 	else
-		txn_result_fact(&t->result, "key", "ec %s %s", t->conf->key.curve,
+		txn_result_fact(&t->result, "key", "ec %s %s", t->spec->key.curve,
 		                t->key_reused ? "reused" : "fresh");
 	if (!t->key_reused)
 		txn_result_fact(&t->result, "keygen_ms", "%.1f (off the transaction path)",
@@ -862,29 +864,31 @@ static void *scep_txn_start(const struct txn_env *env, const struct txn_conf *co
                             txn_done_cb *cb, void *arg)
 {
 	struct scep_txn *t = xcalloc(1, sizeof *t);
+	const struct scep_conf *sc = conf->spec;
 	struct key_spec spec;
 
 	t->env = *env;
 	t->conf = conf;
+	t->spec = sc;
 	t->cb = cb;
 	t->arg = arg;
 	bbuf_init(&t->body, 0);
 	snprintf(t->dir, sizeof t->dir, "%s/%s", env->state_dir, conf->name);
 	t->deadline_ev = evtimer_new(env->base, scep_deadline_cb, t);
 	t->poll_ev = evtimer_new(env->base, scep_poll_cb, t);
-	t->subject = pki_name_parse(conf->subject);
-	if (conf->key.reuse_runs > 1) {
+	t->subject = pki_name_parse(sc->subject);
+	if (sc->key.reuse_runs > 1) {
 		char runs[32], path[600];
 		unsigned n = 0;
 		if (scep_state_read(t, "key-runs", runs, sizeof runs) == 0)
 			n = (unsigned)strtoul(runs, NULL, 10);
 		scep_state_path(t, "key.pem", path, sizeof path);
-		if (n > 0 && n < conf->key.reuse_runs && (t->key = pki_key_load(path)) != NULL) {
+		if (n > 0 && n < sc->key.reuse_runs && (t->key = pki_key_load(path)) != NULL) {
 			t->key_reused = true;
 			t->key_runs = n + 1;
 		}
 	}
-	scep_key_spec(&conf->key, &spec);
+	scep_key_spec(&sc->key, &spec);
 	if (t->key_reused) {
 		/* keep the loop contract: begin from the loop, not from inside start */
 		struct timeval now = {0, 0};
@@ -933,10 +937,11 @@ static const char *scep_protocol(const struct txn_conf *conf)
 static void scep_endpoint(const struct txn_conf *conf, char *key, size_t len,
                           enum endpoint_kind *kind)
 {
-	const char *p = strstr(conf->url, "://");
+	const struct scep_conf *sc = conf->spec;
+	const char *p = strstr(sc->url, "://");
 	size_t n;
 
-	p = p != NULL ? p + 3 : conf->url;
+	p = p != NULL ? p + 3 : sc->url;
 	n = strcspn(p, "/?#");
 	snprintf(key, len, "%.*s", (int)n, p);
 	*kind = ENDPOINT_KIND_WEB_SERVICE;
@@ -944,7 +949,9 @@ static void scep_endpoint(const struct txn_conf *conf, char *key, size_t len,
 
 static void scep_describe(const struct txn_conf *conf, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s", conf->url);
+	const struct scep_conf *sc = conf->spec;
+
+	snprintf(buf, len, "%s", sc->url);
 }
 
 static const char *const scep_steps[] = {
@@ -960,4 +967,9 @@ const struct txn_type scep_txn_type = {
 	.start = scep_txn_start,
 	.free = scep_txn_free,
 	.steps = scep_steps,
+	.keys = scep_conf_keys,
+	.conf_new = scep_conf_new,
+	.conf_free = scep_conf_free,
+	.conf_check = scep_conf_check,
+	.issues_certificate = true,
 };

@@ -1,0 +1,531 @@
+/*
+ * cfg_daemon: probe:, defaults: and alerting: (contract in cfg_daemon.h). The latency
+ * thresholds take the step names of the registered transaction types; the alert labels
+ * follow Alertmanager's rule, minus the names certprobe sets itself.
+ */
+#include "config/cfg_daemon.h"
+
+#include <arpa/inet.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alert/alertmanager.h"
+#include "config/cfg_loader.h"
+#include "core/xalloc.h"
+#include "transactions/txn_type.h"
+
+/* ---- probe: ---- */
+
+/* "host:port" with a numeric port; host an IP literal or name ("[v6]:port" for IPv6) */
+static void handle_listen(struct cfg_loader *ld, struct cfg_node *node, void *obj,
+                          const struct cfg_key *key)
+{
+	const char *s = cfg_walk_scalar(node), *colon = strrchr(s, ':');
+	size_t n = colon != NULL ? (size_t)(colon - s) : 0;
+	unsigned char addr[16];
+	char buf[80], host[64];
+	uint64_t v;
+	bool ok;
+
+	if (colon == NULL || colon == s || cfg_walk_parse_uint(colon + 1, 65535, &v) == -1 ||
+	    v == 0) {
+		cfg_walk_error(ld, node, "e.g. listen: \"127.0.0.1:9793\"",
+		               "bad listen address '%s' (host:port)",
+		               cfg_walk_clip(s, buf, sizeof buf));
+		return;
+	}
+	/* what the listener binds: an IPv4 literal, [IPv6], or localhost (no name lookups) */
+	if (s[0] == '[' && n >= 2 && s[n - 1] == ']' && n - 2 < sizeof host) {
+		snprintf(host, sizeof host, "%.*s", (int)(n - 2), s + 1);
+		ok = inet_pton(AF_INET6, host, addr) == 1;
+	} else {
+		snprintf(host, sizeof host, "%.*s", (int)(n < sizeof host ? n : 0), s);
+		ok = strcmp(host, "localhost") == 0 || inet_pton(AF_INET, host, addr) == 1;
+	}
+	if (!ok) {
+		cfg_walk_error(ld, node,
+		               "use an IPv4 address, [IPv6] or localhost, e.g. \"0.0.0.0:9793\"",
+		               "bad listen host in '%s'", cfg_walk_clip(s, buf, sizeof buf));
+		return;
+	}
+	cfg_walk_string(ld, node, obj, key);
+}
+
+/* Basic auth joins user and password with ':' (RFC 7617), so a user name cannot hold one. */
+static void handle_basic_user(struct cfg_loader *ld, struct cfg_node *node, void *obj,
+                              const struct cfg_key *key)
+{
+	if (strchr(cfg_walk_scalar(node), ':') != NULL) {
+		cfg_walk_error(ld, node, NULL, "basic_auth: a username cannot contain ':'");
+		return;
+	}
+	cfg_walk_string(ld, node, obj, key);
+}
+
+static const struct cfg_key basic_keys[] = {
+    {.key = "username",
+     .kind = CFG_SCALAR,
+     .handler = handle_basic_user,
+     .offset = offsetof(struct listener_conf, username),
+     .flags = CFG_REQUIRED},
+    {.key = "password",
+     .kind = CFG_MAPPING,
+     .handler = cfg_walk_secret,
+     .offset = offsetof(struct listener_conf, password),
+     .flags = CFG_REQUIRED,
+     .sub = cfg_walk_secret_keys},
+    {.key = NULL},
+};
+
+enum web_key { WEB_K_TLS_CERT, WEB_K_TLS_KEY, WEB_K_BASIC_AUTH };
+
+static const struct cfg_key web_keys[] = {
+    [WEB_K_TLS_CERT] = {.key = "tls_cert",
+                        .kind = CFG_SCALAR,
+                        .handler = cfg_walk_path,
+                        .offset = offsetof(struct listener_conf, tls_cert)},
+    [WEB_K_TLS_KEY] = {.key = "tls_key",
+                       .kind = CFG_SCALAR,
+                       .handler = cfg_walk_path,
+                       .offset = offsetof(struct listener_conf, tls_key)},
+    /* basic_auth's keys live in listener_conf itself */
+    [WEB_K_BASIC_AUTH] = {.key = "basic_auth",
+                          .kind = CFG_MAPPING,
+                          .handler = cfg_walk_section,
+                          .sub = basic_keys},
+    {.key = NULL},
+};
+
+static void handle_web(struct cfg_loader *ld, struct cfg_node *node, void *obj,
+                       const struct cfg_key *key)
+{
+	struct cfg_found found;
+
+	cfg_walk_mapping(ld, node, web_keys, cfg_walk_field(obj, key), "in web", &found);
+	if (found.key[WEB_K_TLS_CERT] != NULL && found.key[WEB_K_TLS_KEY] == NULL)
+		cfg_walk_error(ld, found.key[WEB_K_TLS_CERT], NULL,
+		               "web: 'tls_cert' needs a 'tls_key'");
+	if (found.key[WEB_K_TLS_KEY] != NULL && found.key[WEB_K_TLS_CERT] == NULL)
+		cfg_walk_error(ld, found.key[WEB_K_TLS_KEY], NULL,
+		               "web: 'tls_key' needs a 'tls_cert'");
+}
+
+const struct cfg_key cfg_daemon_probe_keys[] = {
+    {.key = "state_dir",
+     .kind = CFG_SCALAR,
+     .handler = cfg_walk_path,
+     .offset = offsetof(struct config, state_dir)},
+    {.key = "listen",
+     .kind = CFG_SCALAR,
+     .handler = handle_listen,
+     .offset = offsetof(struct config, listen)},
+    {.key = "max_per_endpoint",
+     .kind = CFG_SCALAR,
+     .handler = cfg_walk_uint,
+     .offset = offsetof(struct config, max_per_endpoint),
+     .min = 1,
+     .max = 1000},
+    {.key = "syslog",
+     .kind = CFG_SCALAR,
+     .handler = cfg_walk_bool,
+     .offset = offsetof(struct config, syslog)},
+    {.key = "web",
+     .kind = CFG_MAPPING,
+     .handler = handle_web,
+     .offset = offsetof(struct config, web),
+     .sub = web_keys},
+    {.key = NULL},
+};
+
+/* ---- warn: ---- */
+
+/* The step names of every registered type, each once, as a table for hints; free it. */
+static struct cfg_key *step_keys(void)
+{
+	struct cfg_key *keys;
+	size_t n = 0, k = 0;
+
+	for (size_t t = 0; txn_types[t] != NULL; t++)
+		for (const char *const *s = txn_types[t]->steps; *s != NULL; s++)
+			n++;
+	keys = xcalloc(n + 1, sizeof *keys);
+	for (size_t t = 0; txn_types[t] != NULL; t++) {
+		for (const char *const *s = txn_types[t]->steps; *s != NULL; s++) {
+			size_t i;
+			for (i = 0; i < k && strcmp(keys[i].key, *s) != 0; i++)
+				;
+			if (i < k)
+				continue;
+			keys[k].key = *s;
+			keys[k].kind = CFG_SCALAR;
+			k++;
+		}
+	}
+	return keys;
+}
+
+static void handle_step_latency(struct cfg_loader *ld, yaml_node_t *node, struct warn_conf *w)
+{
+	static const struct cfg_key dur = {.key = "latency",
+	                                   .kind = CFG_SCALAR,
+	                                   .handler = cfg_walk_duration,
+	                                   .offset = offsetof(struct step_latency, ms),
+	                                   .min = 1,
+	                                   .max = CFG_MS_HOUR};
+	struct cfg_key *steps;
+
+	if (node->data.mapping.pairs.start == node->data.mapping.pairs.top) {
+		cfg_walk_error_mark(ld, &node->start_mark, "e.g. latency: {tls_handshake: 500ms}",
+		                    "'latency' mapping is empty");
+		return;
+	}
+	steps = step_keys();
+	w->latency_ms = 0;
+	for (yaml_node_pair_t *p = node->data.mapping.pairs.start; p < node->data.mapping.pairs.top;
+	     p++) {
+		yaml_node_t *key = cfg_walk_doc_node(ld, p->key);
+		yaml_node_t *value = cfg_walk_doc_node(ld, p->value);
+		struct step_latency sl = {NULL, 0};
+		const char *k;
+		size_t i;
+
+		if (key == NULL || value == NULL)
+			continue;
+		if (key->type != YAML_SCALAR_NODE || value->type != YAML_SCALAR_NODE) {
+			cfg_walk_error_mark(
+			    ld, &key->start_mark, NULL,
+			    "expected 'step: duration' pairs in latency, found %s",
+			    cfg_walk_node_kind(key->type != YAML_SCALAR_NODE ? key : value));
+			continue;
+		}
+		k = cfg_walk_scalar(cfg_node(key));
+		for (i = 0; steps[i].key != NULL; i++)
+			if (strcmp(steps[i].key, k) == 0)
+				break;
+		if (steps[i].key == NULL) {
+			cfg_walk_unknown_key(ld, key, steps, "in latency (not a step name)", false);
+			continue;
+		}
+		for (size_t j = 0; j < w->n_steps; j++)
+			if (strcmp(w->steps[j].step, steps[i].key) == 0)
+				cfg_walk_error_mark(ld, &key->start_mark, NULL,
+				                    "duplicate step '%s' in latency", steps[i].key);
+		if (cfg_walk_scalar_check(ld, value, k) == -1)
+			continue;
+		sl.ms = CFG_DURATION_UNSET;
+		cfg_walk_duration(ld, cfg_node(value), &sl, &dur);
+		if (sl.ms == CFG_DURATION_UNSET)
+			continue;
+		sl.step = xstrdup(steps[i].key);
+		w->steps = xrealloc(w->steps, (w->n_steps + 1) * sizeof *w->steps);
+		w->steps[w->n_steps++] = sl;
+	}
+	free(steps);
+}
+
+/* latency: a duration (every step) or a mapping of step name to duration */
+static void handle_latency(struct cfg_loader *ld, struct cfg_node *value, void *obj,
+                           const struct cfg_key *key)
+{
+	static const struct cfg_key dur = {.key = "latency",
+	                                   .kind = CFG_SCALAR,
+	                                   .handler = cfg_walk_duration,
+	                                   .offset = offsetof(struct warn_conf, latency_ms),
+	                                   .min = 1,
+	                                   .max = CFG_MS_HOUR};
+	yaml_node_t *node = cfg_yaml(value);
+	struct warn_conf *w = obj;
+
+	(void)key;
+	if (node->type == YAML_SCALAR_NODE) {
+		if (cfg_walk_scalar_check(ld, node, "latency") == 0)
+			cfg_walk_duration(ld, value, w, &dur);
+	} else if (node->type == YAML_MAPPING_NODE) {
+		handle_step_latency(ld, node, w);
+	} else {
+		cfg_walk_error(ld, value, "e.g. latency: 2s, or latency: {tls_handshake: 500ms}",
+		               "expected a duration or a mapping of step: duration for 'latency', "
+		               "found %s",
+		               cfg_walk_node_kind(node));
+	}
+}
+
+const struct cfg_key cfg_daemon_warn_keys[] = {
+    {.key = "expiry_days",
+     .kind = CFG_SCALAR,
+     .handler = cfg_walk_uint,
+     .offset = offsetof(struct warn_conf, expiry_days),
+     .max = 3650},
+    {.key = "latency", .kind = CFG_ANY, .handler = handle_latency},
+    {.key = NULL},
+};
+
+void cfg_daemon_warn_init(struct warn_conf *w)
+{
+	w->expiry_days = UINT_MAX;
+	w->latency_ms = CFG_DURATION_UNSET;
+}
+
+void cfg_daemon_warn_inherit(struct warn_conf *w, const struct warn_conf *d)
+{
+	if (w->expiry_days == UINT_MAX)
+		w->expiry_days = d->expiry_days;
+	if (w->latency_ms == CFG_DURATION_UNSET && w->steps == NULL) {
+		w->latency_ms = d->latency_ms;
+		if (d->n_steps > 0) {
+			w->steps = xcalloc(d->n_steps, sizeof *w->steps);
+			for (size_t i = 0; i < d->n_steps; i++) {
+				w->steps[i].step = xstrdup(d->steps[i].step);
+				w->steps[i].ms = d->steps[i].ms;
+			}
+			w->n_steps = d->n_steps;
+		}
+	}
+}
+
+void cfg_daemon_warn_clear(struct warn_conf *w)
+{
+	for (size_t i = 0; i < w->n_steps; i++)
+		free(w->steps[i].step);
+	free(w->steps);
+}
+
+/* ---- defaults: ---- */
+
+static void handle_default_pending(struct cfg_loader *ld, struct cfg_node *node, void *obj,
+                                   const struct cfg_key *key)
+{
+	struct cfg_found found;
+
+	cfg_walk_mapping(ld, node, cfg_walk_pending_keys, cfg_walk_field(obj, key),
+	                 "in defaults.pending", &found);
+	ld->def_pending = node;
+}
+
+const struct cfg_key cfg_daemon_defaults_keys[] = {
+    {.key = "interval",
+     .kind = CFG_SCALAR,
+     .handler = cfg_walk_duration,
+     .offset = offsetof(struct config, default_interval_ms),
+     .min = CFG_MS_SECOND,
+     .max = 30 * CFG_MS_DAY},
+    {.key = "timeout",
+     .kind = CFG_SCALAR,
+     .handler = cfg_walk_duration,
+     .offset = offsetof(struct config, default_timeout_ms),
+     .min = 1,
+     .max = CFG_MS_HOUR},
+    {.key = "pending",
+     .kind = CFG_MAPPING,
+     .handler = handle_default_pending,
+     .offset = offsetof(struct config, default_pending),
+     .sub = cfg_walk_pending_keys},
+    {.key = "max_attempts",
+     .kind = CFG_SCALAR,
+     .handler = cfg_walk_uint,
+     .offset = offsetof(struct config, max_attempts),
+     .min = 1,
+     .max = 100},
+    {.key = "warn",
+     .kind = CFG_MAPPING,
+     .handler = cfg_walk_section,
+     .offset = offsetof(struct config, default_warn),
+     .sub = cfg_daemon_warn_keys},
+    {.key = NULL},
+};
+
+/* ---- alerting: ---- */
+
+/* Prometheus label names; the ones certprobe sets itself are reserved. */
+static bool valid_label_name(const char *s)
+{
+	static const char *const reserved[] = {"alertname", "endpoint", "kind",
+	                                       "severity",  "job",      NULL};
+
+	if (!am_label_name_valid(s) || strncmp(s, "__", 2) == 0)
+		return false;
+	for (size_t i = 0; reserved[i] != NULL; i++)
+		if (strcmp(s, reserved[i]) == 0)
+			return false;
+	return strlen(s) <= 64;
+}
+
+static void handle_am_labels(struct cfg_loader *ld, struct cfg_node *mapping, void *obj,
+                             const struct cfg_key *k)
+{
+	struct alertmanager_conf *am = obj;
+	yaml_node_t *node = cfg_yaml(mapping);
+
+	(void)k;
+	for (yaml_node_pair_t *p = node->data.mapping.pairs.start; p < node->data.mapping.pairs.top;
+	     p++) {
+		yaml_node_t *key = cfg_walk_doc_node(ld, p->key);
+		yaml_node_t *value = cfg_walk_doc_node(ld, p->value);
+		const char *name;
+		char buf[80];
+
+		if (key == NULL || value == NULL)
+			continue;
+		if (key->type != YAML_SCALAR_NODE || value->type != YAML_SCALAR_NODE) {
+			cfg_walk_error_mark(
+			    ld, &key->start_mark, NULL,
+			    "expected 'name: value' pairs in labels, found %s",
+			    cfg_walk_node_kind(key->type != YAML_SCALAR_NODE ? key : value));
+			continue;
+		}
+		name = cfg_walk_scalar(cfg_node(key));
+		if (!valid_label_name(name)) {
+			cfg_walk_error_mark(
+			    ld, &key->start_mark,
+			    "letters, digits and _, not starting with a digit or __; "
+			    "alertname, endpoint, kind, severity and job are set by "
+			    "certprobe",
+			    "bad label name '%s'", cfg_walk_clip(name, buf, sizeof buf));
+			continue;
+		}
+		if (cfg_walk_scalar_check(ld, value, name) == -1)
+			continue;
+		for (size_t i = 0; i < am->n_labels; i++)
+			if (strcmp(am->labels[i].name, name) == 0)
+				cfg_walk_error_mark(ld, &key->start_mark, NULL,
+				                    "duplicate label '%s'", am->labels[i].name);
+		am->labels = xrealloc(am->labels, (am->n_labels + 1) * sizeof *am->labels);
+		am->labels[am->n_labels].name = xstrdup(name);
+		am->labels[am->n_labels].value = xstrdup(cfg_walk_scalar(cfg_node(value)));
+		am->n_labels++;
+	}
+}
+
+static void handle_am_urls(struct cfg_loader *ld, struct cfg_node *list, void *obj,
+                           const struct cfg_key *key)
+{
+	struct alertmanager_conf *am = obj;
+	yaml_node_t *node = cfg_yaml(list);
+
+	(void)key;
+	if (node->data.sequence.items.start == node->data.sequence.items.top) {
+		cfg_walk_error(ld, list, "e.g. urls: [\"http://127.0.0.1:9093\"]",
+		               "'urls' is empty");
+		return;
+	}
+	for (yaml_node_item_t *it = node->data.sequence.items.start;
+	     it < node->data.sequence.items.top; it++) {
+		yaml_node_t *item = cfg_walk_doc_node(ld, *it);
+		const char *why, *s;
+		char buf[80];
+
+		if (item == NULL)
+			continue;
+		if (item->type != YAML_SCALAR_NODE) {
+			cfg_walk_error_mark(ld, &item->start_mark, NULL,
+			                    "expected a URL in urls, found %s",
+			                    cfg_walk_node_kind(item));
+			continue;
+		}
+		if (cfg_walk_scalar_check(ld, item, "urls") == -1)
+			continue;
+		s = cfg_walk_scalar(cfg_node(item));
+		why = cfg_walk_url_problem(s);
+		if (why != NULL) {
+			cfg_walk_error_mark(ld, &item->start_mark, NULL, "bad URL '%s': %s",
+			                    cfg_walk_clip(s, buf, sizeof buf), why);
+			continue;
+		}
+		am->urls = xrealloc(am->urls, (am->n_urls + 1) * sizeof *am->urls);
+		am->urls[am->n_urls++] = xstrdup(s);
+	}
+}
+
+static const struct cfg_key am_keys[] = {
+    {.key = "urls", .kind = CFG_LIST, .handler = handle_am_urls, .flags = CFG_REQUIRED},
+    {.key = "resend_interval",
+     .kind = CFG_SCALAR,
+     .handler = cfg_walk_duration,
+     .offset = offsetof(struct alertmanager_conf, resend_interval_ms),
+     .min = 5 * CFG_MS_SECOND,
+     .max = CFG_MS_HOUR},
+    {.key = "timeout",
+     .kind = CFG_SCALAR,
+     .handler = cfg_walk_duration,
+     .offset = offsetof(struct alertmanager_conf, timeout_ms),
+     .min = 1,
+     .max = 5 * CFG_MS_MINUTE},
+    {.key = "labels", .kind = CFG_MAPPING, .handler = handle_am_labels},
+    {.key = "trust_store",
+     .kind = CFG_SCALAR,
+     .handler = cfg_walk_path,
+     .offset = offsetof(struct alertmanager_conf, trust_store)},
+    {.key = NULL},
+};
+
+const struct cfg_key cfg_daemon_alerting_keys[] = {
+    {.key = "alertmanager",
+     .kind = CFG_MAPPING,
+     .handler = cfg_walk_section,
+     .offset = offsetof(struct config, alertmanager),
+     .sub = am_keys},
+    {.key = NULL},
+};
+
+/* ---- defaults of everything ---- */
+
+void cfg_daemon_init(struct config *cfg)
+{
+	cfg->default_interval_ms = CFG_DURATION_UNSET;
+	cfg->default_timeout_ms = CFG_DURATION_UNSET;
+	cfg->default_pending.poll_interval_ms = CFG_DURATION_UNSET;
+	cfg->default_pending.max_wait_ms = CFG_DURATION_UNSET;
+	cfg_daemon_warn_init(&cfg->default_warn);
+	cfg->alertmanager.resend_interval_ms = CFG_DURATION_UNSET;
+	cfg->alertmanager.timeout_ms = CFG_DURATION_UNSET;
+}
+
+void cfg_daemon_finish(struct cfg_loader *ld, struct config *cfg)
+{
+	static const struct pending_conf pending = {30 * CFG_MS_SECOND, 10 * CFG_MS_MINUTE};
+
+	if (cfg->state_dir == NULL)
+		cfg->state_dir = xstrdup("/var/lib/certprobe");
+	if (cfg->listen == NULL)
+		cfg->listen = xstrdup("127.0.0.1:9793");
+	if (cfg->max_per_endpoint == 0)
+		cfg->max_per_endpoint = 2;
+	if (cfg->max_attempts == 0)
+		cfg->max_attempts = 3;
+	if (cfg->default_interval_ms == CFG_DURATION_UNSET)
+		cfg->default_interval_ms = 15 * CFG_MS_MINUTE;
+	if (cfg->default_timeout_ms == CFG_DURATION_UNSET)
+		cfg->default_timeout_ms = 30 * CFG_MS_SECOND;
+	cfg_walk_pending_finish(ld, &cfg->default_pending, ld->def_pending, &pending,
+	                        "defaults.pending.");
+	if (cfg->default_warn.expiry_days == UINT_MAX)
+		cfg->default_warn.expiry_days = 30;
+	if (cfg->default_warn.latency_ms == CFG_DURATION_UNSET)
+		cfg->default_warn.latency_ms = 0;
+	if (cfg->alertmanager.resend_interval_ms == CFG_DURATION_UNSET)
+		cfg->alertmanager.resend_interval_ms = CFG_MS_MINUTE;
+	if (cfg->alertmanager.timeout_ms == CFG_DURATION_UNSET)
+		cfg->alertmanager.timeout_ms = 10 * CFG_MS_SECOND;
+}
+
+void cfg_daemon_free(struct config *cfg)
+{
+	free(cfg->state_dir);
+	free(cfg->listen);
+	free(cfg->web.tls_cert);
+	free(cfg->web.tls_key);
+	free(cfg->web.username);
+	secret_ref_clear(&cfg->web.password);
+	for (size_t i = 0; i < cfg->alertmanager.n_urls; i++)
+		free(cfg->alertmanager.urls[i]);
+	free(cfg->alertmanager.urls);
+	for (size_t i = 0; i < cfg->alertmanager.n_labels; i++) {
+		free(cfg->alertmanager.labels[i].name);
+		free(cfg->alertmanager.labels[i].value);
+	}
+	free(cfg->alertmanager.labels);
+	free(cfg->alertmanager.trust_store);
+	cfg_daemon_warn_clear(&cfg->default_warn);
+}

@@ -685,3 +685,19 @@ int config_parse_duration(const char *s, uint64_t *ms)
 out:
 	return rc;
 }
+
+/* Every key of table and its sub-tables, depth first (the tables are a small tree). */
+static void visit_keys(const struct cfg_key *table, unsigned depth, config_key_cb *cb, void *arg)
+{
+	for (size_t i = 0; depth < 8 && table != NULL && table[i].key != NULL; i++) {
+		cb(table[i].key, (table[i].flags & CFG_SECRET) != 0, arg);
+		visit_keys(table[i].sub, depth + 1, cb, arg);
+	}
+}
+
+void config_visit_keys(config_key_cb *cb, void *arg)
+{
+	visit_keys(root_keys, 0, cb, arg);
+	for (size_t i = 0; txn_types[i] != NULL; i++)
+		visit_keys(txn_types[i]->keys, 1, cb, arg);
+}

@@ -116,4 +116,12 @@ struct txn_conf *config_find_txn(const struct config *cfg, const char *name);
 /* Parse "15m", "30s", "500ms", "1h30m", "2d"; returns 0 and ms, or -1. */
 int config_parse_duration(const char *s, uint64_t *ms);
 
+/*
+ * Call cb for every configuration key the loader knows, the daemon's and every
+ * registered type's, with whether it holds a secret (for documentation checks; a key
+ * in several tables is visited once per table).
+ */
+typedef void config_key_cb(const char *key, bool secret, void *arg);
+void config_visit_keys(config_key_cb *cb, void *arg);
+
 #endif

@@ -35,95 +35,7 @@
 
 #define CA_MAX_REDIRECTS 3
 
-/* Device order (lync-certprov.md §2); TLS ones are usable for a certificate logon. */
-static const struct {
-	const char *prefix;
-	bool tls;
-} srv_names[] = {
-	{"_sipinternaltls._tcp.", true},
-	{"_sipinternal._tcp.", false},
-	{"_sip._tls.", true},
-	{"_sip._tcp.", false},
-};
-#define N_SRV (sizeof srv_names / sizeof srv_names[0])
-
-/* A-record fallbacks when no SRV record answers (KB 2619522, as SIPE does). */
-static const struct {
-	const char *prefix;
-	unsigned port;
-} a_fallbacks[] = {
-	{"sipinternal.", 5061},
-	{"sipexternal.", 443},
-	{"sip.", 443},
-	{"", 5061},
-};
-#define N_FALLBACK (sizeof a_fallbacks / sizeof a_fallbacks[0])
-
-enum ca_state {
-	CA_CERT,
-	CA_DISCOVER,
-	CA_FALLBACK,
-	CA_RESOLVE,
-	CA_CONNECT,
-	CA_HANDSHAKE,
-	CA_REQUEST,
-	CA_UNREGISTER,
-	CA_DONE,
-};
-
-struct ca_lookup {
-	struct clientauth_txn *t;
-	struct dns_query *q;
-	enum dns_status status;
-	struct dns_srv first; /* SRV: best record */
-	size_t n;
-	struct dns_addr addr; /* fallback: first address */
-};
-
-struct clientauth_txn {
-	struct txn_env env;
-	const struct txn_conf *conf;
-	const struct clientauth_conf *spec; /* conf->spec */
-	txn_done_cb *cb;
-	void *arg;
-	struct txn_result result;
-	struct event *timer;
-	struct event *kick; /* resumes the machine from the loop */
-	enum ca_state state;
-	bool waiting; /* a step is waiting for a callback */
-	size_t step;
-
-	struct tls_ctx *tls;
-	struct tls_cert_facts client;
-	bool has_client;
-
-	struct ca_lookup lookups[N_SRV > N_FALLBACK ? N_SRV : N_FALLBACK];
-	unsigned pending_lookups;
-
-	char host[256];       /* where to connect */
-	unsigned port;
-	char verify_name[256]; /* what the server certificate must name */
-	struct dns_query *resolve_q;
-	struct dns_addr addr;
-	bool have_addr;
-	unsigned redirects;
-
-	struct tls_conn *conn;
-	bool conn_failed;
-	bool conn_eof;
-
-	/* SIP */
-	char user[128];
-	char domain[256];
-	char call_id[48];
-	char from_tag[24];
-	char contact[320];
-	unsigned cseq;
-	bool have_response;
-	struct sip_response resp;
-	bool bad_response;
-	char bad_why[160];
-};
+#include "transactions/clientauth/clientauth_int.h"
 
 static void txn_run(struct clientauth_txn *t);
 
@@ -133,7 +45,7 @@ static void ca_token(char *buf, size_t n)
 {
 	unsigned char rnd[32];
 
-	if (n / 2 > sizeof rnd || pki_random(rnd, (n + 1) / 2) == -1)
+	if ((n + 1) / 2 > sizeof rnd || pki_random(rnd, (n + 1) / 2) == -1)
 		memset(rnd, 0x5a, sizeof rnd);
 	sip_hex_token(buf, n, rnd, (n + 1) / 2);
 }
@@ -143,67 +55,10 @@ static void ca_kick(struct clientauth_txn *t)
 	event_active(t->kick, EV_TIMEOUT, 0);
 }
 
-static void ca_resume(struct clientauth_txn *t)
+void ca_resume(struct clientauth_txn *t)
 {
 	t->waiting = false;
 	txn_run(t);
-}
-
-static bool is_ip_literal(const char *s, int *family)
-{
-	unsigned char buf[16];
-
-	if (inet_pton(AF_INET, s, buf) == 1) {
-		*family = AF_INET;
-		return true;
-	}
-	if (inet_pton(AF_INET6, s, buf) == 1) {
-		*family = AF_INET6;
-		return true;
-	}
-	return false;
-}
-
-static int ca_family(const struct clientauth_txn *t)
-{
-	return t->spec->registrar.family == ADDR_FAMILY_IPV6 ? AF_INET6 : AF_INET;
-}
-
-static void addr_string(const struct dns_addr *a, char *buf, size_t len)
-{
-	char ip[INET6_ADDRSTRLEN] = "?";
-	unsigned port = 0;
-
-	if (a->sa.ss_family == AF_INET) {
-		const struct sockaddr_in *s = (const struct sockaddr_in *)&a->sa;
-		inet_ntop(AF_INET, &s->sin_addr, ip, sizeof ip);
-		port = ntohs(s->sin_port);
-		snprintf(buf, len, "%s:%u", ip, port);
-	} else {
-		const struct sockaddr_in6 *s = (const struct sockaddr_in6 *)&a->sa;
-		inet_ntop(AF_INET6, &s->sin6_addr, ip, sizeof ip);
-		port = ntohs(s->sin6_port);
-		snprintf(buf, len, "[%s]:%u", ip, port);
-	}
-}
-
-static void addr_set_port(struct dns_addr *a, unsigned port)
-{
-	if (a->sa.ss_family == AF_INET)
-		((struct sockaddr_in *)&a->sa)->sin_port = htons((uint16_t)port);
-	else
-		((struct sockaddr_in6 *)&a->sa)->sin6_port = htons((uint16_t)port);
-}
-
-/* "host" without a trailing dot */
-static void set_host(char *dst, size_t len, const char *src)
-{
-	size_t n;
-
-	snprintf(dst, len, "%s", src);
-	n = strlen(dst);
-	if (n > 1 && dst[n - 1] == '.')
-		dst[n - 1] = '\0';
 }
 
 /* sip:user@domain[:port][;params] → user, domain */
@@ -230,7 +85,7 @@ static bool expiring_soon(const struct tls_cert_facts *f, unsigned days)
 	return f->seconds_left >= 0 && f->seconds_left < warn;
 }
 
-static void ca_finish(struct clientauth_txn *t)
+void ca_finish(struct clientauth_txn *t)
 {
 	const struct tls_peer_info *pi = t->conn != NULL ? tls_conn_peer(t->conn) : NULL;
 
@@ -261,9 +116,7 @@ static void ca_finish(struct clientauth_txn *t)
 	t->cb(&t->result, t->arg);
 }
 
-static enum step_ret ca_fail(struct clientauth_txn *t, enum txn_status st, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static enum step_ret ca_fail(struct clientauth_txn *t, enum txn_status st, const char *fmt, ...)
+enum step_ret ca_fail(struct clientauth_txn *t, enum txn_status st, const char *fmt, ...)
 {
 	char detail[TXN_DETAIL_LEN];
 	va_list ap;
@@ -322,232 +175,13 @@ static enum step_ret step_cert(struct clientauth_txn *t)
 	return STEP_CONTINUE;
 }
 
-/* ---- discovery ---- */
-
-/* One of the parallel discovery lookups answered; the last one resumes the machine. */
-static void lookup_done(struct ca_lookup *l, enum dns_status st, const char *why, size_t n)
-{
-	struct clientauth_txn *t = l->t;
-
-	(void)why; /* the report names the status of every name tried */
-	l->q = NULL;
-	l->status = st;
-	l->n = n;
-	if (--t->pending_lookups == 0)
-		ca_resume(t);
-}
-
-static void on_srv(enum dns_status st, const char *why, const struct dns_srv *recs, size_t n,
-                   void *arg)
-{
-	struct ca_lookup *l = arg;
-
-	if (n > 0)
-		l->first = recs[0];
-	lookup_done(l, st, why, n);
-}
-
-static void on_fallback(enum dns_status st, const char *why, const struct dns_addr *addrs,
-                        size_t n, void *arg)
-{
-	struct ca_lookup *l = arg;
-
-	if (n > 0)
-		l->addr = addrs[0];
-	lookup_done(l, st, why, n);
-}
-
-static enum step_ret step_discover_start(struct clientauth_txn *t)
-{
-	const struct registrar_conf *rc = &t->spec->registrar;
-	const char *why = NULL;
-	char name[320];
-
-	t->step = txn_step_begin(&t->result, "discover");
-	t->pending_lookups = N_SRV;
-	for (unsigned i = 0; i < N_SRV; i++) {
-		struct ca_lookup *l = &t->lookups[i];
-		memset(l, 0, sizeof *l);
-		l->t = t;
-		snprintf(name, sizeof name, "%s%s", srv_names[i].prefix, rc->domain);
-		l->q = dns_srv(t->env.dns, rc->resolver, name, on_srv, l, &why);
-		if (l->q == NULL)
-			return ca_fail(t, TXN_PROBE_INTERNAL, "resolver %s: %s",
-			               rc->resolver != NULL ? rc->resolver : "(system)", why);
-	}
-	t->waiting = true;
-	return STEP_WAIT;
-}
-
-/* All SRV answers are in: take the first TLS record in device order. */
-static enum step_ret step_discover_done(struct clientauth_txn *t)
-{
-	const struct registrar_conf *rc = &t->spec->registrar;
-	char tried[TXN_DETAIL_LEN] = "", name[320];
-	const char *tcp_only = NULL;
-	size_t off = 0;
-	unsigned failed = 0;
-
-	for (unsigned i = 0; i < N_SRV; i++) {
-		const struct ca_lookup *l = &t->lookups[i];
-		int n;
-
-		if (l->status == DNS_OK && srv_names[i].tls) {
-			set_host(t->host, sizeof t->host, l->first.target);
-			t->port = l->first.port;
-			snprintf(t->verify_name, sizeof t->verify_name, "%s",
-			         rc->tls_name != NULL ? rc->tls_name : t->host);
-			txn_result_fact(&t->result, "discovered_by", "%s%s SRV", srv_names[i].prefix,
-			                rc->domain);
-			txn_step_end(&t->result, t->step, TXN_OK,
-			             "%s%s SRV -> %s:%u (priority %u, weight %u; %zu record%s)",
-			             srv_names[i].prefix, rc->domain, t->host, t->port,
-			             l->first.priority, l->first.weight, l->n, l->n == 1 ? "" : "s");
-			t->state = CA_RESOLVE;
-			return STEP_CONTINUE;
-		}
-		if (l->status == DNS_OK && tcp_only == NULL)
-			tcp_only = srv_names[i].prefix;
-		if (l->status != DNS_OK && l->status != DNS_NXDOMAIN)
-			failed++;
-		n = snprintf(tried + off, sizeof tried - off, "%s%s%s: %s", off ? ", " : "",
-		             srv_names[i].prefix, rc->domain,
-		             l->status == DNS_OK ? "TCP only" : dns_status_name(l->status));
-		if (n > 0 && (size_t)n < sizeof tried - off)
-			off += (size_t)n;
-	}
-	if (failed == N_SRV) {
-		/* the resolver itself failed: say so rather than "no record" */
-		return ca_fail(t, TXN_DNS_NO_ANSWER, "the DNS server %s did not answer SRV queries (%s)",
-		               rc->resolver != NULL ? rc->resolver : "(system)", tried);
-	}
-	txn_step_end(&t->result, t->step, TXN_OK, "no TLS SRV record (%s); trying A fallbacks",
-	             tried);
-	if (tcp_only != NULL)
-		txn_result_fact(&t->result, "srv_tcp_only", "%s%s (certificate logon needs TLS)",
-		                tcp_only, rc->domain);
-
-	/* A-record fallbacks */
-	t->step = txn_step_begin(&t->result, "discover_fallback");
-	t->pending_lookups = N_FALLBACK;
-	for (unsigned i = 0; i < N_FALLBACK; i++) {
-		struct ca_lookup *l = &t->lookups[i];
-		const char *why = NULL;
-		memset(l, 0, sizeof *l);
-		l->t = t;
-		snprintf(name, sizeof name, "%s%s", a_fallbacks[i].prefix, rc->domain);
-		l->q = dns_addr(t->env.dns, rc->resolver, name, ca_family(t), on_fallback, l, &why);
-		if (l->q == NULL)
-			return ca_fail(t, TXN_PROBE_INTERNAL, "resolver: %s", why);
-	}
-	t->state = CA_FALLBACK;
-	t->waiting = true;
-	return STEP_WAIT;
-}
-
-static enum step_ret step_fallback_done(struct clientauth_txn *t)
-{
-	const struct registrar_conf *rc = &t->spec->registrar;
-	char tried[TXN_DETAIL_LEN] = "", astr[80];
-	size_t off = 0;
-
-	for (unsigned i = 0; i < N_FALLBACK; i++) {
-		const struct ca_lookup *l = &t->lookups[i];
-		int n;
-
-		if (l->status == DNS_OK) {
-			snprintf(t->host, sizeof t->host, "%s%s", a_fallbacks[i].prefix, rc->domain);
-			t->port = a_fallbacks[i].port;
-			snprintf(t->verify_name, sizeof t->verify_name, "%s",
-			         rc->tls_name != NULL ? rc->tls_name : t->host);
-			t->addr = l->addr;
-			addr_set_port(&t->addr, t->port);
-			t->have_addr = true;
-			addr_string(&t->addr, astr, sizeof astr);
-			txn_result_fact(&t->result, "discovered_by", "%s A fallback", t->host);
-			txn_step_end(&t->result, t->step, TXN_OK, "%s -> %s (A-record fallback)",
-			             t->host, astr);
-			t->state = CA_CONNECT;
-			return STEP_CONTINUE;
-		}
-		n = snprintf(tried + off, sizeof tried - off, "%s%s%s: %s", off ? ", " : "",
-		             a_fallbacks[i].prefix, rc->domain, dns_status_name(l->status));
-		if (n > 0 && (size_t)n < sizeof tried - off)
-			off += (size_t)n;
-	}
-	return ca_fail(t, TXN_DISCOVERY_NO_RECORD,
-	               "no _sipinternaltls._tcp or _sip._tls SRV record for %s and no fallback "
-	               "host resolves (%s)",
-	               rc->domain, tried);
-}
-
-/* ---- resolve, connect, handshake ---- */
-
-static void on_resolved(enum dns_status st, const char *why, const struct dns_addr *addrs,
-                        size_t n, void *arg)
-{
-	struct clientauth_txn *t = arg;
-	char astr[80];
-
-	t->resolve_q = NULL;
-	if (t->state == CA_DONE)
-		return;
-	if (st != DNS_OK || n == 0) {
-		ca_fail(t, TXN_DNS_NO_ANSWER, "%s did not resolve: %s (%s)", t->host,
-		        dns_status_name(st), why != NULL && why[0] ? why : "no address");
-		ca_finish(t);
-		return;
-	}
-	t->addr = addrs[0];
-	addr_set_port(&t->addr, t->port);
-	t->have_addr = true;
-	addr_string(&t->addr, astr, sizeof astr);
-	txn_step_end(&t->result, t->step, TXN_OK, "%s -> %s", t->host, astr);
-	t->state = CA_CONNECT;
-	ca_resume(t);
-}
-
-static enum step_ret step_resolve(struct clientauth_txn *t)
-{
-	int family;
-
-	if (is_ip_literal(t->host, &family)) {
-		memset(&t->addr, 0, sizeof t->addr);
-		if (family == AF_INET) {
-			struct sockaddr_in *s = (struct sockaddr_in *)&t->addr.sa;
-			s->sin_family = AF_INET;
-			inet_pton(AF_INET, t->host, &s->sin_addr);
-			t->addr.len = sizeof *s;
-		} else {
-			struct sockaddr_in6 *s = (struct sockaddr_in6 *)&t->addr.sa;
-			s->sin6_family = AF_INET6;
-			inet_pton(AF_INET6, t->host, &s->sin6_addr);
-			t->addr.len = sizeof *s;
-		}
-		addr_set_port(&t->addr, t->port);
-		t->have_addr = true;
-		t->state = CA_CONNECT;
-		return STEP_CONTINUE;
-	}
-	{
-		const char *why = NULL;
-		t->step = txn_step_begin(&t->result, "resolve");
-		t->resolve_q = dns_addr(t->env.dns, t->spec->registrar.resolver, t->host, ca_family(t),
-		                        on_resolved, t, &why);
-		if (t->resolve_q == NULL)
-			return ca_fail(t, TXN_PROBE_INTERNAL, "resolver: %s", why);
-	}
-	t->waiting = true;
-	return STEP_WAIT;
-}
-
 static void on_conn(struct tls_conn *c, enum tls_event ev, void *arg);
 
 static enum step_ret step_connect(struct clientauth_txn *t)
 {
 	char astr[80];
 
-	addr_string(&t->addr, astr, sizeof astr);
+	ca_addr_string(&t->addr, astr, sizeof astr);
 	txn_result_fact(&t->result, "registrar", "%s:%u", t->host, t->port);
 	txn_result_fact(&t->result, "address", "%s", astr);
 	t->step = txn_step_begin(&t->result, "connect");
@@ -908,7 +542,7 @@ static enum step_ret txn_step(struct clientauth_txn *t)
 			return r;
 		if (t->spec->registrar.discover == REGISTRAR_DNS) {
 			t->state = CA_DISCOVER;
-			return step_discover_start(t);
+			return ca_discover_start(t);
 		}
 		snprintf(t->host, sizeof t->host, "%s", t->spec->registrar.host);
 		t->port = t->spec->registrar.port;
@@ -919,12 +553,12 @@ static enum step_ret txn_step(struct clientauth_txn *t)
 		return STEP_CONTINUE;
 	}
 	case CA_DISCOVER:
-		return step_discover_done(t);
+		return ca_discover_done(t);
 	case CA_FALLBACK:
-		return step_fallback_done(t);
+		return ca_fallback_done(t);
 	case CA_RESOLVE:
 		t->have_addr = false;
-		return step_resolve(t);
+		return ca_resolve(t);
 	case CA_CONNECT:
 		if (t->conn == NULL)
 			return step_connect(t);

@@ -482,3 +482,32 @@ void scep_conf_check(struct cfg_loader *ld, const struct config *cfg, struct txn
 	cfg_walk_pending_finish(ld, &sc->pending, found->value[SCEP_K_PENDING],
 	                        &cfg->default_pending, "pending.");
 }
+
+/* ---- the identity a configuration gives a run (txn_type ops) ---- */
+
+const char *scep_conf_protocol(const struct txn_conf *conf)
+{
+	(void)conf;
+	return "scep";
+}
+
+/* The web service is the URL's authority: "host[:port]". */
+void scep_conf_endpoint(const struct txn_conf *conf, char *key, size_t len,
+                        enum endpoint_kind *kind)
+{
+	const struct scep_conf *sc = conf->spec;
+	const char *p = strstr(sc->url, "://");
+	size_t n;
+
+	p = p != NULL ? p + 3 : sc->url;
+	n = strcspn(p, "/?#");
+	snprintf(key, len, "%.*s", (int)n, p);
+	*kind = ENDPOINT_KIND_WEB_SERVICE;
+}
+
+void scep_conf_describe(const struct txn_conf *conf, char *buf, size_t len)
+{
+	const struct scep_conf *sc = conf->spec;
+
+	snprintf(buf, len, "%s", sc->url);
+}

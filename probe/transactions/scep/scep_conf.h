@@ -10,6 +10,7 @@
 
 #include "config/cfg_walk.h"
 #include "config/config.h"
+#include "transactions/txn_type.h"
 
 enum challenge_kind {
 	CHALLENGE_NONE = 0, /* no challenge key: CSR carries no challengePassword */
@@ -68,5 +69,12 @@ void scep_conf_free(void *spec);
 /* txn_type.conf_check: pending inherits defaults.pending, max_wait >= poll_interval. */
 void scep_conf_check(struct cfg_loader *ld, const struct config *cfg, struct txn_conf *conf,
                      const struct cfg_found *found);
+
+/* txn_type ops: protocol "scep"; the endpoint is the URL's authority ("host[:port]",
+ * a web service); the description is the URL. */
+const char *scep_conf_protocol(const struct txn_conf *conf);
+void scep_conf_endpoint(const struct txn_conf *conf, char *key, size_t len,
+                        enum endpoint_kind *kind);
+void scep_conf_describe(const struct txn_conf *conf, char *buf, size_t len);
 
 #endif

@@ -28,6 +28,7 @@
 #include "pki/scep_msg.h"
 #include "transactions/scep/ndes_admin.h"
 #include "transactions/scep/scep_caps.h"
+#include "transactions/scep/scep_store.h"
 #include "transactions/scep/scep_conf.h"
 #include "transactions/thresholds.h"
 
@@ -101,56 +102,6 @@ struct scep_txn {
 };
 
 static void scep_run(struct scep_txn *t);
-
-/* ---------------------------------------------------------------- state files */
-
-static void scep_state_path(const struct scep_txn *t, const char *file, char *buf, size_t len)
-{
-	snprintf(buf, len, "%s/%s", t->dir, file);
-}
-
-static int scep_state_read(const struct scep_txn *t, const char *file, char *buf, size_t len)
-{
-	char path[600];
-	FILE *f;
-	size_t n;
-
-	scep_state_path(t, file, path, sizeof path);
-	f = fopen(path, "r");
-	if (f == NULL)
-		return -1;
-	n = fread(buf, 1, len - 1, f);
-	fclose(f);
-	buf[n] = '\0';
-	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
-		buf[--n] = '\0';
-	return 0;
-}
-
-static int scep_state_write(const struct scep_txn *t, const char *file, const char *text)
-{
-	char path[600], tmp[640];
-	FILE *f;
-
-	scep_state_path(t, file, path, sizeof path);
-	snprintf(tmp, sizeof tmp, "%s.tmp", path);
-	f = fopen(tmp, "w");
-	if (f == NULL)
-		return -1;
-	fprintf(f, "%s\n", text);
-	if (fclose(f) != 0 || rename(tmp, path) == -1)
-		return -1;
-	return 0;
-}
-
-static int scep_state_mkdir(const struct scep_txn *t)
-{
-	if (mkdir(t->env.state_dir, 0700) == -1 && errno != EEXIST)
-		return -1;
-	if (mkdir(t->dir, 0700) == -1 && errno != EEXIST)
-		return -1;
-	return 0;
-}
 
 /* ---------------------------------------------------------------- ending */
 
@@ -384,7 +335,7 @@ static enum step_ret scep_step_caps_reply(struct scep_txn *t)
 	}
 	scep_caps_string(t->caps, caps, sizeof caps);
 	txn_result_fact(&t->result, "caps", "%s", caps);
-	if (t->caps_known && scep_state_read(t, "caps", prev, sizeof prev) == 0 &&
+	if (t->caps_known && scep_store_read(t->dir, "caps", prev, sizeof prev) == 0 &&
 	    strcmp(prev, caps) != 0)
 		txn_result_finding(&t->result, TXN_SCEP_CAPS_CHANGED, "was %s, now %s", prev, caps);
 	t->step = SCEP_STEP_CACERT;
@@ -444,9 +395,9 @@ static void scep_pick_message(struct scep_txn *t)
 	t->msg_type = SCEP_MSG_PKCSREQ;
 	if (!t->spec->renewal)
 		return;
-	scep_state_path(t, "cert.pem", path, sizeof path);
+	scep_store_path(t->dir, "cert.pem", path, sizeof path);
 	t->old_cert = pki_cert_load(path);
-	scep_state_path(t, "cert-key.pem", path, sizeof path);
+	scep_store_path(t->dir, "cert-key.pem", path, sizeof path);
 	t->old_key = pki_key_load(path);
 	if (t->old_cert == NULL || t->old_key == NULL || pki_cert_seconds_left(t->old_cert, NULL) <= 0) {
 		txn_result_fact(&t->result, "renewal", "no valid previous certificate: PKCSReq");
@@ -724,28 +675,28 @@ static enum step_ret scep_step_store(struct scep_txn *t)
 {
 	size_t i = txn_step_begin(&t->result, "store");
 	char path[600], caps[256], runs[32];
-	int rc = scep_state_mkdir(t);
+	int rc = scep_store_mkdir(t->env.state_dir, t->dir);
 
-	scep_state_path(t, "cert.pem", path, sizeof path);
+	scep_store_path(t->dir, "cert.pem", path, sizeof path);
 	if (rc == 0)
 		rc = pki_cert_save(path, t->issued);
-	scep_state_path(t, "cert-key.pem", path, sizeof path);
+	scep_store_path(t->dir, "cert-key.pem", path, sizeof path);
 	if (rc == 0)
 		rc = pki_key_save(path, t->key);
-	scep_state_path(t, "ca.pem", path, sizeof path);
+	scep_store_path(t->dir, "ca.pem", path, sizeof path);
 	if (rc == 0)
 		rc = pki_cert_save(path, t->ca.ca);
 	if (rc == 0 && t->spec->key.reuse_runs > 1) {
-		scep_state_path(t, "key.pem", path, sizeof path);
+		scep_store_path(t->dir, "key.pem", path, sizeof path);
 		if (!t->key_reused)
 			rc = pki_key_save(path, t->key);
 		snprintf(runs, sizeof runs, "%u", t->key_runs);
 		if (rc == 0)
-			rc = scep_state_write(t, "key-runs", runs);
+			rc = scep_store_write(t->dir, "key-runs", runs);
 	}
 	if (rc == 0 && t->caps_known) {
 		scep_caps_string(t->caps, caps, sizeof caps);
-		rc = scep_state_write(t, "caps", caps);
+		rc = scep_store_write(t->dir, "caps", caps);
 	}
 	if (rc == -1) {
 		char detail[200];
@@ -880,9 +831,9 @@ static void *scep_txn_start(const struct txn_env *env, const struct txn_conf *co
 	if (sc->key.reuse_runs > 1) {
 		char runs[32], path[600];
 		unsigned n = 0;
-		if (scep_state_read(t, "key-runs", runs, sizeof runs) == 0)
+		if (scep_store_read(t->dir, "key-runs", runs, sizeof runs) == 0)
 			n = (unsigned)strtoul(runs, NULL, 10);
-		scep_state_path(t, "key.pem", path, sizeof path);
+		scep_store_path(t->dir, "key.pem", path, sizeof path);
 		if (n > 0 && n < sc->key.reuse_runs && (t->key = pki_key_load(path)) != NULL) {
 			t->key_reused = true;
 			t->key_runs = n + 1;
@@ -927,33 +878,6 @@ static void scep_txn_free(void *run)
 
 /* ---------------------------------------------------------------- the type */
 
-static const char *scep_protocol(const struct txn_conf *conf)
-{
-	(void)conf;
-	return "scep";
-}
-
-/* The web service is the URL's authority: "host[:port]". */
-static void scep_endpoint(const struct txn_conf *conf, char *key, size_t len,
-                          enum endpoint_kind *kind)
-{
-	const struct scep_conf *sc = conf->spec;
-	const char *p = strstr(sc->url, "://");
-	size_t n;
-
-	p = p != NULL ? p + 3 : sc->url;
-	n = strcspn(p, "/?#");
-	snprintf(key, len, "%.*s", (int)n, p);
-	*kind = ENDPOINT_KIND_WEB_SERVICE;
-}
-
-static void scep_describe(const struct txn_conf *conf, char *buf, size_t len)
-{
-	const struct scep_conf *sc = conf->spec;
-
-	snprintf(buf, len, "%s", sc->url);
-}
-
 static const char *const scep_steps[] = {
 	"key",      "challenge",    "ndes_admin", "getcacaps", "getcacert", "pkioperation",
 	"certpoll", "request",      "poll_request", "verify",  "store",     NULL,
@@ -961,9 +885,9 @@ static const char *const scep_steps[] = {
 
 const struct txn_type scep_txn_type = {
 	.name = "enrollment",
-	.protocol = scep_protocol,
-	.endpoint = scep_endpoint,
-	.describe = scep_describe,
+	.protocol = scep_conf_protocol,
+	.endpoint = scep_conf_endpoint,
+	.describe = scep_conf_describe,
 	.start = scep_txn_start,
 	.free = scep_txn_free,
 	.steps = scep_steps,

@@ -21,51 +21,52 @@
 static void usage(FILE *out)
 {
 	fputs(
-"Usage: certprobe run -c FILE [-j] [-v] [-s DIR] [NAME...]\n"
-"       certprobe check-config FILE\n"
-"       certprobe status [-c FILE | -s DIR | --state FILE] [--json]\n"
-"                        [--max-age DURATION] [NAME]\n"
-"       certprobe --help | --version\n"
-"\n"
-"Runs the synthetic transactions a device runs once, and reports each one:\n"
-"Target, Result, Latency, Error, Diagnosis, then every step with its timing.\n"
-"  enrollment    get a certificate (SCEP against NDES/Intune-style services and\n"
-"                generic SCEP CAs)\n"
-"  client-auth   log on to a SIP registrar with it (mutual TLS + REGISTER, then\n"
-"                un-REGISTER; or OPTIONS)\n"
-"A client-auth transaction whose certificate comes from an enrollment\n"
-"(certificate: {from: NAME}) runs after that enrollment when both are run.\n"
-"\n"
-"Commands:\n"
-"  run            run the configured transactions once (all, or those NAMEd)\n"
-"  check-config   load and validate FILE; print every error as file:line:col\n"
-"  status         show what certprobed knows: every transaction's state, last\n"
-"                 run and reason, the endpoints and open alerts; with NAME, that\n"
-"                 transaction's health and the report of its last run. Reads\n"
-"                 STATE_DIR/certprobed.state.json (from -c FILE's probe.state_dir,\n"
-"                 -s DIR, --state FILE, or /var/lib/certprobe)\n"
-"\n"
-"Options for run:\n"
-"  -c, --config FILE     configuration file (YAML); required\n"
-"  -j, --json            print a JSON array of results instead of text\n"
-"  -v, --verbose         add a wire-level trace on stderr (credentials redacted)\n"
-"  -s, --state-dir DIR   keep issued certificates and keys here instead of the\n"
-"                        configured probe.state_dir\n"
-"\n"
-"Options for status:\n"
-"  -j, --json            print the stored JSON (one transaction's record with NAME)\n"
-"      --max-age DUR     UNKNOWN (3) when the state file is older than DUR (e.g. 5m)\n"
-"\n"
-"Exit status (monitoring-plugins convention; for status, the worst HARD state\n"
-"shown):\n"
-"  0  every transaction OK\n"
-"  1  at least one WARNING (e.g. the CA answered with single DES, or a\n"
-"     certificate expires within warn.expiry_days, default 30)\n"
-"  2  at least one CRITICAL (the transaction failed)\n"
-"  3  UNKNOWN: configuration or usage error, or the probe could not judge\n"
-"\n"
-"Secrets (challenge passwords, NDES credentials, keys) never appear in any output.\n"
-"See certprobe(1), and certprobe.yaml(5) for the configuration keys.\n", out);
+	    "Usage: certprobe run -c FILE [-j] [-v] [-s DIR] [NAME...]\n"
+	    "       certprobe check-config FILE\n"
+	    "       certprobe status [-c FILE | -s DIR | --state FILE] [--json]\n"
+	    "                        [--max-age DURATION] [NAME]\n"
+	    "       certprobe --help | --version\n"
+	    "\n"
+	    "Runs the synthetic transactions a device runs once, and reports each one:\n"
+	    "Target, Result, Latency, Error, Diagnosis, then every step with its timing.\n"
+	    "  enrollment    get a certificate (SCEP against NDES/Intune-style services and\n"
+	    "                generic SCEP CAs)\n"
+	    "  client-auth   log on to a SIP registrar with it (mutual TLS + REGISTER, then\n"
+	    "                un-REGISTER; or OPTIONS)\n"
+	    "A client-auth transaction whose certificate comes from an enrollment\n"
+	    "(certificate: {from: NAME}) runs after that enrollment when both are run.\n"
+	    "\n"
+	    "Commands:\n"
+	    "  run            run the configured transactions once (all, or those NAMEd)\n"
+	    "  check-config   load and validate FILE; print every error as file:line:col\n"
+	    "  status         show what certprobed knows: every transaction's state, last\n"
+	    "                 run and reason, the endpoints and open alerts; with NAME, that\n"
+	    "                 transaction's health and the report of its last run. Reads\n"
+	    "                 STATE_DIR/certprobed.state.json (from -c FILE's probe.state_dir,\n"
+	    "                 -s DIR, --state FILE, or /var/lib/certprobe)\n"
+	    "\n"
+	    "Options for run:\n"
+	    "  -c, --config FILE     configuration file (YAML); required\n"
+	    "  -j, --json            print a JSON array of results instead of text\n"
+	    "  -v, --verbose         add a wire-level trace on stderr (credentials redacted)\n"
+	    "  -s, --state-dir DIR   keep issued certificates and keys here instead of the\n"
+	    "                        configured probe.state_dir\n"
+	    "\n"
+	    "Options for status:\n"
+	    "  -j, --json            print the stored JSON (one transaction's record with NAME)\n"
+	    "      --max-age DUR     UNKNOWN (3) when the state file is older than DUR (e.g. 5m)\n"
+	    "\n"
+	    "Exit status (monitoring-plugins convention; for status, the worst HARD state\n"
+	    "shown):\n"
+	    "  0  every transaction OK\n"
+	    "  1  at least one WARNING (e.g. the CA answered with single DES, or a\n"
+	    "     certificate expires within warn.expiry_days, default 30)\n"
+	    "  2  at least one CRITICAL (the transaction failed)\n"
+	    "  3  UNKNOWN: configuration or usage error, or the probe could not judge\n"
+	    "\n"
+	    "Secrets (challenge passwords, NDES credentials, keys) never appear in any output.\n"
+	    "See certprobe(1), and certprobe.yaml(5) for the configuration keys.\n",
+	    out);
 }
 
 /* Selected on the command line (no names selects all). */
@@ -94,9 +95,9 @@ static int cli_check_config(const char *path)
 static int cli_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'}, {"json", no_argument, NULL, 'j'},
-		{"verbose", no_argument, NULL, 'v'},      {"state-dir", required_argument, NULL, 's'},
-		{"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+	    {"config", required_argument, NULL, 'c'}, {"json", no_argument, NULL, 'j'},
+	    {"verbose", no_argument, NULL, 'v'},      {"state-dir", required_argument, NULL, 's'},
+	    {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
 	};
 	const char *cfgpath = NULL, *state_dir = NULL;
 	bool json = false, verbose = false;

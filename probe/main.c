@@ -58,12 +58,12 @@ static int daemon_sinks_open(struct daemon *d, const struct config *cfg)
 	size_t nl;
 	struct am_sink *am;
 	struct am_sink_conf ac = {
-		.urls = (const char *const *)cfg->alertmanager.urls,
-		.n_urls = cfg->alertmanager.n_urls,
-		.resend_interval_ms = cfg->alertmanager.resend_interval_ms,
-		.timeout_ms = cfg->alertmanager.timeout_ms,
-		.generator_url = gen_url,
-		.trust_store = cfg->alertmanager.trust_store,
+	    .urls = (const char *const *)cfg->alertmanager.urls,
+	    .n_urls = cfg->alertmanager.n_urls,
+	    .resend_interval_ms = cfg->alertmanager.resend_interval_ms,
+	    .timeout_ms = cfg->alertmanager.timeout_ms,
+	    .generator_url = gen_url,
+	    .trust_store = cfg->alertmanager.trust_store,
 	};
 
 	if (cfg->alertmanager.n_urls == 0)
@@ -111,7 +111,8 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
 		return;
 	}
 	if (strcmp(cfg->listen, old->cfg->listen) != 0 || strcmp(cfg->state_dir, d->state_dir) != 0)
-		log_warn("reload: probe.listen and probe.state_dir take effect at the next restart");
+		log_warn(
+		    "reload: probe.listen and probe.state_dir take effect at the next restart");
 	if (routes_configure(d, cfg, false) == -1) {
 		d->reload_ok = false;
 		log_err("reload: keeping the running configuration");
@@ -155,7 +156,8 @@ static void sd_notify_ready(void)
 	socklen_t len;
 	int fd;
 
-	if (path == NULL || (path[0] != '/' && path[0] != '@') || strlen(path) >= sizeof sa.sun_path)
+	if (path == NULL || (path[0] != '/' && path[0] != '@') ||
+	    strlen(path) >= sizeof sa.sun_path)
 		return;
 	memset(&sa, 0, sizeof sa);
 	sa.sun_family = AF_UNIX;
@@ -185,39 +187,39 @@ static void on_term(evutil_socket_t sig, short what, void *arg)
 
 static void usage(FILE *out)
 {
-	fputs(
-"Usage: certprobed -c FILE [-v] [-s DIR]\n"
-"       certprobed --help | --version\n"
-"\n"
-"The certprobe daemon: runs every configured transaction (enrollment, client-auth)\n"
-"on its schedule, keeps a health state per transaction and per endpoint\n"
-"(registrar, web service) with soft/hard states and flap detection, logs every\n"
-"state change (stderr, and syslog with probe.syslog), pushes registrar and web\n"
-"service alerts to Alertmanager (alerting.alertmanager), keeps its state in\n"
-"STATE_DIR/certprobed.state.json (read by `certprobe status`), and serves\n"
-"Prometheus metrics on probe.listen (default http://127.0.0.1:9793/metrics) and\n"
-"blackbox-style /probe?target=NAME[&debug=true].\n"
-"Runs in the foreground; under systemd use Type=notify.\n"
-"\n"
-"Options:\n"
-"  -c, --config FILE     configuration file (YAML); required\n"
-"  -s, --state-dir DIR   override probe.state_dir\n"
-"  -v, --verbose         log every result and a wire-level trace (credentials\n"
-"                        redacted)\n"
-"\n"
-"Signals: TERM/INT stop (the state file is written first); HUP reloads the\n"
-"configuration: an invalid file is reported and the running one is kept;\n"
-"transactions whose name, type and endpoint are unchanged keep their state.\n"
-"Exit status: 0 after a clean stop, 1 on a runtime failure (cannot listen),\n"
-"3 on a configuration or usage error.\n", out);
+	fputs("Usage: certprobed -c FILE [-v] [-s DIR]\n"
+	      "       certprobed --help | --version\n"
+	      "\n"
+	      "The certprobe daemon: runs every configured transaction (enrollment, client-auth)\n"
+	      "on its schedule, keeps a health state per transaction and per endpoint\n"
+	      "(registrar, web service) with soft/hard states and flap detection, logs every\n"
+	      "state change (stderr, and syslog with probe.syslog), pushes registrar and web\n"
+	      "service alerts to Alertmanager (alerting.alertmanager), keeps its state in\n"
+	      "STATE_DIR/certprobed.state.json (read by `certprobe status`), and serves\n"
+	      "Prometheus metrics on probe.listen (default http://127.0.0.1:9793/metrics) and\n"
+	      "blackbox-style /probe?target=NAME[&debug=true].\n"
+	      "Runs in the foreground; under systemd use Type=notify.\n"
+	      "\n"
+	      "Options:\n"
+	      "  -c, --config FILE     configuration file (YAML); required\n"
+	      "  -s, --state-dir DIR   override probe.state_dir\n"
+	      "  -v, --verbose         log every result and a wire-level trace (credentials\n"
+	      "                        redacted)\n"
+	      "\n"
+	      "Signals: TERM/INT stop (the state file is written first); HUP reloads the\n"
+	      "configuration: an invalid file is reported and the running one is kept;\n"
+	      "transactions whose name, type and endpoint are unchanged keep their state.\n"
+	      "Exit status: 0 after a clean stop, 1 on a runtime failure (cannot listen),\n"
+	      "3 on a configuration or usage error.\n",
+	      out);
 }
 
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'}, {"state-dir", required_argument, NULL, 's'},
-		{"verbose", no_argument, NULL, 'v'},      {"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0},
+	    {"config", required_argument, NULL, 'c'}, {"state-dir", required_argument, NULL, 's'},
+	    {"verbose", no_argument, NULL, 'v'},      {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0},
 	};
 	struct daemon d;
 	struct config *cfg;

@@ -31,8 +31,7 @@ static void static_labels_clear(struct alertmanager_sink *s)
 }
 
 /* The identifying labels of a: fills kv (LABELS_MAX slots), returns their count. */
-static size_t am_labels(const struct alertmanager_sink *s, const struct alert *a,
-                        struct am_kv *kv)
+static size_t am_labels(const struct alertmanager_sink *s, const struct alert *a, struct am_kv *kv)
 {
 	size_t n = 0;
 
@@ -89,11 +88,11 @@ static void am_free(struct alert_sink *base)
 }
 
 static const struct alert_sink_ops alertmanager_sink_ops = {
-	.name = "alertmanager",
-	.raise = am_raise,
-	.resolve = am_resolve,
-	.pending = am_pending,
-	.free = am_free,
+    .name = "alertmanager",
+    .raise = am_raise,
+    .resolve = am_resolve,
+    .pending = am_pending,
+    .free = am_free,
 };
 
 void alertmanager_sink_set_labels(struct alert_sink *sink, const struct am_kv *labels,
@@ -104,7 +103,8 @@ void alertmanager_sink_set_labels(struct alert_sink *sink, const struct am_kv *l
 	static_labels_clear(s);
 	s->static_labels = xcalloc(n_labels + 1, sizeof *s->static_labels);
 	for (size_t i = 0; i < n_labels; i++)
-		s->static_labels[i] = (struct am_kv){xstrdup(labels[i].name), xstrdup(labels[i].value)};
+		s->static_labels[i] =
+		    (struct am_kv){xstrdup(labels[i].name), xstrdup(labels[i].value)};
 	s->n_static = n_labels;
 }
 

@@ -47,10 +47,10 @@ static void log_sink_free(struct alert_sink *s)
 }
 
 static const struct alert_sink_ops log_sink_ops = {
-	.name = "log",
-	.raise = log_sink_raise,
-	.resolve = log_sink_resolve,
-	.free = log_sink_free,
+    .name = "log",
+    .raise = log_sink_raise,
+    .resolve = log_sink_resolve,
+    .free = log_sink_free,
 };
 
 struct alert_sink *log_sink_new(void)

@@ -15,17 +15,17 @@
 
 /* One endpoint's notification. Every string is borrowed for the call only. */
 struct alert {
-	const char *endpoint;       /* the endpoint key ("host:port", a SIP domain) */
+	const char *endpoint; /* the endpoint key ("host:port", a SIP domain) */
 	enum endpoint_kind kind;
 	enum result_class severity; /* RESULT_WARNING or RESULT_CRITICAL */
 	int64_t starts_at;          /* Unix seconds the problem began */
 	bool resolved;
-	int64_t ends_at;            /* Unix seconds, when resolved */
-	bool restored;              /* re-announced after a restart, not a new change */
-	const char *summary;        /* one line for people */
-	const char *description;    /* the first failing transaction's diagnosis and action */
-	const char *reason;         /* the status code that explains it */
-	const char *transactions;   /* the failing transactions, comma-separated */
+	int64_t ends_at;          /* Unix seconds, when resolved */
+	bool restored;            /* re-announced after a restart, not a new change */
+	const char *summary;      /* one line for people */
+	const char *description;  /* the first failing transaction's diagnosis and action */
+	const char *reason;       /* the status code that explains it */
+	const char *transactions; /* the failing transactions, comma-separated */
 };
 
 struct alert_sink;

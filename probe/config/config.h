@@ -30,9 +30,9 @@ struct step_latency {
 };
 
 struct warn_conf {
-	unsigned expiry_days; /* certificates (issued, client, server, CA) expiring within
-	                         this many days are WARNING; default 30; 0 = never */
-	uint64_t latency_ms;  /* any step slower than this; 0 = no threshold */
+	unsigned expiry_days;       /* certificates (issued, client, server, CA) expiring within
+	                               this many days are WARNING; default 30; 0 = never */
+	uint64_t latency_ms;        /* any step slower than this; 0 = no threshold */
 	struct step_latency *steps; /* per-step thresholds, override latency_ms */
 	size_t n_steps;
 };
@@ -42,13 +42,13 @@ struct warn_conf {
  * (spec), which the type's ops read (scep_conf.h, clientauth_conf.h, ...).
  */
 struct txn_conf {
-	char *name;                   /* unique, [A-Za-z0-9_.-]{1,64} */
-	const struct txn_type *type;  /* from `type:` through txn_type_find() */
-	void *spec;                   /* the type's struct, from type->conf_new(); owned */
-	struct warn_conf warn;        /* inherits defaults.warn key by key */
-	uint64_t interval_ms;         /* from defaults when absent */
-	uint64_t timeout_ms;          /* overall deadline of one run; from defaults when absent */
-	unsigned line;                /* 1-based line of the transaction in the file */
+	char *name;                  /* unique, [A-Za-z0-9_.-]{1,64} */
+	const struct txn_type *type; /* from `type:` through txn_type_find() */
+	void *spec;                  /* the type's struct, from type->conf_new(); owned */
+	struct warn_conf warn;       /* inherits defaults.warn key by key */
+	uint64_t interval_ms;        /* from defaults when absent */
+	uint64_t timeout_ms;         /* overall deadline of one run; from defaults when absent */
+	unsigned line;               /* 1-based line of the transaction in the file */
 	struct txn_conf *next;
 };
 
@@ -73,16 +73,16 @@ struct alertmanager_conf {
 	uint64_t timeout_ms;         /* per POST, default 10 s */
 	struct label_conf *labels;   /* static labels added to every alert */
 	size_t n_labels;
-	char *trust_store;           /* CA bundle for https URLs; NULL = system */
+	char *trust_store; /* CA bundle for https URLs; NULL = system */
 };
 
 struct config {
 	char *path;
-	char *state_dir;             /* default /var/lib/certprobe */
-	char *listen;                /* daemon: metrics listener "host:port", default 127.0.0.1:9793 */
-	unsigned max_per_endpoint;   /* daemon: concurrent transactions per endpoint, default 2 */
-	unsigned max_attempts;       /* daemon: consecutive failures before a state is hard, default 3 */
-	bool syslog;                 /* daemon: also log to syslog (facility daemon) */
+	char *state_dir; /* default /var/lib/certprobe */
+	char *listen;    /* daemon: metrics listener "host:port", default 127.0.0.1:9793 */
+	unsigned max_per_endpoint; /* daemon: concurrent transactions per endpoint, default 2 */
+	unsigned max_attempts; /* daemon: consecutive failures before a state is hard, default 3 */
+	bool syslog;           /* daemon: also log to syslog (facility daemon) */
 	struct listener_conf web;
 	struct alertmanager_conf alertmanager;
 	struct warn_conf default_warn;

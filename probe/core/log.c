@@ -12,10 +12,10 @@ static enum log_level log_current = LOG_LEVEL_WARN;
 static int log_to_syslog;
 
 static const char *const log_names[] = {
-	[LOG_LEVEL_ERR] = "error",
-	[LOG_LEVEL_WARN] = "warning",
-	[LOG_LEVEL_INFO] = "info",
-	[LOG_LEVEL_DEBUG] = "debug",
+    [LOG_LEVEL_ERR] = "error",
+    [LOG_LEVEL_WARN] = "warning",
+    [LOG_LEVEL_INFO] = "info",
+    [LOG_LEVEL_DEBUG] = "debug",
 };
 
 void log_init(const char *progname, enum log_level level)
@@ -46,10 +46,10 @@ int log_enabled(enum log_level level)
 static void log_vwrite(enum log_level level, const char *suffix, const char *fmt, va_list ap)
 {
 	static const int prio[] = {
-		[LOG_LEVEL_ERR] = LOG_ERR,
-		[LOG_LEVEL_WARN] = LOG_WARNING,
-		[LOG_LEVEL_INFO] = LOG_INFO,
-		[LOG_LEVEL_DEBUG] = LOG_DEBUG,
+	    [LOG_LEVEL_ERR] = LOG_ERR,
+	    [LOG_LEVEL_WARN] = LOG_WARNING,
+	    [LOG_LEVEL_INFO] = LOG_INFO,
+	    [LOG_LEVEL_DEBUG] = LOG_DEBUG,
 	};
 
 	if (level > log_current)

@@ -100,7 +100,8 @@ static struct alert_entry *entry_raise(struct daemon *d, const char *endpoint,
 
 	while (*pp != NULL) {
 		struct alert_entry *en = *pp;
-		if (en->kind == kind && en->severity == severity && strcmp(en->endpoint, endpoint) == 0) {
+		if (en->kind == kind && en->severity == severity &&
+		    strcmp(en->endpoint, endpoint) == 0) {
 			if (!en->resolved)
 				return en;
 			*pp = en->next;
@@ -221,8 +222,8 @@ static void endpoint_alert(struct daemon *d, struct endpoint *e)
 			continue;
 		n_failing++;
 		if (nm < sizeof members)
-			nm += (size_t)snprintf(members + nm, sizeof members - nm, "%s%s", nm ? ", " : "",
-			                       t->conf->name);
+			nm += (size_t)snprintf(members + nm, sizeof members - nm, "%s%s",
+			                       nm ? ", " : "", t->conf->name);
 		if (description[0] == '\0' && t->have_last) {
 			const struct txn_status_info *ri = txn_status_info(t->last_reason);
 			snprintf(description, sizeof description, "%s: %s%s%s. %s", t->conf->name,
@@ -236,8 +237,8 @@ static void endpoint_alert(struct daemon *d, struct endpoint *e)
 	if (description[0] == '\0')
 		snprintf(description, sizeof description, "%s", si->action);
 	/* a severity's alert is one alert: an update keeps the entry and its start */
-	en = entry_raise(d, e->key, e->kind, now_sev == RESULT_CRITICAL ? RESULT_CRITICAL
-	                                                                : RESULT_WARNING);
+	en = entry_raise(d, e->key, e->kind,
+	                 now_sev == RESULT_CRITICAL ? RESULT_CRITICAL : RESULT_WARNING);
 	en->starts_at = since;
 	entry_set_text(en, summary, description, si->code, members);
 	notify_raise(d, en, false);
@@ -305,7 +306,8 @@ static bool entry_exists(const struct daemon *d, const char *endpoint, enum endp
                          enum result_class severity)
 {
 	for (const struct alert_entry *en = d->alerts; en != NULL; en = en->next)
-		if (en->kind == kind && en->severity == severity && strcmp(en->endpoint, endpoint) == 0)
+		if (en->kind == kind && en->severity == severity &&
+		    strcmp(en->endpoint, endpoint) == 0)
 			return true;
 	return false;
 }
@@ -331,7 +333,8 @@ void alerts_restore(struct daemon *d, const struct sf_state *s)
 		if (ep == NULL || sev == NULL ||
 		    endpoint_kind_parse(kv_get(a->labels, a->n_labels, "kind"), &kind) == -1 ||
 		    (strcmp(sev, "critical") != 0 && strcmp(sev, "warning") != 0)) {
-			log_warn("state: an alert record without endpoint, kind or severity; dropped");
+			log_warn(
+			    "state: an alert record without endpoint, kind or severity; dropped");
 			continue;
 		}
 		severity = strcmp(sev, "critical") == 0 ? RESULT_CRITICAL : RESULT_WARNING;
@@ -368,15 +371,15 @@ void alerts_persist(const struct daemon *d, struct bbuf *b)
 
 	for (const struct alert_entry *en = d->alerts; en != NULL; en = en->next) {
 		struct sf_kv labels[3] = {
-			{"endpoint", en->endpoint},
-			{"kind", endpoint_kind_name(en->kind)},
-			{"severity", alert_severity_name(en->severity)},
+		    {"endpoint", en->endpoint},
+		    {"kind", endpoint_kind_name(en->kind)},
+		    {"severity", alert_severity_name(en->severity)},
 		};
 		struct sf_kv ann[4] = {
-			{"summary", en->summary},
-			{"description", en->description},
-			{"reason", en->reason},
-			{"transactions", en->transactions},
+		    {"summary", en->summary},
+		    {"description", en->description},
+		    {"reason", en->reason},
+		    {"transactions", en->transactions},
 		};
 		struct sf_alert sa = {labels, 3, ann, 4, en->starts_at, en->resolved, en->ends_at};
 		char *rec = statefile_alert_json(&sa);

@@ -68,9 +68,9 @@ void gen_row_update(struct target *t, const struct txn_result *r)
 		enum cert_role role;
 		const char *fact;
 	} certs[] = {
-		{CERT_ROLE_ISSUED, "issued_not_after"},
-		{CERT_ROLE_CLIENT, "client_not_after"},
-		{CERT_ROLE_SERVER, "server_not_after"},
+	    {CERT_ROLE_ISSUED, "issued_not_after"},
+	    {CERT_ROLE_CLIENT, "client_not_after"},
+	    {CERT_ROLE_SERVER, "server_not_after"},
 	};
 
 	if (r != NULL) {
@@ -114,8 +114,8 @@ struct gen *gen_new(struct daemon *d, struct config *cfg)
 		t->ep = endpoint_get(g, tc);
 		if (t->ep->n_members == t->ep->cap_members) {
 			t->ep->cap_members = t->ep->cap_members ? 2 * t->ep->cap_members : 4;
-			t->ep->members = xrealloc(t->ep->members,
-			                          t->ep->cap_members * sizeof *t->ep->members);
+			t->ep->members =
+			    xrealloc(t->ep->members, t->ep->cap_members * sizeof *t->ep->members);
 		}
 		t->ep->members[t->ep->n_members++] = t;
 		t->timer = evtimer_new(d->base, sched_on_timer, t);
@@ -142,7 +142,8 @@ struct gen *gen_new(struct daemon *d, struct config *cfg)
 	}
 	for (i = 0; i < g->n; i++) {
 		const struct target *t = &g->targets[i];
-		const char *from = t->type->depends_on != NULL ? t->type->depends_on(t->conf) : NULL;
+		const char *from =
+		    t->type->depends_on != NULL ? t->type->depends_on(t->conf) : NULL;
 		const struct txn_conf *src = from != NULL ? config_find_txn(cfg, from) : NULL;
 		/* the config keeps transactions in file order, as targets are */
 		if (src != NULL) {

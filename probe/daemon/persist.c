@@ -117,8 +117,8 @@ static void on_state_timer(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (d->state_dirty)
 		persist_flush(d);
-	if (d->writer != NULL && (f = statefile_writer_failures(d->writer, err, sizeof err)) !=
-	                             d->state_failures_seen) {
+	if (d->writer != NULL &&
+	    (f = statefile_writer_failures(d->writer, err, sizeof err)) != d->state_failures_seen) {
 		d->state_failures_seen = f;
 		log_err("state: %s", err);
 	}
@@ -150,9 +150,10 @@ void persist_restore(struct daemon *d)
 	for (size_t i = 0; i < d->g->n; i++) {
 		struct target *t = &d->g->targets[i];
 		/* same position first: a file written by this configuration lists it in order */
-		const struct sf_txn *r = i < s->n_txns && strcmp(s->txns[i].name, t->conf->name) == 0
-		                             ? &s->txns[i]
-		                             : statefile_find_txn(s, t->conf->name);
+		const struct sf_txn *r =
+		    i < s->n_txns && strcmp(s->txns[i].name, t->conf->name) == 0
+		        ? &s->txns[i]
+		        : statefile_find_txn(s, t->conf->name);
 		if (r == NULL || strcmp(r->type, d->g->rows[i].type) != 0 ||
 		    strcmp(r->endpoint, t->ep->key) != 0)
 			continue; /* new, or changed what it probes: starts afresh */
@@ -179,8 +180,8 @@ void persist_restore(struct daemon *d)
 	}
 	alerts_restore(d, s);
 	routes_invalidate(d);
-	log_info("state: restored %zu of %zu transactions and %zu alert%s from %s", n_txn,
-	         d->g->n, s->n_alerts, s->n_alerts == 1 ? "" : "s", d->state_path);
+	log_info("state: restored %zu of %zu transactions and %zu alert%s from %s", n_txn, d->g->n,
+	         s->n_alerts, s->n_alerts == 1 ? "" : "s", d->state_path);
 	statefile_state_free(s);
 }
 

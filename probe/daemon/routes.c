@@ -218,7 +218,8 @@ static void serve_probe(struct daemon *d, struct evhttp_request *req)
 	tc = config_find_txn(d->g->cfg, name);
 	if (tc == NULL) {
 		evhttp_clear_headers(&q);
-		evhttp_send_error(req, HTTP_BADREQUEST, "unknown target: not a configured transaction");
+		evhttp_send_error(req, HTTP_BADREQUEST,
+		                  "unknown target: not a configured transaction");
 		return;
 	}
 	if (d->n_probes >= PROBE_MAX_IN_FLIGHT) {
@@ -271,12 +272,13 @@ static void on_http(struct evhttp_request *req, void *arg)
 	} else if (strcmp(path, "/") == 0) {
 		evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
 		                  "text/html; charset=utf-8");
-		evbuffer_add_printf(body,
-		                    "<html><head><title>certprobed</title></head><body>"
-		                    "<h1>certprobed %s</h1><p><a href=\"/metrics\">Metrics</a></p>"
-		                    "<p>Probe one transaction: /probe?target=NAME[&amp;debug=true]</p>"
-		                    "</body></html>\n",
-		                    CERTPROBE_VERSION);
+		evbuffer_add_printf(
+		    body,
+		    "<html><head><title>certprobed</title></head><body>"
+		    "<h1>certprobed %s</h1><p><a href=\"/metrics\">Metrics</a></p>"
+		    "<p>Probe one transaction: /probe?target=NAME[&amp;debug=true]</p>"
+		    "</body></html>\n",
+		    CERTPROBE_VERSION);
 		evhttp_send_reply(req, HTTP_OK, "OK", body);
 	} else {
 		evhttp_send_error(req, HTTP_NOTFOUND, NULL);
@@ -304,7 +306,8 @@ int routes_configure(struct daemon *d, const struct config *cfg, bool first)
 		}
 	} else {
 		if ((cfg->web.tls_cert != NULL) != (d->g->cfg->web.tls_cert != NULL)) {
-			log_warn("reload: switching HTTPS on or off takes effect at the next restart");
+			log_warn(
+			    "reload: switching HTTPS on or off takes effect at the next restart");
 		} else if (cfg->web.tls_cert != NULL &&
 		           web_reload_tls(d->web, cfg->web.tls_cert, cfg->web.tls_key, err,
 		                          sizeof err) == -1) {

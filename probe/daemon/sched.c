@@ -166,8 +166,8 @@ void sched_gen(struct gen *g, const bool *keep_due)
 		if (t->have_last && t->last_wall != 0) {
 			/* restored: next run one interval after the last, if that is still ahead */
 			time_t wall = time(NULL);
-			int64_t ahead = (int64_t)t->last_wall * 1000000 + (int64_t)iv -
-			                (int64_t)wall * 1000000;
+			int64_t ahead =
+			    (int64_t)t->last_wall * 1000000 + (int64_t)iv - (int64_t)wall * 1000000;
 			if (ahead > 0 && (uint64_t)ahead <= iv) {
 				target_arm(t, now + (uint64_t)ahead);
 				continue;

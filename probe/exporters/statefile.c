@@ -23,9 +23,11 @@ void statefile_doc_open(struct bbuf *b, const char *config_path)
 {
 	char *cfg = statefile_quote(config_path);
 
-	bbuf_appendf(b, "{\"version\":%d,\"generator\":\"certprobed %s\",\"written\":%lld,"
-	                "\"pid\":%ld,\"config\":%s,\"transactions\":[",
-	             STATEFILE_VERSION, CERTPROBE_VERSION, (long long)time(NULL), (long)getpid(), cfg);
+	bbuf_appendf(b,
+	             "{\"version\":%d,\"generator\":\"certprobed %s\",\"written\":%lld,"
+	             "\"pid\":%ld,\"config\":%s,\"transactions\":[",
+	             STATEFILE_VERSION, CERTPROBE_VERSION, (long long)time(NULL), (long)getpid(),
+	             cfg);
 	free(cfg);
 }
 
@@ -67,17 +69,16 @@ static json_t *health_json(const struct health *h)
 
 	for (int i = 0; i <= RESULT_UNKNOWN; i++)
 		json_array_append_new(total, json_integer((json_int_t)h->total[i]));
-	return json_pack("{s:s, s:s, s:s, s:i, s:s, s:s, s:I, s:I, s:I, s:i, s:i, s:o, s:o, s:s, s:b}",
-	                 "state", result_class_name(h->state), "state_type",
-	                 health_state_type_name(h->state_type), "hard_state",
-	                 result_class_name(h->hard_state), "attempt", (int)h->attempt, "last_status",
-	                 txn_status_code(h->last_status), "hard_status",
-	                 txn_status_code(h->hard_status), "last_check", (json_int_t)h->last_check,
-	                 "last_change", (json_int_t)h->last_change, "last_hard_change",
-	                 (json_int_t)h->last_hard_change, "consecutive_ok", (int)h->consecutive_ok,
-	                 "consecutive_fail", (int)h->consecutive_fail, "total", total, "flap",
-	                 flap_json(&h->flap), "last_notified", result_class_name(h->last_notified),
-	                 "notified", h->notified);
+	return json_pack(
+	    "{s:s, s:s, s:s, s:i, s:s, s:s, s:I, s:I, s:I, s:i, s:i, s:o, s:o, s:s, s:b}", "state",
+	    result_class_name(h->state), "state_type", health_state_type_name(h->state_type),
+	    "hard_state", result_class_name(h->hard_state), "attempt", (int)h->attempt,
+	    "last_status", txn_status_code(h->last_status), "hard_status",
+	    txn_status_code(h->hard_status), "last_check", (json_int_t)h->last_check, "last_change",
+	    (json_int_t)h->last_change, "last_hard_change", (json_int_t)h->last_hard_change,
+	    "consecutive_ok", (int)h->consecutive_ok, "consecutive_fail", (int)h->consecutive_fail,
+	    "total", total, "flap", flap_json(&h->flap), "last_notified",
+	    result_class_name(h->last_notified), "notified", h->notified);
 }
 
 static json_t *result_json(const struct txn_result *r)
@@ -86,31 +87,31 @@ static json_t *result_json(const struct txn_result *r)
 
 	for (size_t i = 0; i < r->n_steps; i++) {
 		const struct txn_step_record *s = &r->steps[i];
-		json_array_append_new(
-		    steps, json_pack("{s:s, s:I, s:I, s:s, s:b, s:s}", "name", s->name ? s->name : "",
-		                     "start_us", (json_int_t)s->start_us, "duration_us",
-		                     (json_int_t)s->duration_us, "status", txn_status_code(s->status),
-		                     "finished", s->finished, "detail", s->detail));
+		json_array_append_new(steps, json_pack("{s:s, s:I, s:I, s:s, s:b, s:s}", "name",
+		                                       s->name ? s->name : "", "start_us",
+		                                       (json_int_t)s->start_us, "duration_us",
+		                                       (json_int_t)s->duration_us, "status",
+		                                       txn_status_code(s->status), "finished",
+		                                       s->finished, "detail", s->detail));
 	}
 	for (size_t i = 0; i < r->n_findings; i++)
-		json_array_append_new(findings,
-		                      json_pack("{s:s, s:s}", "status",
-		                                txn_status_code(r->findings[i].status), "detail",
-		                                r->findings[i].detail));
+		json_array_append_new(findings, json_pack("{s:s, s:s}", "status",
+		                                          txn_status_code(r->findings[i].status),
+		                                          "detail", r->findings[i].detail));
 	for (size_t i = 0; i < r->n_facts; i++)
 		json_object_set_new(facts, r->facts[i].key, json_string(r->facts[i].value));
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:o, s:o, s:o}", "result",
-	                 result_class_name(r->result), "status", txn_status_code(r->status),
-	                 "status_detail", r->status_detail, "target", r->target, "type",
-	                 r->type ? r->type : "", "protocol", r->protocol ? r->protocol : "",
-	                 "started", (json_int_t)r->started, "duration_us",
-	                 (json_int_t)r->duration_us, "steps", steps, "findings", findings, "facts",
-	                 facts);
+	return json_pack(
+	    "{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:o, s:o, s:o}", "result",
+	    result_class_name(r->result), "status", txn_status_code(r->status), "status_detail",
+	    r->status_detail, "target", r->target, "type", r->type ? r->type : "", "protocol",
+	    r->protocol ? r->protocol : "", "started", (json_int_t)r->started, "duration_us",
+	    (json_int_t)r->duration_us, "steps", steps, "findings", findings, "facts", facts);
 }
 
 static char *dump(json_t *j)
 {
-	char *s = j != NULL ? json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_ENCODE_ANY) : NULL;
+	char *s =
+	    j != NULL ? json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_ENCODE_ANY) : NULL;
 
 	json_decref(j);
 	if (s == NULL)
@@ -144,11 +145,11 @@ char *statefile_endpoint_json(const struct sf_endpoint *e)
 
 	return dump(json_pack(
 	    "{s:s, s:s, s:{s:s, s:s, s:i, s:i, s:I, s:I, s:o, s:s, s:b}}", "name", e->name, "kind",
-	    e->kind, "health", "state", result_class_name(h->state), "status", txn_status_code(h->status),
-	    "members", (int)h->members, "members_failing", (int)h->members_failing, "last_check",
-	    (json_int_t)h->last_check, "last_change", (json_int_t)h->last_change, "flap",
-	    flap_json(&h->flap), "last_notified", result_class_name(h->last_notified), "notified",
-	    h->notified));
+	    e->kind, "health", "state", result_class_name(h->state), "status",
+	    txn_status_code(h->status), "members", (int)h->members, "members_failing",
+	    (int)h->members_failing, "last_check", (json_int_t)h->last_check, "last_change",
+	    (json_int_t)h->last_change, "flap", flap_json(&h->flap), "last_notified",
+	    result_class_name(h->last_notified), "notified", h->notified));
 }
 
 char *statefile_alert_json(const struct sf_alert *a)
@@ -158,7 +159,8 @@ char *statefile_alert_json(const struct sf_alert *a)
 	for (size_t i = 0; i < a->n_labels; i++)
 		json_object_set_new(labels, a->labels[i].name, json_string(a->labels[i].value));
 	for (size_t i = 0; i < a->n_annotations; i++)
-		json_object_set_new(ann, a->annotations[i].name, json_string(a->annotations[i].value));
+		json_object_set_new(ann, a->annotations[i].name,
+		                    json_string(a->annotations[i].value));
 	return dump(json_pack("{s:o, s:o, s:I, s:b, s:I}", "labels", labels, "annotations", ann,
 	                      "starts_at", (json_int_t)a->starts_at, "resolved", a->resolved,
 	                      "ends_at", (json_int_t)a->ends_at));
@@ -211,7 +213,8 @@ static int write_atomic(struct statefile_writer *w, const char *doc, size_t len,
 	}
 	close(fd);
 	if (rename(w->tmp, w->path) == -1) {
-		snprintf(err, errlen, "cannot rename %s to %s: %s", w->tmp, w->path, strerror(errno));
+		snprintf(err, errlen, "cannot rename %s to %s: %s", w->tmp, w->path,
+		         strerror(errno));
 		unlink(w->tmp);
 		return -1;
 	}
@@ -417,7 +420,8 @@ static int result_load(json_t *o, const char *name, struct txn_result *r)
 		if (r->n_findings == TXN_MAX_FINDINGS)
 			break;
 		r->findings[r->n_findings].status = status_parse(jstr(v, "status"));
-		snprintf(r->findings[r->n_findings].detail, TXN_DETAIL_LEN, "%s", jstr(v, "detail"));
+		snprintf(r->findings[r->n_findings].detail, TXN_DETAIL_LEN, "%s",
+		         jstr(v, "detail"));
 		r->n_findings++;
 	}
 	facts = json_object_get(o, "facts");
@@ -521,8 +525,9 @@ struct sf_state *statefile_load(const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	if (jint(root, "version") != STATEFILE_VERSION) {
-		snprintf(err, errlen, "%s: state file version %lld, this certprobe reads version %d",
-		         path, (long long)jint(root, "version"), STATEFILE_VERSION);
+		snprintf(err, errlen,
+		         "%s: state file version %lld, this certprobe reads version %d", path,
+		         (long long)jint(root, "version"), STATEFILE_VERSION);
 		json_decref(root);
 		errno = EINVAL;
 		return NULL;
@@ -536,14 +541,11 @@ struct sf_state *statefile_load(const char *path, char *err, size_t errlen)
 	s->pid = (long)jint(root, "pid");
 	a = json_object_get(root, "transactions");
 	s->txns = xcalloc(json_array_size(a) + 1, sizeof *s->txns);
-	json_array_foreach(a, i, v)
-		if (txn_load(v, &s->txns[s->n_txns]) == 0)
-			s->n_txns++;
+	json_array_foreach(a, i, v) if (txn_load(v, &s->txns[s->n_txns]) == 0) s->n_txns++;
 	a = json_object_get(root, "endpoints");
 	s->endpoints = xcalloc(json_array_size(a) + 1, sizeof *s->endpoints);
-	json_array_foreach(a, i, v)
-		if (endpoint_load(v, &s->endpoints[s->n_endpoints]) == 0)
-			s->n_endpoints++;
+	json_array_foreach(a, i, v) if (endpoint_load(v, &s->endpoints[s->n_endpoints]) == 0)
+	    s->n_endpoints++;
 	a = json_object_get(root, "alerts");
 	s->alerts = xcalloc(json_array_size(a) + 1, sizeof *s->alerts);
 	json_array_foreach(a, i, v)

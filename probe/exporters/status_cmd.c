@@ -137,7 +137,8 @@ static void print_one(const struct sf_txn *t, int64_t now)
 static void status_usage(FILE *out)
 {
 	fputs("Usage: certprobe status [-c FILE | -s DIR | --state FILE] [--json]\n"
-	      "                        [--max-age DURATION] [NAME]\n", out);
+	      "                        [--max-age DURATION] [NAME]\n",
+	      out);
 }
 
 static int worst_hard(const struct sf_state *s, const char *name)
@@ -157,10 +158,13 @@ static int worst_hard(const struct sf_state *s, const char *name)
 int status_command(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'}, {"state-dir", required_argument, NULL, 's'},
-		{"state", required_argument, NULL, 'f'},  {"json", no_argument, NULL, 'j'},
-		{"max-age", required_argument, NULL, 'm'}, {"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"config", required_argument, NULL, 'c'},
+	    {"state-dir", required_argument, NULL, 's'},
+	    {"state", required_argument, NULL, 'f'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"max-age", required_argument, NULL, 'm'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *cfgpath = NULL, *dir = NULL, *file = NULL, *name = NULL;
 	char *path = NULL, err[512];
@@ -187,7 +191,8 @@ int status_command(int argc, char **argv)
 			break;
 		case 'm':
 			if (config_parse_duration(optarg, &max_age_ms) == -1 || max_age_ms == 0) {
-				fprintf(stderr, "certprobe status: bad --max-age '%s' (e.g. 5m)\n", optarg);
+				fprintf(stderr, "certprobe status: bad --max-age '%s' (e.g. 5m)\n",
+				        optarg);
 				return EXIT_UNKNOWN;
 			}
 			break;
@@ -222,7 +227,8 @@ int status_command(int argc, char **argv)
 	s = statefile_load(path, err, sizeof err);
 	if (s == NULL) {
 		printf("UNKNOWN: %s%s\n", err,
-		       errno == ENOENT ? " (is certprobed running with this state directory?)" : "");
+		       errno == ENOENT ? " (is certprobed running with this state directory?)"
+		                       : "");
 		free(path);
 		return EXIT_UNKNOWN;
 	}

@@ -38,8 +38,8 @@ struct dns_addr {
 };
 
 /* recs sorted by priority, then weight (heaviest first); valid during the call only */
-typedef void dns_srv_cb(enum dns_status st, const char *why, const struct dns_srv *recs,
-                        size_t n, void *arg);
+typedef void dns_srv_cb(enum dns_status st, const char *why, const struct dns_srv *recs, size_t n,
+                        void *arg);
 typedef void dns_addr_cb(enum dns_status st, const char *why, const struct dns_addr *addrs,
                          size_t n, void *arg);
 

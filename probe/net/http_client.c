@@ -97,7 +97,8 @@ static enum txn_status http_classify(struct http_request *req, CURLcode rc)
 		if (strstr(req->errbuf, "subject name") != NULL ||
 		    strstr(req->errbuf, "target host name") != NULL)
 			return TXN_TLS_NAME_MISMATCH;
-		curl_easy_getinfo(req->easy, CURLINFO_SSL_VERIFYRESULT, &req->resp.tls_verify_result);
+		curl_easy_getinfo(req->easy, CURLINFO_SSL_VERIFYRESULT,
+		                  &req->resp.tls_verify_result);
 		if (req->resp.tls_verify_result != 0)
 			return tls_diag_verify_status(req->resp.tls_verify_result);
 		return TXN_TLS_NAME_MISMATCH; /* curl's own host check */
@@ -105,7 +106,8 @@ static enum txn_status http_classify(struct http_request *req, CURLcode rc)
 	case CURLE_SSL_CIPHER:
 	case CURLE_SSL_ISSUER_ERROR:
 	case CURLE_USE_SSL_FAILED:
-		curl_easy_getinfo(req->easy, CURLINFO_SSL_VERIFYRESULT, &req->resp.tls_verify_result);
+		curl_easy_getinfo(req->easy, CURLINFO_SSL_VERIFYRESULT,
+		                  &req->resp.tls_verify_result);
 		if (req->resp.tls_verify_result != 0)
 			return tls_diag_verify_status(req->resp.tls_verify_result);
 		return TXN_TLS_HANDSHAKE;
@@ -162,7 +164,8 @@ static void http_parse_content_type(struct http_response *resp, const char *ct)
 		i = 0;
 		while (cs[i] != '\0' && cs[i] != ';' && !isspace((unsigned char)cs[i]) &&
 		       i + 1 < sizeof resp->charset) {
-			resp->charset[i] = (char)tolower((unsigned char)(cs[i] == '"' ? ' ' : cs[i]));
+			resp->charset[i] =
+			    (char)tolower((unsigned char)(cs[i] == '"' ? ' ' : cs[i]));
 			i++;
 		}
 		resp->charset[i] = '\0';
@@ -221,8 +224,8 @@ static void http_check_multi_info(struct http_client *c)
 static void http_event_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct http_client *c = arg;
-	int action = ((what & EV_READ) ? CURL_CSELECT_IN : 0) |
-	             ((what & EV_WRITE) ? CURL_CSELECT_OUT : 0);
+	int action =
+	    ((what & EV_READ) ? CURL_CSELECT_IN : 0) | ((what & EV_WRITE) ? CURL_CSELECT_OUT : 0);
 	int running;
 
 	curl_multi_socket_action(c->multi, fd, action, &running);
@@ -370,7 +373,8 @@ static int http_debug_cb(CURL *easy, curl_infotype type, char *data, size_t size
 		if (len > 0) {
 			if (len > 14 && strncasecmp(data + start, "authorization:", 14) == 0)
 				log_info("http: %s Authorization: [redacted]", dir);
-			else if (len > 20 && strncasecmp(data + start, "proxy-authorization:", 20) == 0)
+			else if (len > 20 &&
+			         strncasecmp(data + start, "proxy-authorization:", 20) == 0)
 				log_info("http: %s Proxy-Authorization: [redacted]", dir);
 			else if (len > 200)
 				log_info("http: %s %.200s... [%d chars]", dir, data + start, len);

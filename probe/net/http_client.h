@@ -23,20 +23,20 @@ enum http_auth { HTTP_AUTH_NONE = 0, HTTP_AUTH_WINDOWS /* NTLM or Negotiate */ }
 
 struct http_request_opts {
 	const char *url;
-	bool post;              /* POST body, else GET */
-	const void *body;       /* POST body; copied */
+	bool post;        /* POST body, else GET */
+	const void *body; /* POST body; copied */
 	size_t body_len;
 	const char *content_type; /* POST Content-Type */
-	uint64_t timeout_ms;    /* whole request; 0 = none (callers pass the deadline's rest) */
-	size_t max_body;        /* response cap; past it: TXN_RESPONSE_TOO_LARGE */
-	const char *trust_store; /* CA bundle for https; NULL = system bundle */
+	uint64_t timeout_ms;      /* whole request; 0 = none (callers pass the deadline's rest) */
+	size_t max_body;          /* response cap; past it: TXN_RESPONSE_TOO_LARGE */
+	const char *trust_store;  /* CA bundle for https; NULL = system bundle */
 	enum http_auth auth;
-	const char *username;   /* with HTTP_AUTH_WINDOWS */
-	const char *password;   /* copied by libcurl; never logged */
+	const char *username; /* with HTTP_AUTH_WINDOWS */
+	const char *password; /* copied by libcurl; never logged */
 };
 
 struct http_response {
-	enum txn_status error;  /* TXN_OK when an HTTP response arrived (any status code) */
+	enum txn_status error; /* TXN_OK when an HTTP response arrived (any status code) */
 	char error_detail[200];
 	long status;            /* HTTP status code, 0 if none */
 	char content_type[128]; /* lower-cased media type without parameters */

@@ -115,7 +115,8 @@ static void cert_names(X509 *x, char *buf, size_t len)
 
 		if (g->type == GEN_DNS) {
 			const ASN1_IA5STRING *s = g->d.dNSName;
-			snprintf(one, sizeof one, "%.*s", ASN1_STRING_length(s) > 200 ? 200 : ASN1_STRING_length(s),
+			snprintf(one, sizeof one, "%.*s",
+			         ASN1_STRING_length(s) > 200 ? 200 : ASN1_STRING_length(s),
 			         (const char *)ASN1_STRING_get0_data(s));
 		} else if (g->type == GEN_IPADD && g->d.iPAddress->length == 4) {
 			inet_ntop(AF_INET, g->d.iPAddress->data, one, sizeof one);
@@ -123,7 +124,8 @@ static void cert_names(X509 *x, char *buf, size_t len)
 			inet_ntop(AF_INET6, g->d.iPAddress->data, one, sizeof one);
 		} else if (g->type == GEN_URI) {
 			const ASN1_IA5STRING *s = g->d.uniformResourceIdentifier;
-			snprintf(one, sizeof one, "%.*s", ASN1_STRING_length(s) > 40 ? 40 : ASN1_STRING_length(s),
+			snprintf(one, sizeof one, "%.*s",
+			         ASN1_STRING_length(s) > 40 ? 40 : ASN1_STRING_length(s),
 			         (const char *)ASN1_STRING_get0_data(s));
 		} else {
 			continue;
@@ -199,8 +201,8 @@ static SSL_CTX *ctx_build(const struct tls_ctx_params *p, struct tls_ctx *t, enu
 		if (SSL_CTX_use_PrivateKey_file(ctx, p->key, SSL_FILETYPE_PEM) != 1 ||
 		    SSL_CTX_check_private_key(ctx) != 1) {
 			*st = TXN_CLIENT_CERT_UNAVAILABLE;
-			snprintf(err, errlen, "cannot use client key %s with %s: %s", p->key, p->cert,
-			         pki_last_error(ebuf, sizeof ebuf));
+			snprintf(err, errlen, "cannot use client key %s with %s: %s", p->key,
+			         p->cert, pki_last_error(ebuf, sizeof ebuf));
 			SSL_CTX_free(ctx);
 			return NULL;
 		}
@@ -231,8 +233,8 @@ struct tls_ctx *tls_ctx_get(struct tls_ctx_cache *cache, const struct tls_ctx_pa
 	}
 	if (file_id_get(p->cert, &cert_id) == -1 || file_id_get(p->key, &key_id) == -1) {
 		*st = TXN_CLIENT_CERT_UNAVAILABLE;
-		snprintf(err, errlen, "cannot read client certificate or key (%s, %s): %s",
-		         p->cert, p->key, strerror(errno));
+		snprintf(err, errlen, "cannot read client certificate or key (%s, %s): %s", p->cert,
+		         p->key, strerror(errno));
 		return NULL;
 	}
 	for (t = cache->ctxs; t != NULL; t = t->next)
@@ -317,7 +319,7 @@ static void conn_arm(struct tls_conn *c, short what)
 }
 
 static void conn_fail(struct tls_conn *c, enum txn_status st, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static void conn_fail(struct tls_conn *c, enum txn_status st, const char *fmt, ...)
 {
 	va_list ap;
@@ -416,12 +418,16 @@ static void verify_explain(struct tls_conn *c, char *buf, size_t len)
 		         pi->chain_len == 1 ? "" : "s", sent);
 		break;
 	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
-		snprintf(buf, len, "the server sent a self-signed certificate '%s' that is not in "
-		         "the trust store", pi->verify_subject);
+		snprintf(buf, len,
+		         "the server sent a self-signed certificate '%s' that is not in "
+		         "the trust store",
+		         pi->verify_subject);
 		break;
 	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
-		snprintf(buf, len, "the chain the server sent ends in the root '%s', which is not in "
-		         "the trust store (sent: %s)", pi->verify_subject, sent);
+		snprintf(buf, len,
+		         "the chain the server sent ends in the root '%s', which is not in "
+		         "the trust store (sent: %s)",
+		         pi->verify_subject, sent);
 		break;
 	case X509_V_ERR_CERT_HAS_EXPIRED:
 		if (pi->verify_depth == 0 && pi->have_leaf)
@@ -434,7 +440,8 @@ static void verify_explain(struct tls_conn *c, char *buf, size_t len)
 		break;
 	case X509_V_ERR_CERT_NOT_YET_VALID:
 		if (pi->verify_depth == 0 && pi->have_leaf)
-			snprintf(buf, len, "'%s' is valid only from %s, %ld s from now by the probe's "
+			snprintf(buf, len,
+			         "'%s' is valid only from %s, %ld s from now by the probe's "
 			         "clock: check the clocks of the CA, the server and the probe",
 			         pi->verify_subject, pi->leaf.not_before, pi->leaf.not_before_in);
 		else
@@ -444,7 +451,8 @@ static void verify_explain(struct tls_conn *c, char *buf, size_t len)
 	case X509_V_ERR_HOSTNAME_MISMATCH:
 	case X509_V_ERR_IP_ADDRESS_MISMATCH:
 		snprintf(buf, len, "the certificate '%s' names [%s], not '%s'", pi->leaf.subject,
-		         pi->have_leaf && pi->leaf.names[0] != '\0' ? pi->leaf.names : "no altNames",
+		         pi->have_leaf && pi->leaf.names[0] != '\0' ? pi->leaf.names
+		                                                    : "no altNames",
 		         c->verify_name);
 		break;
 	default:
@@ -459,7 +467,8 @@ static enum txn_status alert_status(const struct tls_conn *c)
 {
 	switch (c->peer.alert) {
 	case SSL_AD_CERTIFICATE_REQUIRED:
-		return c->peer.client_cert_sent ? TXN_CLIENT_CERT_REJECTED : TXN_CLIENT_CERT_REQUIRED;
+		return c->peer.client_cert_sent ? TXN_CLIENT_CERT_REJECTED
+		                                : TXN_CLIENT_CERT_REQUIRED;
 	case SSL_AD_HANDSHAKE_FAILURE:
 		/* TLS 1.2 servers say this when a required certificate is missing */
 		return c->peer.client_cert_sent ? TXN_TLS_HANDSHAKE : TXN_CLIENT_CERT_REQUIRED;
@@ -530,7 +539,8 @@ static void conn_flush(struct tls_conn *c)
 		int r, e;
 
 		ERR_clear_error();
-		r = SSL_write(c->ssl, c->out.data + c->out_off, (int)(n > INT32_MAX ? INT32_MAX : n));
+		r = SSL_write(c->ssl, c->out.data + c->out_off,
+		              (int)(n > INT32_MAX ? INT32_MAX : n));
 		if (r > 0) {
 			c->out_off += (size_t)r;
 			continue;
@@ -589,7 +599,8 @@ static void conn_handshake_facts(struct tls_conn *c)
 	const SSL_CIPHER *ci = SSL_get_current_cipher(c->ssl);
 
 	snprintf(c->peer.version, sizeof c->peer.version, "%s", SSL_get_version(c->ssl));
-	snprintf(c->peer.cipher, sizeof c->peer.cipher, "%s", ci != NULL ? SSL_CIPHER_get_name(ci) : "?");
+	snprintf(c->peer.cipher, sizeof c->peer.cipher, "%s",
+	         ci != NULL ? SSL_CIPHER_get_name(ci) : "?");
 }
 
 static void conn_on_io(evutil_socket_t fd, short what, void *arg)
@@ -610,21 +621,26 @@ static void conn_on_io(evutil_socket_t fd, short what, void *arg)
 		if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == -1)
 			soerr = errno;
 		if (soerr != 0) {
-			conn_fail(c, soerr == ECONNREFUSED ? TXN_TCP_REFUSED
-			             : (soerr == ENETUNREACH || soerr == EHOSTUNREACH ||
-			                soerr == ETIMEDOUT) ? TXN_TCP_UNREACHABLE : TXN_TCP_ERROR,
-			          "connect: %s", strerror(soerr));
+			conn_fail(
+			    c,
+			    soerr == ECONNREFUSED ? TXN_TCP_REFUSED
+			    : (soerr == ENETUNREACH || soerr == EHOSTUNREACH || soerr == ETIMEDOUT)
+			        ? TXN_TCP_UNREACHABLE
+			        : TXN_TCP_ERROR,
+			    "connect: %s", strerror(soerr));
 			c->cb(c, TLS_EV_ERROR, c->arg);
 			return;
 		}
 		if (getsockname(c->fd, (struct sockaddr *)&ss, &ssl_len) == 0) {
 			if (ss.ss_family == AF_INET) {
 				struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-				inet_ntop(AF_INET, &s4->sin_addr, c->peer.local_ip, sizeof c->peer.local_ip);
+				inet_ntop(AF_INET, &s4->sin_addr, c->peer.local_ip,
+				          sizeof c->peer.local_ip);
 				c->peer.local_port = ntohs(s4->sin_port);
 			} else if (ss.ss_family == AF_INET6) {
 				struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-				inet_ntop(AF_INET6, &s6->sin6_addr, c->peer.local_ip, sizeof c->peer.local_ip);
+				inet_ntop(AF_INET6, &s6->sin6_addr, c->peer.local_ip,
+				          sizeof c->peer.local_ip);
 				c->peer.local_port = ntohs(s6->sin6_port);
 			}
 		}
@@ -691,8 +707,8 @@ static void conn_on_io(evutil_socket_t fd, short what, void *arg)
 }
 
 struct tls_conn *tls_conn_start(struct event_base *base, struct tls_ctx *ctx,
-                                const struct sockaddr *sa, socklen_t salen,
-                                const char *verify_name, tls_conn_cb *cb, void *arg)
+                                const struct sockaddr *sa, socklen_t salen, const char *verify_name,
+                                tls_conn_cb *cb, void *arg)
 {
 	struct tls_conn *c = xcalloc(1, sizeof *c);
 	unsigned char ipbuf[16];
@@ -740,9 +756,10 @@ struct tls_conn *tls_conn_start(struct event_base *base, struct tls_ctx *ctx,
 	SSL_set_connect_state(c->ssl);
 	if (connect(c->fd, sa, salen) == -1 && errno != EINPROGRESS) {
 		int e = errno;
-		conn_fail(c, e == ECONNREFUSED ? TXN_TCP_REFUSED
-		             : (e == ENETUNREACH || e == EHOSTUNREACH) ? TXN_TCP_UNREACHABLE
-		                                                       : TXN_TCP_ERROR,
+		conn_fail(c,
+		          e == ECONNREFUSED                         ? TXN_TCP_REFUSED
+		          : (e == ENETUNREACH || e == EHOSTUNREACH) ? TXN_TCP_UNREACHABLE
+		                                                    : TXN_TCP_ERROR,
 		          "connect: %s", strerror(e));
 		event_active(c->defer, EV_TIMEOUT, 0);
 		return c;
@@ -789,7 +806,8 @@ void tls_conn_close(struct tls_conn *c)
 	if (c->ssl != NULL) {
 		if (c->handshake_done && c->state != C_DEAD) {
 			ERR_clear_error();
-			(void)SSL_shutdown(c->ssl); /* queues close_notify; we do not wait for theirs */
+			(void)SSL_shutdown(
+			    c->ssl); /* queues close_notify; we do not wait for theirs */
 		}
 		ERR_clear_error();
 		SSL_free(c->ssl);

@@ -72,13 +72,13 @@ typedef void tls_conn_cb(struct tls_conn *c, enum tls_event ev, void *arg);
 struct tls_peer_info {
 	bool have_leaf;
 	struct tls_cert_facts leaf;
-	int chain_len;       /* certificates the server sent */
-	char chain[600];     /* what it sent, leaf first: "CN=a (issuer CN=b); CN=b (...)" */
-	long verify_error;   /* X509_V_OK (0) or the first error */
+	int chain_len;     /* certificates the server sent */
+	char chain[600];   /* what it sent, leaf first: "CN=a (issuer CN=b); CN=b (...)" */
+	long verify_error; /* X509_V_OK (0) or the first error */
 	int verify_depth;
 	char verify_subject[256]; /* the certificate the error concerns */
 	char verify_issuer[256];
-	int alert;           /* fatal TLS alert received from the server, -1 none */
+	int alert; /* fatal TLS alert received from the server, -1 none */
 	bool alert_after_handshake;
 	bool client_cert_sent; /* a client certificate was configured */
 	char version[16];
@@ -93,8 +93,8 @@ struct tls_peer_info {
  * even an immediate failure is delivered from the loop, never from inside this call.
  */
 struct tls_conn *tls_conn_start(struct event_base *base, struct tls_ctx *ctx,
-                                const struct sockaddr *sa, socklen_t salen,
-                                const char *verify_name, tls_conn_cb *cb, void *arg);
+                                const struct sockaddr *sa, socklen_t salen, const char *verify_name,
+                                tls_conn_cb *cb, void *arg);
 
 /* Queue bytes for sending (after the handshake). 0 or -1. */
 int tls_conn_send(struct tls_conn *c, const void *p, size_t n);

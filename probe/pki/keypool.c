@@ -42,8 +42,8 @@ struct keypool {
 	pthread_cond_t cv;
 	bool stop;
 	unsigned depth;
-	int wake_fd;        /* eventfd the worker writes when a key is served */
-	struct event *wake; /* persistent read event on wake_fd */
+	int wake_fd;                    /* eventfd the worker writes when a key is served */
+	struct event *wake;             /* persistent read event on wake_fd */
 	struct keypool_waiter *waiting; /* need a key */
 	struct keypool_waiter *served;  /* have a key, callback pending */
 	struct keypool_stock_entry stocks[KEYPOOL_MAX_SPECS];

@@ -15,8 +15,8 @@ struct event_base;
 struct keypool;
 
 struct key_spec {
-	int rsa_bits;  /* > 0: RSA with this many bits */
-	int ec_nid;    /* else: EC curve NID */
+	int rsa_bits; /* > 0: RSA with this many bits */
+	int ec_nid;   /* else: EC curve NID */
 };
 
 /*

@@ -72,8 +72,8 @@ X509_NAME *pki_name_parse(const char *subject)
 		if (eq == NULL || eq == buf || eq[1] == '\0')
 			goto bad;
 		*eq = '\0';
-		if (X509_NAME_add_entry_by_txt(name, buf, MBSTRING_UTF8, (unsigned char *)eq + 1, -1,
-		                               -1, 0) != 1)
+		if (X509_NAME_add_entry_by_txt(name, buf, MBSTRING_UTF8, (unsigned char *)eq + 1,
+		                               -1, -1, 0) != 1)
 			goto bad;
 	}
 	if (X509_NAME_entry_count(name) == 0)

@@ -93,10 +93,10 @@ static X509 *scep_ca_pick_ee(STACK_OF(X509) *certs, unsigned long ku, unsigned l
 		X509 *c = sk_X509_value(certs, i);
 		if (pki_cert_is_ca(c))
 			continue;
-		if ((X509_get_extension_flags(c) & EXFLAG_KUSAGE) &&
-		    pki_cert_has_ku(c, ku))
+		if ((X509_get_extension_flags(c) & EXFLAG_KUSAGE) && pki_cert_has_ku(c, ku))
 			return c;
-		if (fallback == NULL && fallback_ku != 0 && (X509_get_extension_flags(c) & EXFLAG_KUSAGE) &&
+		if (fallback == NULL && fallback_ku != 0 &&
+		    (X509_get_extension_flags(c) & EXFLAG_KUSAGE) &&
 		    pki_cert_has_ku(c, fallback_ku))
 			fallback = c;
 	}
@@ -115,8 +115,10 @@ enum txn_status scep_ca_parse(const unsigned char *body, size_t len, struct scep
 	ca->certs = scep_ca_decode(body, len);
 	ERR_clear_error();
 	if (ca->certs == NULL || sk_X509_num(ca->certs) == 0) {
-		snprintf(detail, dlen, "GetCACert returned %zu bytes that are neither a certificate "
-		                       "nor a PKCS#7 certificate chain", len);
+		snprintf(detail, dlen,
+		         "GetCACert returned %zu bytes that are neither a certificate "
+		         "nor a PKCS#7 certificate chain",
+		         len);
 		scep_ca_clear(ca);
 		return TXN_SCEP_CACERT_MALFORMED;
 	}
@@ -294,14 +296,15 @@ enum txn_status scep_issued_check(STACK_OF(X509) *certs, EVP_PKEY *key, const st
 	}
 	ERR_clear_error();
 	if (mine == NULL) {
-		snprintf(detail, dlen, "%d certificate(s) in the reply, %d end-entity, none for our key",
+		snprintf(detail, dlen,
+		         "%d certificate(s) in the reply, %d end-entity, none for our key",
 		         sk_X509_num(certs), n_ee);
 		return n_ee > 0 ? TXN_SCEP_ISSUED_KEY_MISMATCH : TXN_SCEP_ISSUED_MISSING;
 	}
 	left = pki_cert_seconds_left(mine, &before_in);
 	if (left <= 0 || before_in > 300) {
-		snprintf(detail, dlen, "issued certificate %s", left <= 0 ? "has already expired"
-		                                                          : "is not yet valid");
+		snprintf(detail, dlen, "issued certificate %s",
+		         left <= 0 ? "has already expired" : "is not yet valid");
 		return TXN_SCEP_ISSUED_VALIDITY;
 	}
 	if (ASN1_TIME_compare(X509_get0_notBefore(mine), X509_get0_notAfter(mine)) >= 0) {

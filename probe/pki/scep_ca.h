@@ -15,11 +15,11 @@
 #include "transactions/transaction_status.h"
 
 struct scep_ca {
-	STACK_OF(X509) *certs; /* everything GetCACert returned (owned) */
-	X509 *ca;              /* issuing CA (borrowed from certs) */
-	X509 *recipient;       /* encrypt requests to this one */
-	X509 *signer;          /* CertReps are signed by this one */
-	bool ra_split;         /* recipient or signer is not the CA */
+	STACK_OF(X509) *certs;   /* everything GetCACert returned (owned) */
+	X509 *ca;                /* issuing CA (borrowed from certs) */
+	X509 *recipient;         /* encrypt requests to this one */
+	X509 *signer;            /* CertReps are signed by this one */
+	bool ra_split;           /* recipient or signer is not the CA */
 	STACK_OF(X509) *signers; /* signer (+ CA) for CertRep verification, borrowed refs */
 	long warn_days;          /* scep_ca_check reports CA/RA certificates expiring within
 	                            this many days; scep_ca_parse sets 30; 0 = never */

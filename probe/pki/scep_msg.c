@@ -31,8 +31,8 @@ static ASN1_OBJECT *scep_oid(const char *txt)
 	return OBJ_txt2obj(txt, 1);
 }
 
-int scep_csr_build(EVP_PKEY *key, const X509_NAME *subject, const char *challenge,
-                   const EVP_MD *md, unsigned char **der, size_t *len)
+int scep_csr_build(EVP_PKEY *key, const X509_NAME *subject, const char *challenge, const EVP_MD *md,
+                   unsigned char **der, size_t *len)
 {
 	X509_REQ *req = X509_REQ_new();
 	unsigned char *p = NULL;
@@ -83,8 +83,8 @@ X509 *scep_selfsigned_build(EVP_PKEY *key, const X509_NAME *subject, const EVP_M
 	X509V3_set_ctx(&ctx, x, x, NULL, NULL, 0);
 	ext = X509V3_EXT_conf_nid(NULL, &ctx, NID_key_usage,
 	                          EVP_PKEY_get_base_id(key) == EVP_PKEY_RSA
-	                                  ? "critical,digitalSignature,keyEncipherment"
-	                                  : "critical,digitalSignature,keyAgreement");
+	                              ? "critical,digitalSignature,keyEncipherment"
+	                              : "critical,digitalSignature,keyAgreement");
 	if (ext == NULL || X509_add_ext(x, ext, -1) != 1)
 		goto bad;
 	X509_EXTENSION_free(ext);
@@ -202,11 +202,11 @@ int scep_request_build(const struct scep_request *req, unsigned char nonce[SCEP_
 	if (RAND_bytes(nonce, SCEP_NONCE_LEN) != 1)
 		goto fail_ssl;
 	snprintf(type, sizeof type, "%d", (int)req->type);
-	if (scep_add_string_attr(si, OID_TRANSACTION_ID, V_ASN1_PRINTABLESTRING, req->transaction_id,
-	                         -1) == -1 ||
+	if (scep_add_string_attr(si, OID_TRANSACTION_ID, V_ASN1_PRINTABLESTRING,
+	                         req->transaction_id, -1) == -1 ||
 	    scep_add_string_attr(si, OID_MESSAGE_TYPE, V_ASN1_PRINTABLESTRING, type, -1) == -1 ||
-	    scep_add_string_attr(si, OID_SENDER_NONCE, V_ASN1_OCTET_STRING, nonce, SCEP_NONCE_LEN) ==
-	            -1)
+	    scep_add_string_attr(si, OID_SENDER_NONCE, V_ASN1_OCTET_STRING, nonce,
+	                         SCEP_NONCE_LEN) == -1)
 		goto fail_ssl;
 	envbio = BIO_new_mem_buf(envder, envlen);
 	if (CMS_final(sd, envbio, NULL, CMS_BINARY) != 1)
@@ -538,11 +538,11 @@ enum txn_status scep_fail_info_status(const char *fail_info, const char **name)
 		const char *code, *name;
 		enum txn_status status;
 	} map[] = {
-		{"0", "badAlg", TXN_SCEP_FAILURE_BAD_ALG},
-		{"1", "badMessageCheck", TXN_SCEP_FAILURE_BAD_MESSAGE_CHECK},
-		{"2", "badRequest", TXN_SCEP_FAILURE_BAD_REQUEST},
-		{"3", "badTime", TXN_SCEP_FAILURE_BAD_TIME},
-		{"4", "badCertId", TXN_SCEP_FAILURE_BAD_CERT_ID},
+	    {"0", "badAlg", TXN_SCEP_FAILURE_BAD_ALG},
+	    {"1", "badMessageCheck", TXN_SCEP_FAILURE_BAD_MESSAGE_CHECK},
+	    {"2", "badRequest", TXN_SCEP_FAILURE_BAD_REQUEST},
+	    {"3", "badTime", TXN_SCEP_FAILURE_BAD_TIME},
+	    {"4", "badCertId", TXN_SCEP_FAILURE_BAD_CERT_ID},
 	};
 
 	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++) {

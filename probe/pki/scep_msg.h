@@ -31,8 +31,8 @@ enum scep_pki_status {
 #define SCEP_NONCE_LEN 16
 
 /* PKCS#10 with a challengePassword attribute when challenge != NULL. malloced DER. */
-int scep_csr_build(EVP_PKEY *key, const X509_NAME *subject, const char *challenge,
-                   const EVP_MD *md, unsigned char **der, size_t *len);
+int scep_csr_build(EVP_PKEY *key, const X509_NAME *subject, const char *challenge, const EVP_MD *md,
+                   unsigned char **der, size_t *len);
 
 /* The self-signed signer of a PKCSReq: same subject, KU digitalSignature+keyEncipherment,
  * notBefore 10 minutes back (badTime slack). */
@@ -43,13 +43,13 @@ void scep_transaction_id(EVP_PKEY *key, char *out, size_t outlen);
 
 struct scep_request {
 	enum scep_message_type type;
-	EVP_PKEY *key;       /* signs the message; decrypts the reply */
-	X509 *signer;        /* self-signed (PKCSReq) or the current certificate (RenewalReq) */
+	EVP_PKEY *key; /* signs the message; decrypts the reply */
+	X509 *signer;  /* self-signed (PKCSReq) or the current certificate (RenewalReq) */
 	const unsigned char *csr_der; /* PKCSReq/RenewalReq */
 	size_t csr_len;
-	X509 *ca;            /* CertPoll: issuer of IssuerAndSubject */
+	X509 *ca;                 /* CertPoll: issuer of IssuerAndSubject */
 	const X509_NAME *subject; /* CertPoll: subject of IssuerAndSubject */
-	X509 *recipient;     /* the one RA/CA encryption certificate */
+	X509 *recipient;          /* the one RA/CA encryption certificate */
 	const EVP_CIPHER *cipher;
 	const EVP_MD *md;
 	const char *transaction_id;
@@ -71,7 +71,7 @@ struct scep_certrep {
 	bool has_fail_info;
 	char fail_info[16];
 	char fail_info_text[200];
-	int digest_nid;       /* signerInfo digest */
+	int digest_nid;          /* signerInfo digest */
 	unsigned char *envelope; /* eContent (pkcsPKIEnvelope DER), malloced; NULL if none */
 	size_t envelope_len;
 };

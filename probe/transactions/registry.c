@@ -14,9 +14,9 @@
 #include "transactions/scep/scep_txn.h"
 
 const struct txn_type *const txn_types[] = {
-	&scep_txn_type,
-	&clientauth_txn_type,
-	NULL,
+    &scep_txn_type,
+    &clientauth_txn_type,
+    NULL,
 };
 
 const struct txn_type *txn_type_find(const char *name)
@@ -28,8 +28,8 @@ const struct txn_type *txn_type_find(const char *name)
 }
 
 static const char *const endpoint_kind_names[ENDPOINT_KIND_COUNT] = {
-	[ENDPOINT_KIND_REGISTRAR] = "registrar",
-	[ENDPOINT_KIND_WEB_SERVICE] = "web_service",
+    [ENDPOINT_KIND_REGISTRAR] = "registrar",
+    [ENDPOINT_KIND_WEB_SERVICE] = "web_service",
 };
 
 const char *endpoint_kind_name(enum endpoint_kind kind)

@@ -8,8 +8,8 @@ static void report_latency(FILE *out, uint64_t us)
 	uint64_t ms = us / 1000;
 
 	fprintf(out, "%02u:%02u:%02u.%04u (%.1f ms)", (unsigned)(ms / 3600000),
-	        (unsigned)(ms / 60000 % 60), (unsigned)(ms / 1000 % 60), (unsigned)(us / 100 % 10000),
-	        (double)us / 1000.0);
+	        (unsigned)(ms / 60000 % 60), (unsigned)(ms / 1000 % 60),
+	        (unsigned)(us / 100 % 10000), (double)us / 1000.0);
 }
 
 void report_text(FILE *out, const struct txn_result *r)
@@ -41,8 +41,8 @@ void report_text(FILE *out, const struct txn_result *r)
 	fprintf(out, "Steps       :\n");
 	for (size_t i = 0; i < r->n_steps; i++) {
 		const struct txn_step_record *s = &r->steps[i];
-		fprintf(out, "  %-14s %9.1f ms  %-6s %s%s%s\n", s->name, (double)s->duration_us / 1000.0,
-		        s->status == TXN_OK ? "ok" : "FAILED",
+		fprintf(out, "  %-14s %9.1f ms  %-6s %s%s%s\n", s->name,
+		        (double)s->duration_us / 1000.0, s->status == TXN_OK ? "ok" : "FAILED",
 		        s->status == TXN_OK ? "" : txn_status_code(s->status),
 		        s->status != TXN_OK && s->detail[0] ? ": " : "", s->detail);
 	}
@@ -94,8 +94,8 @@ void report_json(FILE *out, const struct txn_result *r)
 	report_json_string(out, r->name);
 	fputs(",\"target\":", out);
 	report_json_string(out, r->target);
-	fprintf(out, ",\"type\":\"%s\",\"protocol\":\"%s\",\"started\":\"%s\"", r->type, r->protocol,
-	        ts);
+	fprintf(out, ",\"type\":\"%s\",\"protocol\":\"%s\",\"started\":\"%s\"", r->type,
+	        r->protocol, ts);
 	fprintf(out, ",\"result\":\"%s\",\"state\":\"%s\",\"latency_seconds\":%.6f",
 	        r->status == TXN_OK ? "Success" : "Failure", result_class_name(r->result),
 	        (double)r->duration_us / 1e6);
@@ -124,10 +124,11 @@ void report_json(FILE *out, const struct txn_result *r)
 	fputs("],\"steps\":[", out);
 	for (size_t i = 0; i < r->n_steps; i++) {
 		const struct txn_step_record *s = &r->steps[i];
-		fprintf(out, "%s{\"name\":\"%s\",\"start_seconds\":%.6f,\"duration_seconds\":%.6f,"
-		             "\"status\":\"%s\",\"detail\":",
-		        i ? "," : "", s->name, (double)s->start_us / 1e6, (double)s->duration_us / 1e6,
-		        txn_status_code(s->status));
+		fprintf(out,
+		        "%s{\"name\":\"%s\",\"start_seconds\":%.6f,\"duration_seconds\":%.6f,"
+		        "\"status\":\"%s\",\"detail\":",
+		        i ? "," : "", s->name, (double)s->start_us / 1e6,
+		        (double)s->duration_us / 1e6, txn_status_code(s->status));
 		report_json_string(out, s->detail);
 		fputc('}', out);
 	}

@@ -16,8 +16,7 @@
 #include "pki/keypool.h"
 #include "pki/pki.h"
 
-int runner_env_open(struct txn_env *env, const struct runner_opts *opts, char *err,
-                    size_t errlen)
+int runner_env_open(struct txn_env *env, const struct runner_opts *opts, char *err, size_t errlen)
 {
 	memset(env, 0, sizeof *env);
 	if (pki_init() == -1 || http_client_global_init() == -1 || dns_global_init() == -1 ||

@@ -27,8 +27,7 @@ struct runner_opts {
  * resolver and TLS context cache). Returns 0, or -1 with a message in err (nothing is
  * left to close then).
  */
-int runner_env_open(struct txn_env *env, const struct runner_opts *opts, char *err,
-                    size_t errlen);
+int runner_env_open(struct txn_env *env, const struct runner_opts *opts, char *err, size_t errlen);
 /* Free what runner_env_open() built, and the libraries' global state. NULL-safe fields. */
 void runner_env_close(struct txn_env *env);
 

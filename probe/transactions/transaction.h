@@ -27,8 +27,8 @@ enum step_ret {
 #define TXN_DETAIL_LEN 240
 
 struct txn_step_record {
-	const char *name;   /* static string */
-	uint64_t start_us;  /* offset from the transaction start */
+	const char *name;  /* static string */
+	uint64_t start_us; /* offset from the transaction start */
 	uint64_t duration_us;
 	enum txn_status status;
 	bool finished;
@@ -53,9 +53,9 @@ struct txn_result {
 	time_t started;       /* wall clock, for the report */
 	uint64_t start_us;    /* monotonic */
 	uint64_t duration_us;
-	enum txn_status status;          /* TXN_OK or the failure that ended it */
+	enum txn_status status;             /* TXN_OK or the failure that ended it */
 	char status_detail[TXN_DETAIL_LEN]; /* context of status: "failInfo 2: ..." */
-	enum result_class result;        /* worst of status and findings */
+	enum result_class result;           /* worst of status and findings */
 	struct txn_step_record steps[TXN_MAX_STEPS];
 	size_t n_steps;
 	struct txn_finding findings[TXN_MAX_FINDINGS];
@@ -71,19 +71,19 @@ void txn_result_init(struct txn_result *r, const char *name, const char *target,
 size_t txn_step_begin(struct txn_result *r, const char *name);
 /* Close step i with a status and an optional detail (printf format). */
 void txn_step_end(struct txn_result *r, size_t i, enum txn_status status, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 /* Record a non-fatal finding (WARNING class) once per status. */
 void txn_result_finding(struct txn_result *r, enum txn_status status, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* Set the primary failure; the first one wins (later calls are ignored). */
 void txn_result_fail(struct txn_result *r, enum txn_status status, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* A fact for the report ("caps", "cipher", "issued_serial", ...); a key set twice is replaced. */
 void txn_result_fact(struct txn_result *r, const char *key, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 const char *txn_result_get_fact(const struct txn_result *r, const char *key);
 
 /*

@@ -320,10 +320,10 @@ _Static_assert(sizeof txn_status_table / sizeof txn_status_table[0] == TXN_STATU
                "txn_status_table must cover every enum txn_status");
 
 static const char *const result_class_names[] = {
-	[RESULT_OK] = "OK",
-	[RESULT_WARNING] = "WARNING",
-	[RESULT_CRITICAL] = "CRITICAL",
-	[RESULT_UNKNOWN] = "UNKNOWN",
+    [RESULT_OK] = "OK",
+    [RESULT_WARNING] = "WARNING",
+    [RESULT_CRITICAL] = "CRITICAL",
+    [RESULT_UNKNOWN] = "UNKNOWN",
 };
 
 const struct txn_status_info *txn_status_info(enum txn_status s)

@@ -20,7 +20,7 @@
 
 static EVP_PKEY *fixed_key;
 static X509 *fixed_cert;
-static STACK_OF(X509) * fixed_signers;
+static STACK_OF(X509) *fixed_signers;
 
 static void fuzz_init(void)
 {

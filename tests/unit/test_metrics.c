@@ -1281,11 +1281,13 @@ static void test_probe_render(void **state)
 	assert_int_equal(prometheus_render(&b, &s, false), 0);
 	bbuf_append(&b, "", 1);
 	text = (const char *)b.data;
-	for (p = text; (p = strstr(p, "probe_step_duration_seconds{step=\"certpoll\"}")) != NULL; p++)
+	for (p = text; (p = strstr(p, "probe_step_duration_seconds{step=\"certpoll\"}")) != NULL;
+	     p++)
 		n++;
 	assert_int_equal(n, 1);
 	assert_non_null(strstr(text, "probe_step_duration_seconds{step=\"certpoll\"} 0.003\n"));
-	assert_non_null(strstr(text, "certprobe_probe_status_info{reason=\"ok\",result=\"warning\"} 1"));
+	assert_non_null(
+	    strstr(text, "certprobe_probe_status_info{reason=\"ok\",result=\"warning\"} 1"));
 	assert_non_null(strstr(text, "probe_success 1\n"));
 	assert_non_null(strstr(text, "certprobe_probe_result 1\n"));
 	/* and none of /metrics' families */
@@ -1328,9 +1330,10 @@ static void test_snapshot_copy(void **state)
 	bbuf_init(&b, 1 << 20);
 	assert_int_equal(prometheus_render(&b, c2, false), 0);
 	bbuf_append(&b, "", 1);
-	assert_non_null(strstr((const char *)b.data,
-	                       "certprobe_transaction_interval_seconds{transaction=\"gone-after-"
-	                       "reload\",type=\"enrollment\",protocol=\"scep\",endpoint=\"h1:443\"} 60"));
+	assert_non_null(
+	    strstr((const char *)b.data,
+	           "certprobe_transaction_interval_seconds{transaction=\"gone-after-"
+	           "reload\",type=\"enrollment\",protocol=\"scep\",endpoint=\"h1:443\"} 60"));
 	bbuf_free(&b);
 	snapshot_unref(c2);
 	snapshot_unref(NULL);
@@ -1430,8 +1433,8 @@ int main(int argc, char **argv)
 	    cmocka_unit_test(test_rows),
 	    cmocka_unit_test(test_generic_walk),
 	    cmocka_unit_test(test_set_result),
-		cmocka_unit_test(test_probe_render),
-		cmocka_unit_test(test_snapshot_copy),
+	    cmocka_unit_test(test_probe_render),
+	    cmocka_unit_test(test_snapshot_copy),
 	    cmocka_unit_test(test_large_render),
 	};
 

@@ -75,13 +75,13 @@ static void cyc_free(void *run)
 static const char *const cyc_steps[] = {NULL};
 
 static const struct txn_type cyc_type = {
-	.name = "cycle",
-	.protocol = cyc_protocol,
-	.depends_on = cyc_depends_on,
-	.describe = cyc_describe,
-	.start = cyc_start,
-	.free = cyc_free,
-	.steps = cyc_steps,
+    .name = "cycle",
+    .protocol = cyc_protocol,
+    .depends_on = cyc_depends_on,
+    .describe = cyc_describe,
+    .start = cyc_start,
+    .free = cyc_free,
+    .steps = cyc_steps,
 };
 
 /* Two transactions, each waiting for the other's first run. */
@@ -111,7 +111,7 @@ static void test_cycle(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_cycle, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cycle, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

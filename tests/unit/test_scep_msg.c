@@ -265,7 +265,7 @@ static struct certrep_spec success_spec(void)
 	return s;
 }
 
-static STACK_OF(X509) * stack_of(X509 *a, X509 *b)
+static STACK_OF(X509) *stack_of(X509 *a, X509 *b)
 {
 	STACK_OF(X509) *sk = sk_X509_new_null();
 
@@ -554,8 +554,8 @@ static unsigned char *open_request(const unsigned char *der, size_t len, X509 *s
 {
 	const unsigned char *p = der;
 	CMS_ContentInfo *cms = d2i_CMS_ContentInfo(NULL, &p, (long)len), *env;
-	STACK_OF(CMS_SignerInfo) * sis;
-	STACK_OF(X509) * certs;
+	STACK_OF(CMS_SignerInfo) *sis;
+	STACK_OF(X509) *certs;
 	CMS_SignerInfo *si;
 	X509_ALGOR *dig;
 	BIO *content = BIO_new(BIO_s_mem()), *plain = BIO_new(BIO_s_mem());
@@ -1808,7 +1808,7 @@ static void test_ca_check_pin_intermediate(void **state)
 }
 
 /* Does cert chain to anchor (signatures only), with the GetCACert set as intermediates? */
-static bool chains_to(X509 *cert, X509 *anchor, STACK_OF(X509) * untrusted)
+static bool chains_to(X509 *cert, X509 *anchor, STACK_OF(X509) *untrusted)
 {
 	X509_STORE *store = X509_STORE_new();
 	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
@@ -1831,10 +1831,10 @@ static void test_ca_check_pin_foreign_ca(void **state)
 	 * placed first). Whatever scep_ca_check decides, it must never return OK while the
 	 * request recipient or a CertRep signer does not chain to the pinned certificate:
 	 * that would make the pin decorative.
-	 * regression (fixed: pin bypass through a second CA), introduced by scep_ca.c in 8ad40c2 (this test passed on 6a8bcf9):
-	 * scep_ca_parse() picks ca/recipient/signer/signers before any pin is known (here
-	 * the impostor, listed first); scep_ca_check() with the pin only moves ca->ca to
-	 * the pinned CA and now skips the chain check of every CA certificate
+	 * regression (fixed: pin bypass through a second CA), introduced by scep_ca.c in 8ad40c2
+	 * (this test passed on 6a8bcf9): scep_ca_parse() picks ca/recipient/signer/signers before
+	 * any pin is known (here the impostor, listed first); scep_ca_check() with the pin only
+	 * moves ca->ca to the pinned CA and now skips the chain check of every CA certificate
 	 * ("c == anchor || pki_cert_is_ca(c)"), so it returns OK while requests are
 	 * encrypted to the impostor and its CertReps verify. 6a8bcf9 failed closed here
 	 * (scep_ra_chain_invalid). A fix: after pinning, verify recipient, signer and the

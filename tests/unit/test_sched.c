@@ -187,12 +187,13 @@ static struct target *target(const char *name)
 	return NULL;
 }
 
-#define ENROLL(name, host)                                                                    \
-	"  - name: " name "\n    type: enrollment\n    protocol: scep\n"                          \
+#define ENROLL(name, host)                                                                         \
+	"  - name: " name "\n    type: enrollment\n    protocol: scep\n"                           \
 	"    url: http://" host "/scep\n    subject: CN=x\n"
-#define LOGON(name, from)                                                                     \
-	"  - name: " name "\n    type: client-auth\n    registrar: {host: 127.0.0.1, port: 5061}\n" \
-	"    sip_uri: sip:a@example.com\n    trust_store: /dev/null\n"                          \
+#define LOGON(name, from)                                                                          \
+	"  - name: " name                                                                          \
+	"\n    type: client-auth\n    registrar: {host: 127.0.0.1, port: 5061}\n"                  \
+	"    sip_uri: sip:a@example.com\n    trust_store: /dev/null\n"                             \
 	"    certificate: {from: " from "}\n"
 
 /* First runs are spread over a second (few transactions), inside the interval. */
@@ -302,8 +303,8 @@ static void test_reload_carry(void **state)
 	sched_due(target("b"));
 	finish(run_of("b"), TXN_OK);
 	old = d.g;
-	g = gen_new(&d, load("transactions:\n" ENROLL("c", "h3") ENROLL("b", "h9")
-	                         ENROLL("a", "h1")));
+	g = gen_new(&d,
+	            load("transactions:\n" ENROLL("c", "h3") ENROLL("b", "h9") ENROLL("a", "h1")));
 	gen_carry(g, old, keep_due);
 	assert_int_equal(g->targets[2].runs[RESULT_CRITICAL], 1); /* a: moved, carried */
 	assert_true(g->targets[2].have_last);
@@ -445,8 +446,8 @@ static void test_restore_open_and_superseded_resolve(void **state)
 	                         {"job", "certprobe"}};
 	struct sf_kv ann[] = {{"summary", "Web service h1 is CRITICAL"}};
 	struct sf_alert alerts[] = {
-		{labels, 5, ann, 1, 2000, false, 0}, /* open, the newest */
-		{labels, 5, ann, 1, 1000, true, 1500},
+	    {labels, 5, ann, 1, 2000, false, 0}, /* open, the newest */
+	    {labels, 5, ann, 1, 1000, true, 1500},
 	};
 	struct sf_state s;
 
@@ -515,17 +516,17 @@ static void test_alerts_batch_linear(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_spread, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_cadence, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_endpoint_queue, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_dependency, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_reload_carry, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_alerts, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_alert_reraised_before_resolve_delivered, setup,
-		                                teardown),
-		cmocka_unit_test_setup_teardown(test_restore_open_and_superseded_resolve, setup,
-		                                teardown),
-		cmocka_unit_test_setup_teardown(test_alerts_batch_linear, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_spread, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_cadence, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_endpoint_queue, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_dependency, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reload_carry, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_alerts, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_alert_reraised_before_resolve_delivered, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_restore_open_and_superseded_resolve, setup,
+	                                    teardown),
+	    cmocka_unit_test_setup_teardown(test_alerts_batch_linear, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -27,10 +27,10 @@ static const struct {
 	const char *prefix;
 	bool tls;
 } srv_names[] = {
-	{"_sipinternaltls._tcp.", true},
-	{"_sipinternal._tcp.", false},
-	{"_sip._tls.", true},
-	{"_sip._tcp.", false},
+    {"_sipinternaltls._tcp.", true},
+    {"_sipinternal._tcp.", false},
+    {"_sip._tls.", true},
+    {"_sip._tcp.", false},
 };
 _Static_assert(sizeof srv_names / sizeof srv_names[0] == CA_N_SRV, "CA_N_SRV");
 
@@ -39,10 +39,10 @@ static const struct {
 	const char *prefix;
 	unsigned port;
 } a_fallbacks[] = {
-	{"sipinternal.", 5061},
-	{"sipexternal.", 443},
-	{"sip.", 443},
-	{"", 5061},
+    {"sipinternal.", 5061},
+    {"sipexternal.", 443},
+    {"sip.", 443},
+    {"", 5061},
 };
 _Static_assert(sizeof a_fallbacks / sizeof a_fallbacks[0] == CA_N_FALLBACK, "CA_N_FALLBACK");
 
@@ -128,8 +128,8 @@ static void on_srv(enum dns_status st, const char *why, const struct dns_srv *re
 	lookup_done(l, st, why, n);
 }
 
-static void on_fallback(enum dns_status st, const char *why, const struct dns_addr *addrs,
-                        size_t n, void *arg)
+static void on_fallback(enum dns_status st, const char *why, const struct dns_addr *addrs, size_t n,
+                        void *arg)
 {
 	struct ca_lookup *l = arg;
 
@@ -178,12 +178,13 @@ enum step_ret ca_discover_done(struct clientauth_txn *t)
 			t->port = l->first.port;
 			snprintf(t->verify_name, sizeof t->verify_name, "%s",
 			         rc->tls_name != NULL ? rc->tls_name : t->host);
-			txn_result_fact(&t->result, "discovered_by", "%s%s SRV", srv_names[i].prefix,
-			                rc->domain);
+			txn_result_fact(&t->result, "discovered_by", "%s%s SRV",
+			                srv_names[i].prefix, rc->domain);
 			txn_step_end(&t->result, t->step, TXN_OK,
 			             "%s%s SRV -> %s:%u (priority %u, weight %u; %zu record%s)",
 			             srv_names[i].prefix, rc->domain, t->host, t->port,
-			             l->first.priority, l->first.weight, l->n, l->n == 1 ? "" : "s");
+			             l->first.priority, l->first.weight, l->n,
+			             l->n == 1 ? "" : "s");
 			t->state = CA_RESOLVE;
 			return STEP_CONTINUE;
 		}
@@ -199,7 +200,8 @@ enum step_ret ca_discover_done(struct clientauth_txn *t)
 	}
 	if (failed == CA_N_SRV) {
 		/* the resolver itself failed: say so rather than "no record" */
-		return ca_fail(t, TXN_DNS_NO_ANSWER, "the DNS server %s did not answer SRV queries (%s)",
+		return ca_fail(t, TXN_DNS_NO_ANSWER,
+		               "the DNS server %s did not answer SRV queries (%s)",
 		               rc->resolver != NULL ? rc->resolver : "(system)", tried);
 	}
 	txn_step_end(&t->result, t->step, TXN_OK, "no TLS SRV record (%s); trying A fallbacks",
@@ -237,7 +239,8 @@ enum step_ret ca_fallback_done(struct clientauth_txn *t)
 		int n;
 
 		if (l->status == DNS_OK) {
-			snprintf(t->host, sizeof t->host, "%s%s", a_fallbacks[i].prefix, rc->domain);
+			snprintf(t->host, sizeof t->host, "%s%s", a_fallbacks[i].prefix,
+			         rc->domain);
 			t->port = a_fallbacks[i].port;
 			snprintf(t->verify_name, sizeof t->verify_name, "%s",
 			         rc->tls_name != NULL ? rc->tls_name : t->host);
@@ -264,8 +267,8 @@ enum step_ret ca_fallback_done(struct clientauth_txn *t)
 
 /* ---- resolve, connect, handshake ---- */
 
-static void on_resolved(enum dns_status st, const char *why, const struct dns_addr *addrs,
-                        size_t n, void *arg)
+static void on_resolved(enum dns_status st, const char *why, const struct dns_addr *addrs, size_t n,
+                        void *arg)
 {
 	struct clientauth_txn *t = arg;
 	char astr[80];
@@ -313,12 +316,11 @@ enum step_ret ca_resolve(struct clientauth_txn *t)
 	{
 		const char *why = NULL;
 		t->step = txn_step_begin(&t->result, "resolve");
-		t->resolve_q = dns_addr(t->env.dns, t->spec->registrar.resolver, t->host, ca_family(t),
-		                        on_resolved, t, &why);
+		t->resolve_q = dns_addr(t->env.dns, t->spec->registrar.resolver, t->host,
+		                        ca_family(t), on_resolved, t, &why);
 		if (t->resolve_q == NULL)
 			return ca_fail(t, TXN_PROBE_INTERNAL, "resolver: %s", why);
 	}
 	t->waiting = true;
 	return STEP_WAIT;
 }
-

@@ -62,7 +62,7 @@ struct clientauth_txn {
 	struct ca_lookup lookups[CA_N_SRV > CA_N_FALLBACK ? CA_N_SRV : CA_N_FALLBACK];
 	unsigned pending_lookups;
 
-	char host[256];       /* where to connect */
+	char host[256]; /* where to connect */
 	unsigned port;
 	char verify_name[256]; /* what the server certificate must name */
 	struct dns_query *resolve_q;
@@ -89,7 +89,7 @@ struct clientauth_txn {
 
 /* Fail the run with st (the first failure wins); returns STEP_DONE. */
 enum step_ret ca_fail(struct clientauth_txn *t, enum txn_status st, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* A callback brought what a waiting step needed: resume the machine from the loop. */
 void ca_resume(struct clientauth_txn *t);
 /* End the run: close steps, apply thresholds, call back once. */

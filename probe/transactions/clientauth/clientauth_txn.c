@@ -99,12 +99,14 @@ void ca_finish(struct clientauth_txn *t)
 	}
 	dns_cancel(t->resolve_q);
 	t->resolve_q = NULL;
-	if (pi != NULL && pi->have_leaf && t->result.status == TXN_OK && expiring_soon(&pi->leaf, t->conf->warn.expiry_days))
+	if (pi != NULL && pi->have_leaf && t->result.status == TXN_OK &&
+	    expiring_soon(&pi->leaf, t->conf->warn.expiry_days))
 		txn_result_finding(&t->result, TXN_TLS_CERT_EXPIRING,
 		                   "the registrar certificate '%s' expires %s (in %ld days)",
 		                   pi->leaf.subject, pi->leaf.not_after,
 		                   pi->leaf.seconds_left / 86400);
-	if (t->has_client && t->result.status == TXN_OK && expiring_soon(&t->client, t->conf->warn.expiry_days))
+	if (t->has_client && t->result.status == TXN_OK &&
+	    expiring_soon(&t->client, t->conf->warn.expiry_days))
 		txn_result_finding(&t->result, TXN_CLIENT_CERT_EXPIRING,
 		                   "the client certificate '%s' expires %s (in %ld days)",
 		                   t->client.subject, t->client.not_after,
@@ -279,8 +281,8 @@ static bool take_response(struct clientauth_txn *t)
 		struct sip_response r;
 		size_t used = 0;
 		char err[160] = "";
-		enum sip_parse_ret ret = sip_response_parse(in->data, in->len, &r, &used, err,
-		                                            sizeof err);
+		enum sip_parse_ret ret =
+		    sip_response_parse(in->data, in->len, &r, &used, err, sizeof err);
 
 		if (ret == SIP_PARSE_INCOMPLETE) {
 			if (used > 0) {
@@ -300,9 +302,10 @@ static bool take_response(struct clientauth_txn *t)
 		log_debug("sip: < %u %s", r.code, r.reason);
 		if (strcmp(r.call_id, t->call_id) != 0 || r.cseq != t->cseq) {
 			t->bad_response = true;
-			snprintf(t->bad_why, sizeof t->bad_why,
-			         "a response for another request (Call-ID %.40s, CSeq %u; sent CSeq %u)",
-			         r.call_id, r.cseq, t->cseq);
+			snprintf(
+			    t->bad_why, sizeof t->bad_why,
+			    "a response for another request (Call-ID %.40s, CSeq %u; sent CSeq %u)",
+			    r.call_id, r.cseq, t->cseq);
 			return true;
 		}
 		if (r.code < 200)
@@ -375,7 +378,8 @@ static enum txn_status sip_status(const struct sip_response *r)
 	switch (r->code) {
 	case 401:
 	case 407:
-		return r->tls_dsk_offered ? TXN_REGISTRAR_TLS_DSK_REQUIRED : TXN_REGISTRAR_UNAUTHORIZED;
+		return r->tls_dsk_offered ? TXN_REGISTRAR_TLS_DSK_REQUIRED
+		                          : TXN_REGISTRAR_UNAUTHORIZED;
 	case 403:
 		return TXN_REGISTRAR_AUTH_REJECTED;
 	case 404:
@@ -412,7 +416,8 @@ static enum step_ret follow_redirect(struct clientauth_txn *t, const char *text)
 	if (*p == '[') {
 		hend = strchr(p, ']');
 		if (hend == NULL)
-			return ca_fail(t, TXN_REGISTRAR_REDIRECT, "%s with a bad Contact '%s'", text, uri);
+			return ca_fail(t, TXN_REGISTRAR_REDIRECT, "%s with a bad Contact '%s'",
+			               text, uri);
 		snprintf(host, sizeof host, "%.*s", (int)(hend - p - 1), p + 1);
 		p = hend + 1;
 	} else {
@@ -424,7 +429,8 @@ static enum step_ret follow_redirect(struct clientauth_txn *t, const char *text)
 		char *end;
 		unsigned long v = strtoul(p + 1, &end, 10);
 		if (v == 0 || v > 65535)
-			return ca_fail(t, TXN_REGISTRAR_REDIRECT, "%s with a bad port in '%s'", text, uri);
+			return ca_fail(t, TXN_REGISTRAR_REDIRECT, "%s with a bad port in '%s'",
+			               text, uri);
 		port = (unsigned)v;
 	}
 	if (host[0] == '\0')
@@ -477,7 +483,8 @@ static enum step_ret step_request_done(struct clientauth_txn *t)
 		return follow_redirect(t, text);
 	if (t->resp.code >= 300) {
 		if (t->resp.www_authenticate[0] != '\0')
-			txn_result_fact(&t->result, "www_authenticate", "%s", t->resp.www_authenticate);
+			txn_result_fact(&t->result, "www_authenticate", "%s",
+			                t->resp.www_authenticate);
 		return ca_fail(t, sip_status(&t->resp), "%s", text);
 	}
 	if (!reg) {
@@ -486,7 +493,8 @@ static enum step_ret step_request_done(struct clientauth_txn *t)
 	}
 	if (t->resp.contact_expires >= 0 || t->resp.expires >= 0)
 		txn_step_end(&t->result, t->step, TXN_OK, "%s; binding expires in %d s", text,
-		             t->resp.contact_expires >= 0 ? t->resp.contact_expires : t->resp.expires);
+		             t->resp.contact_expires >= 0 ? t->resp.contact_expires
+		                                          : t->resp.expires);
 	else
 		txn_step_end(&t->result, t->step, TXN_OK, "%s", text);
 	t->state = CA_UNREGISTER;
@@ -526,8 +534,10 @@ static enum step_ret step_unregister_done(struct clientauth_txn *t)
 	else
 		snprintf(text, sizeof text, "the registrar closed the connection");
 	txn_step_end(&t->result, t->step, TXN_REGISTRAR_UNREGISTER_FAILED, "%s", text);
-	txn_result_finding(&t->result, TXN_REGISTRAR_UNREGISTER_FAILED, "un-REGISTER: %s; binding "
-	                   "stays for up to %u s", text, t->spec->expires);
+	txn_result_finding(&t->result, TXN_REGISTRAR_UNREGISTER_FAILED,
+	                   "un-REGISTER: %s; binding "
+	                   "stays for up to %u s",
+	                   text, t->spec->expires);
 	return STEP_DONE;
 }
 
@@ -569,7 +579,8 @@ static enum step_ret txn_step(struct clientauth_txn *t)
 		/* only reached through an error or EOF before the handshake completed */
 		if (t->conn_failed)
 			return conn_error(t);
-		return ca_fail(t, TXN_TLS_HANDSHAKE, "the server closed the connection during the "
+		return ca_fail(t, TXN_TLS_HANDSHAKE,
+		               "the server closed the connection during the "
 		               "handshake");
 	case CA_REQUEST:
 		if (t->conn_failed && !t->have_response && t->cseq == 0)
@@ -627,15 +638,19 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 		ca_fail(t, TXN_DNS_NO_ANSWER, "DNS did not answer within %.1f s", secs);
 		break;
 	case CA_CONNECT:
-		ca_fail(t, TXN_TCP_UNREACHABLE, "TCP connect to %s:%u did not complete within %.1f s",
-		        t->host, t->port, secs);
+		ca_fail(t, TXN_TCP_UNREACHABLE,
+		        "TCP connect to %s:%u did not complete within %.1f s", t->host, t->port,
+		        secs);
 		break;
 	case CA_HANDSHAKE:
-		ca_fail(t, TXN_TIMEOUT, "the TLS handshake with %s:%u did not complete within %.1f s "
-		        "(the registrar accepted TCP but stalled)", t->host, t->port, secs);
+		ca_fail(t, TXN_TIMEOUT,
+		        "the TLS handshake with %s:%u did not complete within %.1f s "
+		        "(the registrar accepted TCP but stalled)",
+		        t->host, t->port, secs);
 		break;
 	case CA_REQUEST:
-		ca_fail(t, TXN_TIMEOUT, "no SIP answer to the %s within %.1f s (the registrar "
+		ca_fail(t, TXN_TIMEOUT,
+		        "no SIP answer to the %s within %.1f s (the registrar "
 		        "completed TLS but stalled)",
 		        t->spec->sip_method == SIP_METHOD_REGISTER ? "REGISTER" : "OPTIONS", secs);
 		break;
@@ -732,21 +747,21 @@ static void clientauth_describe(const struct txn_conf *conf, char *buf, size_t l
 }
 
 static const char *const clientauth_steps[] = {
-	"certificate", "discover", "discover_fallback", "resolve",    "connect",
-	"tls_handshake", "register", "options",         "unregister", NULL,
+    "certificate",   "discover", "discover_fallback", "resolve",    "connect",
+    "tls_handshake", "register", "options",           "unregister", NULL,
 };
 
 const struct txn_type clientauth_txn_type = {
-	.name = "client-auth",
-	.protocol = clientauth_protocol,
-	.endpoint = clientauth_endpoint,
-	.depends_on = clientauth_depends_on,
-	.describe = clientauth_describe,
-	.start = clientauth_txn_start,
-	.free = clientauth_txn_free,
-	.steps = clientauth_steps,
-	.keys = clientauth_conf_keys,
-	.conf_new = clientauth_conf_new,
-	.conf_free = clientauth_conf_free,
-	.conf_check = clientauth_conf_check,
+    .name = "client-auth",
+    .protocol = clientauth_protocol,
+    .endpoint = clientauth_endpoint,
+    .depends_on = clientauth_depends_on,
+    .describe = clientauth_describe,
+    .start = clientauth_txn_start,
+    .free = clientauth_txn_free,
+    .steps = clientauth_steps,
+    .keys = clientauth_conf_keys,
+    .conf_new = clientauth_conf_new,
+    .conf_free = clientauth_conf_free,
+    .conf_check = clientauth_conf_check,
 };

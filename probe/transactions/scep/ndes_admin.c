@@ -17,9 +17,9 @@ static bool ndes_is_utf16le(const unsigned char *b, size_t len, const char *char
 
 	if (len >= 2 && b[0] == 0xff && b[1] == 0xfe)
 		return true;
-	if (charset != NULL && (strcasecmp(charset, "utf-16le") == 0 ||
-	                        strcasecmp(charset, "utf-16") == 0 ||
-	                        strcasecmp(charset, "unicode") == 0))
+	if (charset != NULL &&
+	    (strcasecmp(charset, "utf-16le") == 0 || strcasecmp(charset, "utf-16") == 0 ||
+	     strcasecmp(charset, "unicode") == 0))
 		return true;
 	for (size_t i = 1; i < n; i += 2)
 		if (b[i] == 0)

@@ -64,30 +64,30 @@ struct scep_txn {
 	struct event *deadline_ev;
 	struct event *poll_ev;
 	struct event *begin_ev; /* a reused key: begin from the loop */
-	bool pending;      /* a PENDING CertRep moved the deadline to the polling budget */
+	bool pending;           /* a PENDING CertRep moved the deadline to the polling budget */
 	unsigned polls;
 
 	/* the HTTP exchange in flight, and its answer */
 	struct http_request *http;
-	size_t http_step;  /* record index */
+	size_t http_step; /* record index */
 	const char *http_what;
 	long http_status;
 	char http_ctype[128];
 	char http_charset[32];
 	struct bbuf body;
-	size_t query_len;  /* GET PKIOperation query length */
+	size_t query_len; /* GET PKIOperation query length */
 
 	/* keys and certificates */
-	EVP_PKEY *key;        /* the request's key */
+	EVP_PKEY *key; /* the request's key */
 	uint64_t key_gen_us;
 	bool key_reused;
-	unsigned key_runs;    /* runs this key has served, this one included */
-	EVP_PKEY *old_key;    /* renewal: the key of the current certificate */
+	unsigned key_runs; /* runs this key has served, this one included */
+	EVP_PKEY *old_key; /* renewal: the key of the current certificate */
 	X509 *old_cert;
-	X509 *signer;         /* self-signed, or old_cert for RenewalReq */
+	X509 *signer; /* self-signed, or old_cert for RenewalReq */
 	EVP_PKEY *signer_key;
 	X509_NAME *subject;
-	char *challenge;      /* wiped on free */
+	char *challenge; /* wiped on free */
 	unsigned caps;
 	bool caps_known;
 	struct scep_ca ca;
@@ -98,7 +98,7 @@ struct scep_txn {
 	const EVP_MD *md;
 	STACK_OF(X509) *issued_certs;
 	X509 *issued;
-	char dir[512];        /* state directory of this transaction */
+	char dir[512]; /* state directory of this transaction */
 };
 
 static void scep_run(struct scep_txn *t);
@@ -150,7 +150,8 @@ static void scep_deadline_cb(evutil_socket_t fd, short what, void *arg)
 static void scep_arm_deadline(struct scep_txn *t)
 {
 	uint64_t ms = deadline_remaining(&t->deadline);
-	struct timeval tv = {.tv_sec = (time_t)(ms / 1000), .tv_usec = (suseconds_t)(ms % 1000) * 1000};
+	struct timeval tv = {.tv_sec = (time_t)(ms / 1000),
+	                     .tv_usec = (suseconds_t)(ms % 1000) * 1000};
 
 	event_add(t->deadline_ev, &tv);
 }
@@ -171,10 +172,11 @@ static void scep_http_done(struct http_response *resp, void *arg)
 	if (resp->error != TXN_OK) {
 		const char *what = t->http_what;
 		if (resp->error == TXN_TIMEOUT)
-			txn_result_fail(&t->result, TXN_TIMEOUT, "%s did not complete within the deadline",
-			                what);
+			txn_result_fail(&t->result, TXN_TIMEOUT,
+			                "%s did not complete within the deadline", what);
 		else
-			txn_result_fail(&t->result, resp->error, "%s: %s", what, resp->error_detail);
+			txn_result_fail(&t->result, resp->error, "%s: %s", what,
+			                resp->error_detail);
 		txn_step_end(&t->result, t->http_step, resp->error, "%s", resp->error_detail);
 		scep_finish(t);
 		return;
@@ -186,10 +188,12 @@ static void scep_http_done(struct http_response *resp, void *arg)
 		if (resp->reused_connection)
 			txn_step_end(&t->result, t->http_step, TXN_OK,
 			             "HTTP %ld, %zu bytes; first byte %.1f ms (reused connection)",
-			             resp->status, t->body.len, (double)resp->first_byte_us / 1000.0);
+			             resp->status, t->body.len,
+			             (double)resp->first_byte_us / 1000.0);
 		else
 			txn_step_end(&t->result, t->http_step, TXN_OK,
-			             "HTTP %ld, %zu bytes; dns %.1f ms, connect %.1f ms%s, first byte %.1f ms",
+			             "HTTP %ld, %zu bytes; dns %.1f ms, connect %.1f ms%s, first "
+			             "byte %.1f ms",
 			             resp->status, t->body.len, (double)resp->dns_us / 1000.0,
 			             (double)resp->connect_us / 1000.0, tls,
 			             (double)resp->first_byte_us / 1000.0);
@@ -270,8 +274,10 @@ static enum step_ret scep_step_challenge(struct scep_txn *t)
 		return STEP_CONTINUE;
 	}
 	{
-		struct http_request_opts o = {.url = c->ndes.url, .max_body = SCEP_NDES_PAGE_MAX,
-		                              .auth = HTTP_AUTH_WINDOWS, .username = c->ndes.username};
+		struct http_request_opts o = {.url = c->ndes.url,
+		                              .max_body = SCEP_NDES_PAGE_MAX,
+		                              .auth = HTTP_AUTH_WINDOWS,
+		                              .username = c->ndes.username};
 		char *password = NULL;
 		if (c->ndes.password.source != SECRET_NONE &&
 		    secret_resolve(&c->ndes.password, &password, err, sizeof err) == -1) {
@@ -295,7 +301,8 @@ static enum step_ret scep_step_challenge_reply(struct scep_txn *t)
 	char detail[120];
 
 	if (st != TXN_OK) {
-		snprintf(detail, sizeof detail, "the mscep_admin page answered HTTP %ld", t->http_status);
+		snprintf(detail, sizeof detail, "the mscep_admin page answered HTTP %ld",
+		         t->http_status);
 		return scep_fail(t, t->http_step, st, detail);
 	}
 	st = ndes_admin_parse(t->body.data, t->body.len, t->http_charset, pw, sizeof pw);
@@ -327,8 +334,9 @@ static enum step_ret scep_step_caps_reply(struct scep_txn *t)
 	if (t->http_status != 200 || t->body.len == 0 || (body != NULL && body[0] == '<')) {
 		/* RFC: no capabilities. Fall back to 3DES/SHA-1 and say so. */
 		t->caps = 0;
-		txn_result_finding(&t->result, TXN_SCEP_CAPS_MISSING, "GetCACaps answered HTTP %ld, %zu bytes",
-		                   t->http_status, t->body.len);
+		txn_result_finding(&t->result, TXN_SCEP_CAPS_MISSING,
+		                   "GetCACaps answered HTTP %ld, %zu bytes", t->http_status,
+		                   t->body.len);
 	} else {
 		t->caps = scep_caps_parse(body, t->body.len);
 		t->caps_known = true;
@@ -372,8 +380,8 @@ static enum step_ret scep_step_cacert_reply(struct scep_txn *t)
 	if (st != TXN_OK)
 		return scep_fail(t, t->http_step, st, detail);
 	if (expiring >= 0)
-		txn_result_finding(&t->result, TXN_SCEP_CA_EXPIRING, "a CA/RA certificate expires in %ld day(s)",
-		                   expiring);
+		txn_result_finding(&t->result, TXN_SCEP_CA_EXPIRING,
+		                   "a CA/RA certificate expires in %ld day(s)", expiring);
 	pki_name_string(X509_get_subject_name(t->ca.ca), name, sizeof name);
 	pki_cert_fingerprint_string(t->ca.ca, fp, sizeof fp);
 	txn_result_fact(&t->result, "ca", "%s (%s)", name, fp);
@@ -399,7 +407,8 @@ static void scep_pick_message(struct scep_txn *t)
 	t->old_cert = pki_cert_load(path);
 	scep_store_path(t->dir, "cert-key.pem", path, sizeof path);
 	t->old_key = pki_key_load(path);
-	if (t->old_cert == NULL || t->old_key == NULL || pki_cert_seconds_left(t->old_cert, NULL) <= 0) {
+	if (t->old_cert == NULL || t->old_key == NULL ||
+	    pki_cert_seconds_left(t->old_cert, NULL) <= 0) {
 		txn_result_fact(&t->result, "renewal", "no valid previous certificate: PKCSReq");
 		return;
 	}
@@ -441,8 +450,10 @@ static enum step_ret scep_build_and_send(struct scep_txn *t, size_t step)
 		return scep_fail(t, step, TXN_PROBE_INTERNAL, err);
 	}
 	OPENSSL_free(csr);
-	txn_step_end(&t->result, step, TXN_OK, "%s, %zu bytes", t->msg_type == SCEP_MSG_CERTPOLL
-	             ? "CertPoll" : t->msg_type == SCEP_MSG_RENEWALREQ ? "RenewalReq" : "PKCSReq",
+	txn_step_end(&t->result, step, TXN_OK, "%s, %zu bytes",
+	             t->msg_type == SCEP_MSG_CERTPOLL     ? "CertPoll"
+	             : t->msg_type == SCEP_MSG_RENEWALREQ ? "RenewalReq"
+	                                                  : "PKCSReq",
 	             der_len);
 	txn_result_fact(&t->result, "request_bytes", "%zu", der_len);
 
@@ -465,8 +476,8 @@ static enum step_ret scep_build_and_send(struct scep_txn *t, size_t step)
 		q = strchr(url, '?');
 		t->query_len = q != NULL ? strlen(q + 1) : 0;
 		if (t->query_len > SCEP_IIS_QUERY_LIMIT)
-			txn_result_finding(&t->result, TXN_SCEP_GET_TOO_LONG, "%zu-byte query string",
-			                   t->query_len);
+			txn_result_finding(&t->result, TXN_SCEP_GET_TOO_LONG,
+			                   "%zu-byte query string", t->query_len);
 	}
 	o.url = url;
 	txn_result_fact(&t->result, "method", "%s", post ? "POST" : "GET");
@@ -496,7 +507,8 @@ static enum step_ret scep_step_request(struct scep_txn *t)
 	} else {
 		t->signer = scep_selfsigned_build(t->key, t->subject, t->md);
 		if (t->signer == NULL)
-			return scep_fail(t, i, TXN_PROBE_INTERNAL, "cannot build the self-signed signer");
+			return scep_fail(t, i, TXN_PROBE_INTERNAL,
+			                 "cannot build the self-signed signer");
 		t->signer_key = t->key;
 	}
 	scep_transaction_id(t->key, t->tid, sizeof t->tid);
@@ -540,7 +552,8 @@ static enum step_ret scep_step_certrep(struct scep_txn *t)
 		return scep_fail(t, i, st, detail);
 	}
 	if (rep.message_type != SCEP_MSG_CERTREP) {
-		snprintf(detail, sizeof detail, "messageType %d, expected 3 (CertRep)", rep.message_type);
+		snprintf(detail, sizeof detail, "messageType %d, expected 3 (CertRep)",
+		         rep.message_type);
 		st = TXN_SCEP_MESSAGE_TYPE_MISMATCH;
 	} else if (!rep.has_transaction_id || strcmp(rep.transaction_id, t->tid) != 0) {
 		snprintf(detail, sizeof detail, "got '%.64s', sent '%.64s'",
@@ -548,22 +561,23 @@ static enum step_ret scep_step_certrep(struct scep_txn *t)
 		st = TXN_SCEP_TRANSACTION_ID_MISMATCH;
 	} else if (!rep.has_recipient_nonce || rep.recipient_nonce_len != SCEP_NONCE_LEN ||
 	           memcmp(rep.recipient_nonce, t->nonce, SCEP_NONCE_LEN) != 0) {
-		snprintf(detail, sizeof detail, "%s", rep.has_recipient_nonce
-		                                              ? "recipientNonce differs from our senderNonce"
-		                                              : "no recipientNonce");
+		snprintf(detail, sizeof detail, "%s",
+		         rep.has_recipient_nonce ? "recipientNonce differs from our senderNonce"
+		                                 : "no recipientNonce");
 		st = TXN_SCEP_RECIPIENT_NONCE_MISMATCH;
 	}
 	if (st != TXN_OK)
 		goto fail;
 	txn_result_fact(&t->result, "reply_digest", "%s", OBJ_nid2sn(rep.digest_nid));
 	if (rep.digest_nid == NID_sha1 || rep.digest_nid == NID_md5)
-		txn_result_finding(&t->result, TXN_SCEP_WEAK_DIGEST, "%s", OBJ_nid2sn(rep.digest_nid));
+		txn_result_finding(&t->result, TXN_SCEP_WEAK_DIGEST, "%s",
+		                   OBJ_nid2sn(rep.digest_nid));
 
 	switch (rep.pki_status) {
 	case SCEP_PKI_SUCCESS: {
 		int cipher_nid;
-		st = scep_certrep_decrypt(&rep, t->signer_key, t->signer, &t->issued_certs, &cipher_nid,
-		                          detail, sizeof detail);
+		st = scep_certrep_decrypt(&rep, t->signer_key, t->signer, &t->issued_certs,
+		                          &cipher_nid, detail, sizeof detail);
 		if (cipher_nid != NID_undef)
 			txn_result_fact(&t->result, "reply_cipher", "%s", OBJ_nid2sn(cipher_nid));
 		if (cipher_nid == NID_des_cbc)
@@ -642,8 +656,8 @@ static enum step_ret scep_step_verify(struct scep_txn *t)
 		return scep_fail(t, i, st, detail);
 	pki_name_string(X509_get_subject_name(t->issued), name, sizeof name);
 	if (!subject_ok)
-		txn_result_finding(&t->result, TXN_SCEP_ISSUED_SUBJECT_MISMATCH, "requested %s, issued %s",
-		                   t->spec->subject, name);
+		txn_result_finding(&t->result, TXN_SCEP_ISSUED_SUBJECT_MISMATCH,
+		                   "requested %s, issued %s", t->spec->subject, name);
 	left = pki_cert_seconds_left(t->issued, NULL);
 	txn_result_fact(&t->result, "issued_subject", "%s", name);
 	{
@@ -762,7 +776,8 @@ static void scep_begin(struct scep_txn *t)
 	i = txn_step_begin(&t->result, "key");
 	if (t->key == NULL || t->subject == NULL) {
 		scep_fail(t, i, t->key == NULL ? TXN_PROBE_KEY_FAILED : TXN_PROBE_INTERNAL,
-		          t->key == NULL ? "key generation failed" : "the subject cannot be encoded");
+		          t->key == NULL ? "key generation failed"
+		                         : "the subject cannot be encoded");
 		scep_finish(t);
 		return;
 	}
@@ -770,7 +785,8 @@ static void scep_begin(struct scep_txn *t)
 		txn_step_end(&t->result, i, TXN_OK, "reused key (run %u of %u)", t->key_runs,
 		             t->spec->key.reuse_runs);
 	else
-		txn_step_end(&t->result, i, TXN_OK, "fresh key from the pool (made off-path in %.1f ms)",
+		txn_step_end(&t->result, i, TXN_OK,
+		             "fresh key from the pool (made off-path in %.1f ms)",
 		             (double)t->key_gen_us / 1000.0);
 	if (t->spec->key.type == KEY_TYPE_RSA)
 		txn_result_fact(&t->result, "key", "%s%u %s", ktype, t->spec->key.bits,
@@ -807,12 +823,13 @@ static void scep_key_spec(const struct key_conf *k, struct key_spec *spec)
 	if (k->type == KEY_TYPE_RSA)
 		spec->rsa_bits = (int)k->bits;
 	else
-		spec->ec_nid = k->curve != NULL && strcmp(k->curve, "P-384") == 0 ? NID_secp384r1
-		                                                                  : NID_X9_62_prime256v1;
+		spec->ec_nid = k->curve != NULL && strcmp(k->curve, "P-384") == 0
+		                   ? NID_secp384r1
+		                   : NID_X9_62_prime256v1;
 }
 
-static void *scep_txn_start(const struct txn_env *env, const struct txn_conf *conf,
-                            txn_done_cb *cb, void *arg)
+static void *scep_txn_start(const struct txn_env *env, const struct txn_conf *conf, txn_done_cb *cb,
+                            void *arg)
 {
 	struct scep_txn *t = xcalloc(1, sizeof *t);
 	const struct scep_conf *sc = conf->spec;
@@ -879,21 +896,21 @@ static void scep_txn_free(void *run)
 /* ---------------------------------------------------------------- the type */
 
 static const char *const scep_steps[] = {
-	"key",      "challenge",    "ndes_admin", "getcacaps", "getcacert", "pkioperation",
-	"certpoll", "request",      "poll_request", "verify",  "store",     NULL,
+    "key",      "challenge", "ndes_admin",   "getcacaps", "getcacert", "pkioperation",
+    "certpoll", "request",   "poll_request", "verify",    "store",     NULL,
 };
 
 const struct txn_type scep_txn_type = {
-	.name = "enrollment",
-	.protocol = scep_conf_protocol,
-	.endpoint = scep_conf_endpoint,
-	.describe = scep_conf_describe,
-	.start = scep_txn_start,
-	.free = scep_txn_free,
-	.steps = scep_steps,
-	.keys = scep_conf_keys,
-	.conf_new = scep_conf_new,
-	.conf_free = scep_conf_free,
-	.conf_check = scep_conf_check,
-	.issues_certificate = true,
+    .name = "enrollment",
+    .protocol = scep_conf_protocol,
+    .endpoint = scep_conf_endpoint,
+    .describe = scep_conf_describe,
+    .start = scep_txn_start,
+    .free = scep_txn_free,
+    .steps = scep_steps,
+    .keys = scep_conf_keys,
+    .conf_new = scep_conf_new,
+    .conf_free = scep_conf_free,
+    .conf_check = scep_conf_check,
+    .issues_certificate = true,
 };

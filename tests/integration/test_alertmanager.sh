@@ -57,27 +57,6 @@ am_stop() {
 	return 0
 }
 
-# am_hang PORT: SIGSTOP, then wait until every thread of it is stopped. kill returns once
-# the signal is queued: Linux wakes one thread for it and stops the others only when that
-# one runs, so on a loaded machine the rest went on serving (an Alertmanager answered
-# 200 to a POST sent 1 ms after kill -STOP had returned).
-am_hang() {
-	local n=0 f s running
-	kill -STOP "${AMPID[$1]}" || return 1
-	while :; do
-		running=0
-		for f in /proc/"${AMPID[$1]}"/task/*/stat; do
-			read -r s <"$f" 2>/dev/null || continue
-			s=${s##*) }
-			[ "${s%% *}" = T ] || running=1
-		done
-		[ "$running" = 0 ] && return 0
-		n=$((n + 1))
-		[ "$n" -lt 1000 ] || { echo "alertmanager on $1 did not stop" >&2; return 1; }
-		sleep 0.01
-	done
-}
-
 # alerts PORT: the active alerts as JSON
 alerts() {
 	curl -fs --max-time 5 \
@@ -203,7 +182,7 @@ drive stats
 check "down: nothing pending" [ "$(stat_of pending_resolve)" = 0 ]
 
 # ---- one Alertmanager hung (SIGSTOP): timeouts, then delivery ----
-check "hung: the Alertmanager on :$AM2 is stopped" am_hang $AM2
+check "hung: the Alertmanager on :$AM2 is stopped" lab_sigstop "${AMPID[$AM2]}"
 drive fire alertname=CertprobeHung target=pool3
 drive drain 1500
 check "hung: delivered to the live URL" alert_is $AM1 CertprobeHung true

@@ -182,7 +182,7 @@ drive stats
 check "down: nothing pending" [ "$(stat_of pending_resolve)" = 0 ]
 
 # ---- one Alertmanager hung (SIGSTOP): timeouts, then delivery ----
-kill -STOP "${AMPID[$AM2]}"
+check "hung: the Alertmanager on :$AM2 is stopped" lab_sigstop "${AMPID[$AM2]}"
 drive fire alertname=CertprobeHung target=pool3
 drive drain 1500
 check "hung: delivered to the live URL" alert_is $AM1 CertprobeHung true

@@ -9,6 +9,7 @@ BIN=${BIN:-$SRCDIR/build/bin}
 lab_cleanup() {
 	for p in $LAB_PIDS; do
 		kill "$p" 2>/dev/null || true
+		kill -CONT "$p" 2>/dev/null || true # one lab_sigstop left stopped
 	done
 	for p in $LAB_PIDS; do
 		wait "$p" 2>/dev/null || true
@@ -29,6 +30,27 @@ lab_wait_port() {
 		n=$((n + 1))
 		[ "$n" -lt $((${2:-15} * 10)) ] || { echo "lab: nothing listens on port $1" >&2; return 1; }
 		sleep 0.1
+	done
+}
+
+# lab_sigstop PID: SIGSTOP PID, then wait until every thread of it is stopped. kill returns
+# once the signal is queued: Linux wakes one thread for it and stops the others only when
+# that one runs, so on a loaded machine the rest go on working meanwhile (an Alertmanager
+# answered 200 to a POST sent 1 ms after kill -STOP had returned). lab_cleanup continues it.
+lab_sigstop() {
+	local n=0 f s running
+	kill -STOP "$1" || return 1
+	while :; do
+		running=0
+		for f in /proc/"$1"/task/*/stat; do
+			read -r s <"$f" 2>/dev/null || continue
+			s=${s##*) }
+			[ "${s%% *}" = T ] || running=1
+		done
+		[ "$running" = 0 ] && return 0
+		n=$((n + 1))
+		[ "$n" -lt 1000 ] || { echo "lab: process $1 did not stop" >&2; return 1; }
+		sleep 0.01
 	done
 }
 

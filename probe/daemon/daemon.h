@@ -35,6 +35,22 @@ struct sf_state;
 struct statefile_writer;
 struct web;
 
+/*
+ * A configuration and the runs still using it: the generation holds one reference, and
+ * every run started with one of its txn_confs another, so a run carried over a reload
+ * finishes on the configuration it started with.
+ */
+struct cfg_hold {
+	struct config *cfg;
+	unsigned refs;
+};
+
+/* What a run's done callback receives: the target it reports to, which a reload moves. */
+struct run_ctx {
+	struct target *t;
+	struct cfg_hold *hold; /* the configuration of the run's txn_conf */
+};
+
 /* A registrar or web service several transactions may hit. */
 struct endpoint {
 	struct gen *g;
@@ -63,6 +79,7 @@ struct target {
 	uint64_t start_us; /* when it actually started */
 	bool running, queued, ran_once;
 	struct txn *run;
+	struct run_ctx *ctx;              /* with run */
 	bool have_last;                   /* a result exists (this run or restored) */
 	enum txn_status last_reason;      /* what explains its result class */
 	char last_detail[TXN_DETAIL_LEN]; /* and its detail, for alerts */
@@ -79,7 +96,8 @@ struct target {
 /* Everything one configuration builds. */
 struct gen {
 	struct daemon *d;
-	struct config *cfg;
+	struct config *cfg; /* hold->cfg */
+	struct cfg_hold *hold;
 	struct target *targets;
 	size_t n;
 	struct endpoint *endpoints;
@@ -134,12 +152,19 @@ struct daemon {
 
 /* A generation for cfg (owned by it from now on); nothing is scheduled yet. */
 struct gen *gen_new(struct daemon *d, struct config *cfg);
-/* Stop g's runs (no callbacks) and free it; its config too when free_cfg. NULL-safe. */
+/*
+ * Stop g's runs (no callbacks) and free it; its config too when free_cfg, once no run
+ * carried into another generation uses it. NULL-safe.
+ */
 void gen_free(struct gen *g, bool free_cfg);
+/* Drop a reference on a configuration; the last frees it. */
+void gen_hold_unref(struct cfg_hold *h);
 struct endpoint *gen_endpoint_find(struct gen *g, const char *key, enum endpoint_kind kind);
 /*
  * Carry old's state into g for every transaction whose name, type and endpoint are
- * unchanged; keep_due[i] (g->n entries) tells whether target i keeps its phase.
+ * unchanged; keep_due[i] (g->n entries) tells whether target i keeps its phase. A run in
+ * flight is carried too: its result reaches the heir, on the configuration it started
+ * with (a registrar is not left with a REGISTER and no un-REGISTER).
  */
 void gen_carry(struct gen *g, struct gen *old, bool *keep_due);
 /* Refresh t's exporter row: health always, the result's numbers when r != NULL. */
@@ -151,8 +176,8 @@ void gen_row_update(struct target *t, const struct txn_result *r);
 void sched_gen(struct gen *g, const bool *keep_due);
 /* t is due now: start it, queue it behind its endpoint's limit, or let it wait. */
 void sched_due(struct target *t);
-/* The result of t's run (the transaction's done callback). */
-void sched_result(const struct txn_result *r, void *target);
+/* The result of a run (the transaction's done callback; ctx is its struct run_ctx). */
+void sched_result(const struct txn_result *r, void *ctx);
 /* The libevent callbacks of a target's timer (due) and reap (free the finished run). */
 void sched_on_timer(evutil_socket_t fd, short what, void *target);
 void sched_on_reap(evutil_socket_t fd, short what, void *target);

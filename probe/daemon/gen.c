@@ -103,6 +103,9 @@ struct gen *gen_new(struct daemon *d, struct config *cfg)
 
 	g->d = d;
 	g->cfg = cfg;
+	g->hold = xcalloc(1, sizeof *g->hold);
+	g->hold->cfg = cfg;
+	g->hold->refs = 1;
 	g->n = cfg->n_txns;
 	g->targets = xcalloc(g->n + 1, sizeof *g->targets);
 	for (const struct txn_conf *tc = cfg->txns; tc != NULL; tc = tc->next, i++) {
@@ -156,6 +159,14 @@ struct gen *gen_new(struct daemon *d, struct config *cfg)
 	return g;
 }
 
+void gen_hold_unref(struct cfg_hold *h)
+{
+	if (h == NULL || --h->refs > 0)
+		return;
+	config_free(h->cfg);
+	free(h);
+}
+
 /* Stop g's transactions (no callbacks) and free it; the config too when free_cfg. */
 void gen_free(struct gen *g, bool free_cfg)
 {
@@ -166,6 +177,10 @@ void gen_free(struct gen *g, bool free_cfg)
 		if (t->running)
 			g->d->in_flight--;
 		g->d->free_run(t->run);
+		if (t->ctx != NULL) {
+			gen_hold_unref(t->ctx->hold);
+			free(t->ctx);
+		}
 		event_free(t->timer);
 		event_free(t->reap);
 		free(t->record);
@@ -179,8 +194,9 @@ void gen_free(struct gen *g, bool free_cfg)
 	free(g->targets);
 	free(g->rows);
 	free(g->eps);
-	if (free_cfg)
-		config_free(g->cfg);
+	if (!free_cfg)
+		g->hold->cfg = NULL; /* another owner frees it */
+	gen_hold_unref(g->hold);
 	free(g);
 }
 
@@ -225,6 +241,19 @@ void gen_carry(struct gen *g, struct gen *old, bool *keep_due)
 		t->ran_once = o->ran_once;
 		t->due_us = o->due_us;
 		keep_due[i] = !o->running && !o->queued;
+		if (o->running) {
+			/* the run goes on for its heir; the old configuration lives until it ends
+			 */
+			t->run = o->run;
+			t->ctx = o->ctx;
+			t->ctx->t = t;
+			t->running = true;
+			t->start_us = o->start_us;
+			t->ep->running++;
+			o->run = NULL;
+			o->ctx = NULL;
+			o->running = false;
+		}
 		gen_row_update(t, NULL);
 	}
 	for (struct endpoint *e = g->endpoints; e != NULL; e = e->next) {

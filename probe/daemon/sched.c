@@ -16,6 +16,7 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/xalloc.h"
 #include "exporters/metrics.h"
 
 static void target_arm(struct target *t, uint64_t due_us)
@@ -53,12 +54,18 @@ static void target_start(struct target *t)
 	uint64_t now = clock_now_us();
 
 	evtimer_del(t->timer);
+	if (t->run != NULL) /* the last run's reap has not come round yet */
+		sched_on_reap(-1, 0, t);
 	metrics_histogram_observe(&d->lag, now > t->due_us ? now - t->due_us : 0);
 	t->start_us = now;
 	t->running = true;
 	t->ep->running++;
 	d->in_flight++;
-	t->run = d->start(&d->env, t->conf, sched_result, t);
+	t->ctx = xcalloc(1, sizeof *t->ctx);
+	t->ctx->t = t;
+	t->ctx->hold = t->g->hold;
+	t->g->hold->refs++;
+	t->run = d->start(&d->env, t->conf, sched_result, t->ctx);
 }
 
 void sched_due(struct target *t)
@@ -105,11 +112,17 @@ void sched_on_reap(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	t->g->d->free_run(t->run);
 	t->run = NULL;
+	if (t->ctx != NULL) {
+		gen_hold_unref(t->ctx->hold);
+		free(t->ctx);
+		t->ctx = NULL;
+	}
 }
 
 void sched_result(const struct txn_result *r, void *arg)
 {
-	struct target *t = arg;
+	struct run_ctx *ctx = arg;
+	struct target *t = ctx->t;
 	struct gen *g = t->g;
 	struct daemon *d = g->d;
 	struct health_change c;

@@ -321,6 +321,44 @@ static void test_reload_carry(void **state)
 	assert_true(g->targets[2].due_us > T0);
 }
 
+/*
+ * A reload while a run is in flight: the run is not cancelled (its REGISTER would be
+ * left without an un-REGISTER), its result reaches the heir, and the configuration it
+ * started with lives until it ends (ASan sees a use after free otherwise).
+ */
+static void test_reload_in_flight(void **state)
+{
+	struct gen *old, *g;
+	bool keep_due[2] = {false, false};
+	int run;
+
+	(void)state;
+	d.g = gen_new(&d, load("transactions:\n" ENROLL("a", "h1") ENROLL("gone", "h2")));
+	sched_gen(d.g, NULL);
+	sched_due(target("a"));
+	sched_due(target("gone"));
+	run = run_of("a");
+	assert_int_equal(d.in_flight, 2);
+	old = d.g;
+	g = gen_new(&d, load("transactions:\n" ENROLL("a", "h1") ENROLL("new", "h3")));
+	gen_carry(g, old, keep_due);
+	d.g = g;
+	gen_free(old, true);
+	assert_false(runs[run].freed);           /* carried */
+	assert_true(runs[run_of("gone")].freed); /* removed: cancelled */
+	assert_int_equal(d.in_flight, 1);
+	assert_true(g->targets[0].running);
+	assert_int_equal(g->targets[0].ep->running, 1);
+	sched_gen(g, keep_due);
+	finish(run, TXN_OK); /* reads the old configuration's txn_conf */
+	assert_false(g->targets[0].running);
+	assert_int_equal(g->targets[0].runs[RESULT_OK], 1);
+	assert_int_equal(g->targets[0].ep->running, 0);
+	assert_int_equal(d.in_flight, 0);
+	sched_on_reap(-1, 0, &g->targets[0]);
+	assert_true(runs[run].freed);
+}
+
 /* max_attempts failures make the endpoint HARD CRITICAL: one raise; recovery resolves it. */
 static void test_alerts(void **state)
 {
@@ -521,6 +559,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_endpoint_queue, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_dependency, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reload_carry, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reload_in_flight, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_alerts, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_alert_reraised_before_resolve_delivered, setup,
 	                                    teardown),

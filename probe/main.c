@@ -17,9 +17,11 @@
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -185,6 +187,30 @@ static void on_term(evutil_socket_t sig, short what, void *arg)
 
 /* ---- main ---- */
 
+/*
+ * The soft descriptor limit up to the hard one (1024 is a common default, far below
+ * what a few hundred transactions and the listener need). The listener budgets its
+ * connections from the limit in force when it starts, leaving a reserve to the runs.
+ */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+	rlim_t want;
+	int rc;
+
+	rc = getrlimit(RLIMIT_NOFILE, &rl);
+	if (rc == -1 || rl.rlim_cur >= rl.rlim_max)
+		return;
+	/* an unlimited hard limit still stops at fs.nr_open; 2^20 is its default */
+	want = rl.rlim_max > ((rlim_t)1 << 20) ? ((rlim_t)1 << 20) : rl.rlim_max;
+	if (want <= rl.rlim_cur)
+		return;
+	rl.rlim_cur = want;
+	rc = setrlimit(RLIMIT_NOFILE, &rl);
+	if (rc == -1)
+		log_warn_errno("cannot raise the descriptor limit to %ju", (uintmax_t)want);
+}
+
 static void usage(FILE *out)
 {
 	fputs("Usage: certprobed -c FILE [-v] [-s DIR]\n"
@@ -292,6 +318,7 @@ int main(int argc, char **argv)
 	d.reload_ok = true;
 	d.reload_ts = d.started;
 
+	raise_fd_limit();
 	if (routes_configure(&d, cfg, true) == -1) {
 		config_free(cfg);
 		rc = 1;

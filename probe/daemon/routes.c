@@ -42,6 +42,17 @@ struct probe_req {
 	struct probe_req *next;
 };
 
+static void routes_web_stats(struct web *w, struct snapshot_self *self)
+{
+	struct web_stats ws;
+
+	web_get_stats(w, &ws);
+	self->http_open = ws.open;
+	self->http_refused = ws.refused;
+	self->http_deadline_closed = ws.deadline_closed;
+	self->http_accept_paused = ws.accept_paused;
+}
+
 /* The snapshot readers share: a copy of the rows, made again only after they changed. */
 static struct snapshot *current_snapshot(struct daemon *d)
 {
@@ -64,6 +75,7 @@ static struct snapshot *current_snapshot(struct daemon *d)
 	d->snap->self.max_stall_us = d->max_stall_us;
 	d->snap->self.reload_ok = d->reload_ok;
 	d->snap->self.reload_success_time = (int64_t)d->reload_ts;
+	routes_web_stats(d->web, &d->snap->self);
 	return snapshot_ref(d->snap);
 }
 

@@ -352,6 +352,42 @@ static bool get_reload_time(const void *row, size_t i, struct metric_sample *out
 	return true;
 }
 
+static bool get_http_open(const void *row, size_t i, struct metric_sample *out)
+{
+	const struct snapshot_self *s = row;
+
+	(void)i;
+	set_uint(out, s->http_open);
+	return true;
+}
+
+static bool get_http_refused(const void *row, size_t i, struct metric_sample *out)
+{
+	const struct snapshot_self *s = row;
+
+	(void)i;
+	set_uint(out, s->http_refused);
+	return true;
+}
+
+static bool get_http_deadline_closed(const void *row, size_t i, struct metric_sample *out)
+{
+	const struct snapshot_self *s = row;
+
+	(void)i;
+	set_uint(out, s->http_deadline_closed);
+	return true;
+}
+
+static bool get_http_accept_paused(const void *row, size_t i, struct metric_sample *out)
+{
+	const struct snapshot_self *s = row;
+
+	(void)i;
+	set_uint(out, s->http_accept_paused);
+	return true;
+}
+
 /* ---- the table ---- */
 
 /*
@@ -535,6 +571,37 @@ static const struct metric_def metric_table[] = {
         .unit = METRIC_UNIT_SECONDS,
         .scope = METRIC_SCOPE_SELF,
         .get = get_reload_time,
+    },
+    {
+        .name = "certprobe_http_connections_open",
+        .help = "Connections open on the HTTP listener",
+        .type = METRIC_GAUGE,
+        .scope = METRIC_SCOPE_SELF,
+        .get = get_http_open,
+    },
+    {
+        .name = "certprobe_http_connections_refused",
+        .help = "Connections the HTTP listener closed at once: over its connection cap, or "
+                "on a descriptor kept for transactions",
+        .type = METRIC_COUNTER,
+        .scope = METRIC_SCOPE_SELF,
+        .get = get_http_refused,
+    },
+    {
+        .name = "certprobe_http_request_deadline_closed",
+        .help = "Connections the HTTP listener closed because no whole request arrived "
+                "within its deadline",
+        .type = METRIC_COUNTER,
+        .scope = METRIC_SCOPE_SELF,
+        .get = get_http_deadline_closed,
+    },
+    {
+        .name = "certprobe_http_accept_paused",
+        .help = "Times accepting on the HTTP listener failed (out of descriptors) and was "
+                "paused",
+        .type = METRIC_COUNTER,
+        .scope = METRIC_SCOPE_SELF,
+        .get = get_http_accept_paused,
     },
     /* /probe?target=NAME: the blackbox_exporter names, then ours */
     {

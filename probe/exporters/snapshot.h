@@ -99,6 +99,11 @@ struct snapshot_self {
 	uint64_t max_stall_us;         /* longest loop stall the daemon measured (its window) */
 	bool reload_ok;                /* the last load or reload of the configuration worked */
 	int64_t reload_success_time;   /* Unix seconds of the last successful load; 0 = none */
+	/* the HTTP listener (struct web_stats) */
+	uint64_t http_open;            /* connections open now */
+	uint64_t http_refused;         /* refused: over the cap or short of descriptors */
+	uint64_t http_deadline_closed; /* closed: no whole request within the deadline */
+	uint64_t http_accept_paused;   /* accept failed (EMFILE, ...) and was paused */
 };
 
 struct snapshot_owned;

@@ -3,17 +3,26 @@
  * in front of the handler: the bind address rules, an OpenSSL bufferevent per accepted
  * connection when TLS is on (context swappable on reload), and basic auth checked in
  * constant time against a digest of user:pass, so the password itself is not kept.
+ * Descriptors: the listening socket is our own evconnlistener, paused (not spun) when
+ * accept runs out of descriptors; every accepted connection gets a record that caps how
+ * many are open, keeps a reserve of descriptors for the transactions, and holds a
+ * deadline for a whole request that bytes trickling in do not extend.
  */
 #include "exporters/web.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
 #include <netdb.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -23,6 +32,7 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/event.h>
 #include <event2/http.h>
+#include <event2/listener.h>
 #include <event2/keyvalq_struct.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
@@ -30,11 +40,17 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "core/clock.h"
 #include "core/errbuf.h"
 #include "core/log.h"
 #include "core/xalloc.h"
 
 #define WEB_TIMEOUT_S 10
+#define WEB_REQUEST_DEADLINE_S 10 /* a whole request, from accept or the previous answer */
+#define WEB_CONNECTIONS_MAX 256
+#define WEB_FD_RESERVE_MIN 16   /* descriptors left to the transactions, at the least */
+#define WEB_ACCEPT_PAUSE_MS 500 /* after accept found no descriptor */
+#define WEB_ACCEPT_LOG_S 60     /* one line about it per minute, with a count */
 #define WEB_HEADERS_MAX (8 * 1024)
 #define WEB_BODY_MAX 1024       /* GET and HEAD only: nothing legitimate carries a body */
 #define WEB_AUTH_TOKEN_MAX 1024 /* base64 of user:pass; the header as a whole is capped above */
@@ -45,11 +61,47 @@
 #define WEB_HEALTHY_PATH "/-/healthy"
 #define WEB_REALM "Basic realm=\"certprobe\""
 
+/*
+ * One accepted connection. evhttp owns the connection and its descriptor and tells us
+ * nothing when it closes them, so a record names its socket by number and inode and
+ * finds out that it is gone by fstat (web_conn_alive); it never touches evhttp's objects
+ * after the first turn of the loop.
+ */
+enum web_conn_phase {
+	WEB_CONN_NEW,     /* accepted this turn: the descriptor is not known yet */
+	WEB_CONN_WAITING, /* waiting for a whole request: the deadline is armed */
+	WEB_CONN_SERVING, /* a request is being answered: no deadline */
+};
+
+struct web_conn {
+	struct web *w;
+	enum web_conn_phase phase;
+	bool refuse;             /* over the cap: closed as soon as its descriptor is known */
+	struct bufferevent *bev; /* WEB_CONN_NEW only: where the descriptor will be */
+	int fd;                  /* -1 until known */
+	dev_t dev; /* of the socket's inode: fd may be reused after evhttp closes it */
+	ino_t ino;
+	struct event *timer; /* the first turn (active at once), then the deadline */
+	struct web_conn *next;
+};
+
 struct web {
 	struct event_base *base;
 	struct evhttp *http;
 	struct evhttp_bound_socket *sock;
-	SSL_CTX *ssl; /* NULL = plain HTTP; new connections take whatever is here */
+	struct evconnlistener *lev; /* owned by http once bound */
+	struct event *resume;       /* re-enables accept after a pause */
+	bool paused;                /* accept paused for want of descriptors */
+	bool cap_paused;            /* accept paused until an over-cap connection is refused */
+	struct web_conn *conns;
+	unsigned n_conns;   /* records in conns, including ones whose socket is already gone */
+	unsigned max_conns; /* the cap on open connections */
+	int fd_high;        /* a connection on a descriptor at or above this one is refused */
+	struct web_stats stats;
+	uint64_t accept_unlogged;  /* pauses since then */
+	uint64_t accept_logged_us; /* monotonic, with accept_logged: 0 = never */
+	struct web *next;          /* in web_all */
+	SSL_CTX *ssl;              /* NULL = plain HTTP; new connections take whatever is here */
 	char *listen;
 	bool loopback;
 	bool auth;
@@ -57,6 +109,12 @@ struct web {
 	web_handler *handler;
 	void *arg;
 };
+
+/*
+ * Every listener, for the accept error callback: libevent hands it the evhttp as its
+ * argument, not ours. One daemon has one listener; the unit tests a few.
+ */
+static struct web *web_all;
 
 /* ---- listen address ---- */
 
@@ -258,13 +316,9 @@ fail:
 	return NULL;
 }
 
-/*
- * evhttp asks for a bufferevent per accepted connection. Returning NULL would make it
- * fall back to a plain socket on the TLS port, so failure is fatal, like any OOM.
- */
-static struct bufferevent *web_tls_bev(struct event_base *base, void *arg)
+/* Failure is fatal, like any OOM (see web_bev). */
+static struct bufferevent *web_tls_bev(struct web *w, struct event_base *base)
 {
-	struct web *w = arg;
 	SSL *ssl = SSL_new(w->ssl);
 	struct bufferevent *bev = NULL;
 
@@ -432,6 +486,284 @@ static void web_deny(struct web *w, struct evhttp_request *req)
 	evhttp_send_reply(req, 401, "Unauthorized", body);
 }
 
+/* ---- connections ---- */
+
+/* The socket c names is still the one it was accepted on (not closed, not reused). */
+static bool web_conn_alive(const struct web_conn *c)
+{
+	struct stat st;
+
+	if (c->phase == WEB_CONN_NEW)
+		return true;
+	if (fstat(c->fd, &st) == -1)
+		return false;
+	return st.st_dev == c->dev && st.st_ino == c->ino;
+}
+
+static void web_conn_free(struct web_conn *c)
+{
+	struct web_conn **pp;
+
+	for (pp = &c->w->conns; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	c->w->n_conns--;
+	event_free(c->timer);
+	free(c);
+}
+
+/* Forget the connections evhttp has closed since we last looked. */
+static void web_conn_reap(struct web *w)
+{
+	struct web_conn *c, *next;
+
+	for (c = w->conns; c != NULL; c = next) {
+		next = c->next;
+		if (!web_conn_alive(c))
+			web_conn_free(c);
+	}
+}
+
+/*
+ * The descriptor stays evhttp's: shut down, the socket reads as ended, and evhttp closes
+ * and frees the connection on its next read, which it always has armed while it waits
+ * for a request. A refused plain-HTTP client is told why first.
+ */
+static void web_conn_shutdown(struct web_conn *c, bool refused)
+{
+	static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\n"
+	                           "Content-Length: 0\r\n\r\n";
+
+	if (refused && c->w->ssl == NULL)
+		(void)send(c->fd, busy, sizeof busy - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+	(void)shutdown(c->fd, SHUT_RDWR);
+}
+
+static void web_accept_resume(struct web *w)
+{
+	if (!w->paused && !w->cap_paused)
+		evconnlistener_enable(w->lev);
+}
+
+static void web_conn_arm(struct web_conn *c)
+{
+	struct timeval tv = {.tv_sec = WEB_REQUEST_DEADLINE_S, .tv_usec = 0};
+
+	c->phase = WEB_CONN_WAITING;
+	evtimer_add(c->timer, &tv);
+}
+
+/* The first turn after accept (the descriptor is known now), then the deadline. */
+static void web_conn_on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct web_conn *c = arg;
+	struct web *w = c->w;
+	struct stat st;
+
+	(void)fd;
+	(void)what;
+	if (c->phase != WEB_CONN_NEW) {
+		if (c->phase == WEB_CONN_WAITING && web_conn_alive(c)) {
+			w->stats.deadline_closed++;
+			log_debug("listener %s: no whole request within %d s, closing", w->listen,
+			          WEB_REQUEST_DEADLINE_S);
+			web_conn_shutdown(c, false);
+		}
+		web_conn_free(c);
+		return;
+	}
+	c->fd = bufferevent_getfd(c->bev);
+	c->bev = NULL;
+	if (c->fd == -1 || fstat(c->fd, &st) == -1) {
+		web_conn_free(c); /* evhttp failed to set the connection up */
+	} else if (c->refuse || c->fd >= w->fd_high) {
+		w->stats.refused++;
+		log_debug("listener %s: connection refused (%s)", w->listen,
+		          c->refuse ? "too many connections" : "descriptors kept for transactions");
+		web_conn_shutdown(c, true);
+		web_conn_free(c);
+	} else {
+		c->dev = st.st_dev;
+		c->ino = st.st_ino;
+		web_conn_arm(c);
+		return;
+	}
+	if (w->cap_paused) {
+		w->cap_paused = false;
+		web_accept_resume(w);
+	}
+}
+
+/*
+ * evhttp asks for a bufferevent per accepted connection, before it sets the descriptor:
+ * the connection's record learns that in the first turn of the loop. Returning NULL would
+ * make evhttp fall back to a plain socket on the TLS port, so failure is fatal.
+ */
+static struct bufferevent *web_bev(struct event_base *base, void *arg)
+{
+	struct web *w = arg;
+	struct bufferevent *bev;
+	struct web_conn *c;
+
+	if (w->ssl != NULL)
+		bev = web_tls_bev(w, base);
+	else
+		bev = bufferevent_socket_new(base, -1, BEV_OPT_CLOSE_ON_FREE);
+	c = xcalloc(1, sizeof *c);
+	c->timer = evtimer_new(base, web_conn_on_timer, c);
+	if (bev == NULL || c->timer == NULL) {
+		log_err("listener %s: cannot set up a connection (out of memory)", w->listen);
+		abort();
+	}
+	web_conn_reap(w);
+	c->w = w;
+	c->fd = -1;
+	c->bev = bev;
+	c->phase = WEB_CONN_NEW;
+	c->refuse = w->n_conns >= w->max_conns;
+	c->next = w->conns;
+	w->conns = c;
+	w->n_conns++;
+	/* one refusal per turn: a burst must not take every descriptor before the first goes */
+	if (c->refuse) {
+		w->cap_paused = true;
+		evconnlistener_disable(w->lev);
+	}
+	event_active(c->timer, EV_TIMEOUT, 1);
+	return bev;
+}
+
+/* The record of req's connection, or NULL (not ours: cannot happen). */
+static struct web_conn *web_conn_find(struct web *w, struct evhttp_request *req)
+{
+	struct evhttp_connection *conn = evhttp_request_get_connection(req);
+	struct bufferevent *bev = conn != NULL ? evhttp_connection_get_bufferevent(conn) : NULL;
+	evutil_socket_t fd = bev != NULL ? bufferevent_getfd(bev) : -1;
+	struct web_conn *c;
+	struct stat st;
+
+	if (fd == -1 || fstat(fd, &st) == -1)
+		return NULL;
+	for (c = w->conns; c != NULL; c = c->next)
+		if (c->phase != WEB_CONN_NEW && c->fd == fd && c->dev == st.st_dev &&
+		    c->ino == st.st_ino)
+			return c;
+	return NULL;
+}
+
+/* Answered: the next request on a kept-alive connection gets a deadline of its own. */
+static void web_on_complete(struct evhttp_request *req, void *arg)
+{
+	struct web_conn *c = web_conn_find(arg, req);
+
+	if (c != NULL && c->phase == WEB_CONN_SERVING)
+		web_conn_arm(c);
+}
+
+static void web_on_resume(evutil_socket_t fd, short what, void *arg)
+{
+	struct web *w = arg;
+
+	(void)fd;
+	(void)what;
+	w->paused = false;
+	web_accept_resume(w);
+}
+
+/*
+ * accept failed with something other than "try again" (EMFILE, ENFILE, ENOBUFS): the
+ * pending connection keeps the socket readable, so retrying at once would spin. Pause,
+ * and say so once a minute with the count of pauses in between.
+ */
+static void web_on_accept_error(struct evconnlistener *lev, void *arg)
+{
+	int e = EVUTIL_SOCKET_ERROR();
+	struct timeval tv = {.tv_sec = 0, .tv_usec = WEB_ACCEPT_PAUSE_MS * 1000};
+	uint64_t now = clock_now_us();
+	struct web *w;
+
+	(void)arg; /* the evhttp */
+	for (w = web_all; w != NULL && w->lev != lev; w = w->next)
+		;
+	if (w == NULL)
+		return;
+	evconnlistener_disable(lev);
+	w->paused = true;
+	w->stats.accept_paused++;
+	evtimer_add(w->resume, &tv);
+	if (w->accept_logged_us != 0 && now - w->accept_logged_us < WEB_ACCEPT_LOG_S * 1000000ULL) {
+		w->accept_unlogged++;
+		return;
+	}
+	errno = e;
+	if (w->accept_unlogged > 0)
+		log_warn_errno("listener %s: accept failed, paused for %d ms (%" PRIu64
+		               " more pauses in the last %d s)",
+		               w->listen, WEB_ACCEPT_PAUSE_MS, w->accept_unlogged,
+		               WEB_ACCEPT_LOG_S);
+	else
+		log_warn_errno("listener %s: accept failed, paused for %d ms", w->listen,
+		               WEB_ACCEPT_PAUSE_MS);
+	w->accept_logged_us = now;
+	w->accept_unlogged = 0;
+}
+
+/*
+ * How many connections and which descriptors the listener may take: a quarter of the
+ * limit (at least WEB_FD_RESERVE_MIN) stays with the transactions, and connections are
+ * capped at half of the rest, so idle clients cannot starve the probes.
+ */
+static void web_fd_budget(struct web *w)
+{
+	struct rlimit rl;
+	rlim_t cur = 1024, reserve, cap;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0)
+		cur = rl.rlim_cur;
+	if (cur > INT_MAX)
+		cur = INT_MAX;
+	reserve = cur / 4 > WEB_FD_RESERVE_MIN ? cur / 4 : WEB_FD_RESERVE_MIN;
+	w->fd_high = cur > reserve ? (int)(cur - reserve) : 0;
+	cap = cur > reserve ? (cur - reserve) / 2 : 0;
+	w->max_conns = cap > WEB_CONNECTIONS_MAX ? WEB_CONNECTIONS_MAX
+	               : cap > 0                 ? (unsigned)cap
+	                                         : 1;
+}
+
+static int web_sockaddr(const char *host, ev_uint16_t port, struct sockaddr_storage *ss,
+                        socklen_t *len)
+{
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof *ss);
+	if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(port);
+		*len = sizeof *s4;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
+		*len = sizeof *s6;
+		return 0;
+	}
+	return -1;
+}
+
+void web_get_stats(struct web *w, struct web_stats *out)
+{
+	memset(out, 0, sizeof *out);
+	if (w == NULL)
+		return;
+	web_conn_reap(w);
+	*out = w->stats;
+	out->open = w->n_conns;
+}
+
 /* ---- listener ---- */
 
 /* Not evhttp_send_error: it drops the headers set so far, and 405 must carry Allow. */
@@ -449,6 +781,14 @@ static void web_refuse_method(struct evhttp_request *req)
 static void web_on_request(struct evhttp_request *req, void *arg)
 {
 	struct web *w = arg;
+	struct web_conn *c = web_conn_find(w, req);
+
+	/* whole: no deadline while it is answered (a /probe may take its scrape timeout) */
+	if (c != NULL) {
+		c->phase = WEB_CONN_SERVING;
+		evtimer_del(c->timer);
+	}
+	evhttp_request_set_on_complete_cb(req, web_on_complete, w);
 
 	if ((evhttp_request_get_command(req) & WEB_METHODS_SERVED) == 0) {
 		web_refuse_method(req);
@@ -467,6 +807,8 @@ struct web *web_new(struct event_base *base, const struct web_conf *conf, web_ha
 	struct web *w = xcalloc(1, sizeof *w);
 	char host[INET6_ADDRSTRLEN];
 	ev_uint16_t port = 0;
+	struct sockaddr_storage ss;
+	socklen_t sslen = 0;
 
 	w->base = base;
 	w->handler = h;
@@ -493,13 +835,32 @@ struct web *web_new(struct event_base *base, const struct web_conf *conf, web_ha
 	evhttp_set_max_headers_size(w->http, WEB_HEADERS_MAX);
 	evhttp_set_max_body_size(w->http, WEB_BODY_MAX);
 	evhttp_set_gencb(w->http, web_on_request, w);
-	if (w->ssl != NULL)
-		evhttp_set_bevcb(w->http, web_tls_bev, w);
-	w->sock = evhttp_bind_socket_with_handle(w->http, host, port);
-	if (w->sock == NULL) {
+	evhttp_set_bevcb(w->http, web_bev, w);
+	w->resume = evtimer_new(base, web_on_resume, w);
+	if (w->resume == NULL || web_sockaddr(host, port, &ss, &sslen) == -1) {
+		errbuf_set(err, errlen, "cannot listen on %s: out of memory", w->listen);
+		goto fail;
+	}
+	w->lev = evconnlistener_new_bind(base, NULL, NULL,
+	                                 LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
+	                                     LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_DISABLED,
+	                                 -1, (struct sockaddr *)&ss, (int)sslen);
+	if (w->lev == NULL) {
 		errbuf_set(err, errlen, "cannot listen on %s: %s", w->listen, strerror(errno));
 		goto fail;
 	}
+	w->sock = evhttp_bind_listener(w->http, w->lev);
+	if (w->sock == NULL) {
+		evconnlistener_free(w->lev);
+		w->lev = NULL;
+		errbuf_set(err, errlen, "cannot listen on %s: out of memory", w->listen);
+		goto fail;
+	}
+	evconnlistener_set_error_cb(w->lev, web_on_accept_error);
+	web_fd_budget(w);
+	w->next = web_all;
+	web_all = w;
+	evconnlistener_enable(w->lev);
 	web_warn_clear_text(w);
 	log_info("listening on %s://%s%s", w->ssl != NULL ? "https" : "http", w->listen,
 	         w->auth ? " (basic auth)" : "");
@@ -511,12 +872,25 @@ fail:
 
 void web_free(struct web *w)
 {
+	struct web **pp;
+
 	if (w == NULL)
 		return;
+	for (pp = &web_all; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == w) {
+			*pp = w->next;
+			break;
+		}
 	if (w->http != NULL)
-		evhttp_free(w->http); /* the bound socket and every connection with it */
+		evhttp_free(w->http); /* the listener and every connection with it */
 	w->http = NULL;
 	w->sock = NULL;
+	w->lev = NULL;
+	while (w->conns != NULL)
+		web_conn_free(w->conns);
+	if (w->resume != NULL)
+		event_free(w->resume); /* not NULL-safe */
+	w->resume = NULL;
 	SSL_CTX_free(w->ssl);
 	w->ssl = NULL;
 	OPENSSL_cleanse(w->cred, sizeof w->cred);

@@ -2,12 +2,18 @@
  * web: the daemon's HTTP listener (/metrics, /-/healthy, ...) on libevent's evhttp,
  * with optional TLS and HTTP basic auth in front of the caller's handler. It owns the
  * socket, the SSL_CTX and the credentials; what is served is the handler's business.
- * Only GET and HEAD, small headers and bodies, 10 s per request.
+ * Only GET and HEAD, small headers and bodies, 10 s per request. Descriptors are
+ * budgeted: open connections are capped (at most 256, and half of what the descriptor
+ * limit leaves after a reserve of a quarter for the transactions), a connection beyond
+ * that is refused (503 on plain HTTP, then closed), a whole request must arrive within
+ * 10 s of the connection opening or of the previous answer however it trickles in, and
+ * accept is paused for 500 ms, with one log line a minute, when it runs out of them.
  */
 #ifndef CERTPROBE_WEB_H
 #define CERTPROBE_WEB_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct event_base;
 struct evhttp_request;
@@ -38,6 +44,21 @@ typedef void web_handler(struct evhttp_request *req, void *arg);
  */
 struct web *web_new(struct event_base *base, const struct web_conf *conf, web_handler *h, void *arg,
                     char *err, size_t errlen);
+
+/* What a listener counted since it started (the certprobe_http_* families). */
+struct web_stats {
+	uint64_t open;            /* connections open now */
+	uint64_t refused;         /* closed at once: over the cap or short of descriptors */
+	uint64_t deadline_closed; /* closed because no whole request arrived in time */
+	uint64_t accept_paused;   /* times accept failed (EMFILE, ...) and was paused */
+};
+
+/*
+ * The counts of w into *out (all zero for NULL). Not const: it first forgets the
+ * connections closed since the last look. The descriptor budget is computed once, in
+ * web_new, from the RLIMIT_NOFILE then in force.
+ */
+void web_get_stats(struct web *w, struct web_stats *out);
 
 /* Close the listener and every open connection; the credentials digest is wiped. NULL-safe. */
 void web_free(struct web *w);

@@ -117,6 +117,10 @@ static void tiny_snapshot(struct snapshot *s)
 	s->self.max_stall_us = 42100;
 	s->self.reload_ok = true;
 	s->self.reload_success_time = 1699999000;
+	s->self.http_open = 3;
+	s->self.http_refused = 7;
+	s->self.http_deadline_closed = 2;
+	s->self.http_accept_paused = 1;
 }
 
 static struct snapshot_txn sample_txns[4];
@@ -752,7 +756,22 @@ static const char tiny_prom[] =
     "# HELP certprobe_config_last_reload_success_timestamp_seconds When the configuration "
     "was last loaded successfully, as Unix time\n"
     "# TYPE certprobe_config_last_reload_success_timestamp_seconds gauge\n"
-    "certprobe_config_last_reload_success_timestamp_seconds 1699999000\n";
+    "certprobe_config_last_reload_success_timestamp_seconds 1699999000\n"
+    "# HELP certprobe_http_connections_open Connections open on the HTTP listener\n"
+    "# TYPE certprobe_http_connections_open gauge\n"
+    "certprobe_http_connections_open 3\n"
+    "# HELP certprobe_http_connections_refused_total Connections the HTTP listener closed at "
+    "once: over its connection cap, or on a descriptor kept for transactions\n"
+    "# TYPE certprobe_http_connections_refused_total counter\n"
+    "certprobe_http_connections_refused_total 7\n"
+    "# HELP certprobe_http_request_deadline_closed_total Connections the HTTP listener closed "
+    "because no whole request arrived within its deadline\n"
+    "# TYPE certprobe_http_request_deadline_closed_total counter\n"
+    "certprobe_http_request_deadline_closed_total 2\n"
+    "# HELP certprobe_http_accept_paused_total Times accepting on the HTTP listener failed "
+    "(out of descriptors) and was paused\n"
+    "# TYPE certprobe_http_accept_paused_total counter\n"
+    "certprobe_http_accept_paused_total 1\n";
 
 /*
  * The OpenMetrics rendering differs only in metadata: family names without _total and
@@ -795,6 +814,15 @@ static const char *const tiny_om_metadata[] = {
     "certprobe_scheduler_lag_seconds_bucket{le=\"0.001\"} 1\n",
     "# UNIT certprobe_config_last_reload_success_timestamp_seconds seconds\n"
     "certprobe_config_last_reload_success_timestamp_seconds 1699999000\n"
+    "# HELP certprobe_http_connections_open Connections open on the HTTP listener\n"
+    "# TYPE certprobe_http_connections_open gauge\n"
+    "certprobe_http_connections_open 3\n",
+    "# TYPE certprobe_http_connections_refused counter\n"
+    "certprobe_http_connections_refused_total 7\n",
+    "# TYPE certprobe_http_request_deadline_closed counter\n"
+    "certprobe_http_request_deadline_closed_total 2\n",
+    "# TYPE certprobe_http_accept_paused counter\n"
+    "certprobe_http_accept_paused_total 1\n"
     "# EOF\n",
 };
 
@@ -1380,9 +1408,9 @@ static void test_large_render(void **state)
 		       "reusing it; %zu lines, %.1f MB\n",
 		       om ? "OpenMetrics" : "0.0.4", cold, best, lines, (double)b.len / 1e6);
 		fflush(stdout);
-		/* 23 series per transaction; 404 endpoint series, 19 self, 40 HELP/TYPE; 10 UNIT,
+		/* 23 series per transaction; 404 endpoint series, 23 self, 48 HELP/TYPE; 10 UNIT,
 		 * EOF (the interval family has no series here: its rows set no interval) */
-		assert_int_equal(lines, 10000 * 23 + 404 + 19 + 40 + (om ? 11 : 0));
+		assert_int_equal(lines, 10000 * 23 + 404 + 23 + 48 + (om ? 11 : 0));
 		assert_lint((const char *)b.data, om);
 		bbuf_free(&b);
 	}

@@ -3,7 +3,8 @@
  * runs one curl_easy_perform and then stops the loop that the test thread runs, so the
  * server is the real evhttp/OpenSSL code on a real socket. Certificates are throwaway
  * self-signed P-256 ones made in-process. Covers methods, limits, TLS (pinned CA,
- * plain HTTP on the TLS port, reload), basic auth, bind errors and what reaches the log.
+ * plain HTTP on the TLS port, reload), basic auth, bind errors and what reaches the log,
+ * and the descriptor budget: the connection cap and accept paused on EMFILE.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -21,6 +22,11 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
 
 #include <curl/curl.h>
 #include <event2/buffer.h>
@@ -661,6 +667,146 @@ static void test_ipv6(void **state)
 	assert_int_equal(get_status(s, "http://[::1]:18728/metrics", NULL), 200);
 }
 
+/* ---- the descriptor budget ---- */
+
+/* A non-blocking connect to 127.0.0.1:port; the kernel completes it without accept. */
+static int client_connect(unsigned port)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+
+	assert_true(fd != -1);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) == -1)
+		assert_int_equal(errno, EINPROGRESS);
+	return fd;
+}
+
+/* Run the loop for ms milliseconds. */
+static void run_for(struct server *s, long ms)
+{
+	struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+
+	event_base_loopexit(s->base, &tv);
+	assert_int_not_equal(event_base_dispatch(s->base), -1);
+}
+
+static size_t count_lines(const char *log, const char *needle)
+{
+	size_t n = 0;
+
+	for (const char *p = strstr(log, needle); p != NULL; p = strstr(p + 1, needle))
+		n++;
+	return n;
+}
+
+/*
+ * With RLIMIT_NOFILE at 1024 the cap is 256 connections: 4 more are refused with a 503
+ * and counted; once the clients go, the records go too and a request is served.
+ */
+static void test_connection_cap(void **state)
+{
+	struct server *s = *state;
+	struct web_conf c = {.listen = "127.0.0.1:18720"};
+	struct rlimit old, rl;
+	struct web_stats st;
+	int fds[260];
+	size_t told = 0;
+	char buf[128];
+
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	if (old.rlim_max < 1024) {
+		print_message("hard descriptor limit %ju < 1024\n", (uintmax_t)old.rlim_max);
+		skip();
+	}
+	rl = old;
+	rl.rlim_cur = 1024;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	start(s, &c); /* the budget is taken from the limit now in force */
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	for (size_t i = 0; i < 260; i++)
+		fds[i] = client_connect(18720);
+	for (int i = 0; i < 20; i++) {
+		run_for(s, 50);
+		web_get_stats(s->web, &st);
+		if (st.open + st.refused >= 260)
+			break;
+	}
+	web_get_stats(s->web, &st);
+	assert_int_equal(st.open, 256);
+	assert_int_equal(st.refused, 4);
+	assert_int_equal(st.accept_paused, 0);
+	for (size_t i = 0; i < 260; i++) {
+		ssize_t n = recv(fds[i], buf, sizeof buf - 1, 0);
+		if (n > 0) {
+			buf[n] = '\0';
+			assert_non_null(strstr(buf, "HTTP/1.1 503 Service Unavailable\r\n"));
+			told++;
+		}
+		close(fds[i]);
+	}
+	assert_int_equal(told, 4);
+	for (int i = 0; i < 20; i++) {
+		run_for(s, 50);
+		web_get_stats(s->web, &st);
+		if (st.open == 0)
+			break;
+	}
+	assert_int_equal(st.open, 0);
+	assert_int_equal(get_status(s, "http://127.0.0.1:18720/metrics", NULL), 200);
+}
+
+/*
+ * Out of descriptors: accept is paused, not retried in a loop (a pause lasts 500 ms, so
+ * 1.2 s makes at most 4), one line is logged however often it fails, and the pending
+ * connection is taken once descriptors are free again.
+ */
+static void test_accept_paused_on_emfile(void **state)
+{
+	struct server *s = *state;
+	struct web_conf c = {.listen = "127.0.0.1:18720"};
+	struct rlimit old, rl;
+	struct web_stats st;
+	int client, fill[256];
+	size_t n_fill = 0;
+	char log[4096];
+
+	start(s, &c);
+	client = client_connect(18720);
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+	rl = old;
+	rl.rlim_cur = 256;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	capture_begin();
+	for (;;) {
+		int fd = dup(STDERR_FILENO);
+		if (fd == -1)
+			break;
+		assert_true(n_fill < sizeof fill / sizeof fill[0]);
+		fill[n_fill++] = fd;
+	}
+	run_for(s, 1200);
+	web_get_stats(s->web, &st);
+	while (n_fill > 0)
+		close(fill[--n_fill]);
+	capture_end(log, sizeof log);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+	if (st.accept_paused < 1 || st.accept_paused > 4)
+		fail_msg("accept paused %ju times in 1.2 s", (uintmax_t)st.accept_paused);
+	assert_int_equal(st.open, 0);
+	assert_int_equal(count_lines(log, "Too many open files"), 1);
+	assert_non_null(strstr(log, "listener 127.0.0.1:18720: accept failed, paused for 500 ms"));
+	for (int i = 0; i < 20; i++) {
+		run_for(s, 50);
+		web_get_stats(s->web, &st);
+		if (st.open == 1)
+			break;
+	}
+	assert_int_equal(st.open, 1);
+	close(client);
+	assert_int_equal(get_status(s, "http://127.0.0.1:18720/metrics", NULL), 200);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -678,6 +824,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_clear_text_warning, server_setup, server_teardown),
 	    cmocka_unit_test_setup_teardown(test_localhost, server_setup, server_teardown),
 	    cmocka_unit_test_setup_teardown(test_ipv6, server_setup, server_teardown),
+	    cmocka_unit_test_setup_teardown(test_connection_cap, server_setup, server_teardown),
+	    cmocka_unit_test_setup_teardown(test_accept_paused_on_emfile, server_setup,
+	                                    server_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

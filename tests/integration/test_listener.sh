@@ -131,8 +131,9 @@ check "the transaction went on running during the flood" until_true 5 runs_gt cr
 unknown1=$(runs unknown)
 echo "       UNKNOWN runs: ${unknown0} before the flood, ${unknown1:-0} after"
 check "no run turned UNKNOWN (it found its descriptors)" [ "${unknown1:-0}" = "$unknown0" ]
-check "refused connections are counted" \
-	test "$(metric certprobe_http_connections_refused_total)" -gt 0
+refused=$(metric certprobe_http_connections_refused_total)
+echo "       refused connections: ${refused:-none}"
+check "refused connections are counted" test "${refused:-0}" -gt 0
 curl -s "http://127.0.0.1:$DPORT/metrics" >"$LAB/metrics.txt"
 if command -v promtool >/dev/null 2>&1; then
 	check "promtool check metrics is clean" promtool check metrics <"$LAB/metrics.txt"
@@ -144,6 +145,10 @@ echo "       trickle client cut off after: $t s"
 check "a request sent one byte a second is cut off by the deadline (10 s, within 13 s)" \
 	awk -v t="$t" 'BEGIN { exit !(t != "none" && t + 0 <= 13) }'
 check "the daemon is still healthy" quiet curl -fs -m 2 "http://127.0.0.1:$DPORT/-/healthy"
+check "the deadline's closes are counted" \
+	test "$(metric certprobe_http_request_deadline_closed_total)" -ge 1
+check "the closed connections are no longer counted as open (the scrape's own is)" \
+	test "$(metric certprobe_http_connections_open)" -le 2
 check "the daemon is still running" kill -0 "$DPID"
 
 finish

@@ -575,6 +575,7 @@ static void web_conn_on_timer(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	c->fd = bufferevent_getfd(c->bev);
+	bufferevent_decref(c->bev);
 	c->bev = NULL;
 	if (c->fd == -1 || fstat(c->fd, &st) == -1) {
 		web_conn_free(c); /* evhttp failed to set the connection up */
@@ -620,6 +621,8 @@ static struct bufferevent *web_bev(struct event_base *base, void *arg)
 	web_conn_reap(w);
 	c->w = w;
 	c->fd = -1;
+	/* held until the first turn: evhttp frees it at once when it cannot set up (OOM) */
+	bufferevent_incref(bev);
 	c->bev = bev;
 	c->phase = WEB_CONN_NEW;
 	c->refuse = w->n_conns >= w->max_conns;
@@ -886,8 +889,11 @@ void web_free(struct web *w)
 	w->http = NULL;
 	w->sock = NULL;
 	w->lev = NULL;
-	while (w->conns != NULL)
+	while (w->conns != NULL) {
+		if (w->conns->bev != NULL)
+			bufferevent_decref(w->conns->bev);
 		web_conn_free(w->conns);
+	}
 	if (w->resume != NULL)
 		event_free(w->resume); /* not NULL-safe */
 	w->resume = NULL;

@@ -22,7 +22,6 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -98,8 +97,8 @@ struct web {
 	unsigned max_conns; /* the cap on open connections */
 	int fd_high;        /* a connection on a descriptor at or above this one is refused */
 	struct web_stats stats;
-	uint64_t accept_unlogged;  /* pauses since then */
-	uint64_t accept_logged_us; /* monotonic, with accept_logged: 0 = never */
+	uint64_t accept_logged_us; /* the last line about a failed accept (monotonic); 0 = none */
+	uint64_t accept_unlogged;  /* pauses since that line */
 	struct web *next;          /* in web_all */
 	SSL_CTX *ssl;              /* NULL = plain HTTP; new connections take whatever is here */
 	char *listen;
@@ -638,7 +637,7 @@ static struct bufferevent *web_bev(struct event_base *base, void *arg)
 	return bev;
 }
 
-/* The record of req's connection, or NULL (not ours: cannot happen). */
+/* The record of req's connection, or NULL (none: every accepted connection has one). */
 static struct web_conn *web_conn_find(struct web *w, struct evhttp_request *req)
 {
 	struct evhttp_connection *conn = evhttp_request_get_connection(req);

@@ -1,5 +1,5 @@
 #!/bin/bash
-# certprobed's listener under descriptor pressure (issue 10, item 3), on 127.0.0.1:18850-18851:
+# certprobed's listener under descriptor pressure (issue 10, item 3), on 127.0.0.1:18940-18941:
 # with `ulimit -n 64` and 100 idle connections the daemon does not spin on EMFILE, logs at
 # most a few lines about it, keeps running its transaction (no UNKNOWN results), refuses
 # what is beyond its connection cap (and counts it), answers /-/healthy soon after the
@@ -11,7 +11,7 @@ SRCDIR=${SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$SRCDIR/tests/integration/assert.sh"
 lab_test_init
 
-DPORT=18850 DEAD=18851 # DEAD: nothing listens; the transaction fails there (CRITICAL)
+DPORT=18940 DEAD=18941 # DEAD: nothing listens; the transaction fails there (CRITICAL)
 CLK_TCK=$(getconf CLK_TCK)
 
 until_true() { # SECONDS CMD...: poll every 0.1 s

@@ -23,9 +23,17 @@ check "happy path: Success" [ "$(field result)" = Success ]
 expect_finding "happy path" scep_weak_cipher
 expect_finding "happy path" scep_weak_digest
 check "happy path: every step timed" jqtest '[.[0].steps[].name] == ["key","challenge","getcacaps","getcacert","request","pkioperation","verify","store"]'
-check "issued certificate kept" [ -s "$LAB/state/t/cert.pem" ]
-check "its key is 0600" [ "$(stat -c %a "$LAB/state/t/cert-key.pem")" = 600 ]
-check "issued cert verifies against the CA" openssl verify -CAfile "$LAB/ca/depot/ca.pem" "$LAB/state/t/cert.pem"
+check "issued certificate kept" [ -s "$LAB/state/txn/t/cert.pem" ]
+check "its key is 0600" [ "$(stat -c %a "$LAB/state/txn/t/cert-key.pem")" = 600 ]
+check "issued cert verifies against the CA" openssl verify -CAfile "$LAB/ca/depot/ca.pem" "$LAB/state/txn/t/cert.pem"
+check "nothing of the transaction's at the top of state_dir" [ ! -e "$LAB/state/t" ]
+
+# A name that is one of the daemon's own files lands in its own directory under txn/.
+TXN_NAME=certprobed.state.json write_config "$LAB/clash.yaml" "$url" "challenge: {file: $LAB/challenge}"
+probe "$LAB/clash.yaml"
+expect "named like the state file" ok 1
+check "named like the state file: not at the top" [ ! -e "$LAB/state/certprobed.state.json" ]
+check "named like the state file: under txn/" [ -d "$LAB/state/txn/certprobed.state.json" ]
 
 "$BIN/certprobe" run -v -c "$LAB/ok.yaml" >"$LAB/text.txt" 2>&1
 check "text report has Test-Cs fields" grep -q '^Result      : Success' "$LAB/text.txt"
@@ -60,12 +68,16 @@ expect "server down" tcp_refused 2
 write_config "$LAB/renew.yaml" "$url" "challenge: {file: $LAB/challenge}" "renewal: true"
 probe "$LAB/renew.yaml"
 expect "renewal: first run enrolls" ok 1
+# the old layout (STATE_DIR/NAME/) is moved on first use, and renewal finds the certificate
+rm -rf "$LAB/state/t"
+mv "$LAB/state/txn/t" "$LAB/state/t"
 probe "$LAB/renew.yaml"
 expect "renewal: second run renews" ok 1
 check "renewal: RenewalReq sent" contains "$(step_detail request)" RenewalReq
+check "old layout: moved under txn/" [ -d "$LAB/state/txn/t" ] && [ ! -e "$LAB/state/t" ]
 
 write_config "$LAB/reuse.yaml" "$url" "challenge: {file: $LAB/challenge}" "key: {type: rsa, bits: 2048, reuse_runs: 3}"
-rm -rf "$LAB/state/t"
+rm -rf "$LAB/state/txn/t"
 probe "$LAB/reuse.yaml"
 expect "key reuse: run 1" ok 1
 k1=$(field details.transaction_id)

@@ -32,6 +32,7 @@
 #include "pki/pki.h"
 #include "transactions/clientauth/clientauth_conf.h"
 #include "transactions/thresholds.h"
+#include "transactions/txn_state.h"
 
 #define CA_MAX_REDIRECTS 3
 
@@ -142,8 +143,12 @@ static enum step_ret step_cert(struct clientauth_txn *t)
 
 	t->step = txn_step_begin(&t->result, "certificate");
 	if (cc->from != NULL) {
-		snprintf(cert, sizeof cert, "%s/%s/cert.pem", t->env.state_dir, cc->from);
-		snprintf(key, sizeof key, "%s/%s/cert-key.pem", t->env.state_dir, cc->from);
+		char dir[700];
+		/* the enrollment may not have run since the layout changed */
+		txn_state_migrate(t->env.state_dir, cc->from);
+		txn_state_dir(t->env.state_dir, cc->from, dir, sizeof dir);
+		snprintf(cert, sizeof cert, "%s/cert.pem", dir);
+		snprintf(key, sizeof key, "%s/cert-key.pem", dir);
 		if (access(cert, R_OK) != 0 || access(key, R_OK) != 0)
 			return ca_fail(t, TXN_CLIENT_CERT_UNAVAILABLE,
 			               "enrollment '%s' has not issued a certificate yet (no %s)",

@@ -31,6 +31,7 @@
 #include "transactions/scep/scep_store.h"
 #include "transactions/scep/scep_conf.h"
 #include "transactions/thresholds.h"
+#include "transactions/txn_state.h"
 
 #define SCEP_CAPS_MAX (16 * 1024)
 #define SCEP_CACERT_MAX (256 * 1024)
@@ -841,7 +842,8 @@ static void *scep_txn_start(const struct txn_env *env, const struct txn_conf *co
 	t->cb = cb;
 	t->arg = arg;
 	bbuf_init(&t->body, 0);
-	snprintf(t->dir, sizeof t->dir, "%s/%s", env->state_dir, conf->name);
+	txn_state_migrate(env->state_dir, conf->name);
+	txn_state_dir(env->state_dir, conf->name, t->dir, sizeof t->dir);
 	t->deadline_ev = evtimer_new(env->base, scep_deadline_cb, t);
 	t->poll_ev = evtimer_new(env->base, scep_poll_cb, t);
 	t->subject = pki_name_parse(sc->subject);

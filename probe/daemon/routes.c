@@ -64,6 +64,7 @@ static struct snapshot *current_snapshot(struct daemon *d)
 	d->snap->self.max_stall_us = d->max_stall_us;
 	d->snap->self.reload_ok = d->reload_ok;
 	d->snap->self.reload_success_time = (int64_t)d->reload_ts;
+	d->snap->self.state_write_failures = d->state_write_failures + d->state_failures_seen;
 	return snapshot_ref(d->snap);
 }
 

@@ -352,6 +352,15 @@ static bool get_reload_time(const void *row, size_t i, struct metric_sample *out
 	return true;
 }
 
+static bool get_state_write_failures(const void *row, size_t i, struct metric_sample *out)
+{
+	const struct snapshot_self *s = row;
+
+	(void)i;
+	set_uint(out, s->state_write_failures);
+	return true;
+}
+
 /* ---- the table ---- */
 
 /*
@@ -535,6 +544,15 @@ static const struct metric_def metric_table[] = {
         .unit = METRIC_UNIT_SECONDS,
         .scope = METRIC_SCOPE_SELF,
         .get = get_reload_time,
+    },
+    {
+        /* the probe's own disk: a transaction's store or the state file */
+        .name = "certprobe_state_write_failures",
+        .help = "Writes to the state directory that failed (an issued certificate and key, "
+                "the state file): the probe's own disk, not a remote endpoint",
+        .type = METRIC_COUNTER,
+        .scope = METRIC_SCOPE_SELF,
+        .get = get_state_write_failures,
     },
     /* /probe?target=NAME: the blackbox_exporter names, then ours */
     {

@@ -99,6 +99,7 @@ struct snapshot_self {
 	uint64_t max_stall_us;         /* longest loop stall the daemon measured (its window) */
 	bool reload_ok;                /* the last load or reload of the configuration worked */
 	int64_t reload_success_time;   /* Unix seconds of the last successful load; 0 = none */
+	uint64_t state_write_failures; /* writes to state_dir that failed (store, state file) */
 };
 
 struct snapshot_owned;

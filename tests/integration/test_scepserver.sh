@@ -28,6 +28,16 @@ check "its key is 0600" [ "$(stat -c %a "$LAB/state/txn/t/cert-key.pem")" = 600 
 check "issued cert verifies against the CA" openssl verify -CAfile "$LAB/ca/depot/ca.pem" "$LAB/state/txn/t/cert.pem"
 check "nothing of the transaction's at the top of state_dir" [ ! -e "$LAB/state/t" ]
 
+# The probe's own disk fails (a file where the transaction's directory should be: root
+# writes through a read-only mode): UNKNOWN probe_state_write, whatever the CA's findings.
+rm -rf "$LAB/state/txn/t"
+: >"$LAB/state/txn/t"
+probe "$LAB/ok.yaml"
+expect "state directory unwritable" probe_state_write 3
+check "state directory unwritable: Failure, UNKNOWN (not the CA's WARNING)" [ "$(field result)/$(field state)" = Failure/UNKNOWN ]
+check "state directory unwritable: the store step failed" [ "$(jq -r '.[0].steps[] | select(.name=="store") | .status' "$LAB/out.json")" = probe_state_write ]
+rm -f "$LAB/state/txn/t"
+
 # A name that is one of the daemon's own files lands in its own directory under txn/.
 TXN_NAME=certprobed.state.json write_config "$LAB/clash.yaml" "$url" "challenge: {file: $LAB/challenge}"
 probe "$LAB/clash.yaml"

@@ -117,6 +117,7 @@ static void tiny_snapshot(struct snapshot *s)
 	s->self.max_stall_us = 42100;
 	s->self.reload_ok = true;
 	s->self.reload_success_time = 1699999000;
+	s->self.state_write_failures = 2;
 }
 
 static struct snapshot_txn sample_txns[4];
@@ -752,7 +753,12 @@ static const char tiny_prom[] =
     "# HELP certprobe_config_last_reload_success_timestamp_seconds When the configuration "
     "was last loaded successfully, as Unix time\n"
     "# TYPE certprobe_config_last_reload_success_timestamp_seconds gauge\n"
-    "certprobe_config_last_reload_success_timestamp_seconds 1699999000\n";
+    "certprobe_config_last_reload_success_timestamp_seconds 1699999000\n"
+    "# HELP certprobe_state_write_failures_total Writes to the state directory that failed "
+    "(an issued certificate and key, the state file): the probe's own disk, not a remote "
+    "endpoint\n"
+    "# TYPE certprobe_state_write_failures_total counter\n"
+    "certprobe_state_write_failures_total 2\n";
 
 /*
  * The OpenMetrics rendering differs only in metadata: family names without _total and
@@ -794,7 +800,9 @@ static const char *const tiny_om_metadata[] = {
     "# UNIT certprobe_scheduler_lag_seconds seconds\n"
     "certprobe_scheduler_lag_seconds_bucket{le=\"0.001\"} 1\n",
     "# UNIT certprobe_config_last_reload_success_timestamp_seconds seconds\n"
-    "certprobe_config_last_reload_success_timestamp_seconds 1699999000\n"
+    "certprobe_config_last_reload_success_timestamp_seconds 1699999000\n",
+    "# TYPE certprobe_state_write_failures counter\n"
+    "certprobe_state_write_failures_total 2\n"
     "# EOF\n",
 };
 
@@ -1380,9 +1388,9 @@ static void test_large_render(void **state)
 		       "reusing it; %zu lines, %.1f MB\n",
 		       om ? "OpenMetrics" : "0.0.4", cold, best, lines, (double)b.len / 1e6);
 		fflush(stdout);
-		/* 23 series per transaction; 404 endpoint series, 19 self, 40 HELP/TYPE; 10 UNIT,
+		/* 23 series per transaction; 404 endpoint series, 20 self, 42 HELP/TYPE; 10 UNIT,
 		 * EOF (the interval family has no series here: its rows set no interval) */
-		assert_int_equal(lines, 10000 * 23 + 404 + 19 + 40 + (om ? 11 : 0));
+		assert_int_equal(lines, 10000 * 23 + 404 + 20 + 42 + (om ? 11 : 0));
 		assert_lint((const char *)b.data, om);
 		bbuf_free(&b);
 	}

@@ -714,11 +714,10 @@ static enum step_ret scep_step_store(struct scep_txn *t)
 		rc = scep_store_write(t->dir, "caps", caps);
 	}
 	if (rc == -1) {
+		/* the probe's failure, never the CA's: the primary status, UNKNOWN */
 		char detail[200];
 		snprintf(detail, sizeof detail, "%s: %s", t->dir, strerror(errno));
-		txn_step_end(&t->result, i, TXN_PROBE_STATE_WRITE, "%s", detail);
-		txn_result_finding(&t->result, TXN_PROBE_STATE_WRITE, "%s", detail);
-		return STEP_DONE;
+		return scep_fail(t, i, TXN_PROBE_STATE_WRITE, detail);
 	}
 	txn_step_end(&t->result, i, TXN_OK, "%s", t->dir);
 	return STEP_DONE;

@@ -66,37 +66,41 @@ static void lock_holder(int fd, char *buf, size_t len)
 	snprintf(buf, len, "%s (pid %ld)", end[0] != '\0' ? end : "another process", pid);
 }
 
-int txn_state_lock(const char *state_dir, const char *who, char *err, size_t errlen)
+enum txn_state_lock_status txn_state_lock(const char *state_dir, const char *who, int *fd,
+                                          char *err, size_t errlen)
 {
 	char path[600], line[96];
 	ssize_t n;
-	int fd, rc;
+	int lfd, rc;
 
+	*fd = -1;
 	snprintf(path, sizeof path, "%s/%s", state_dir, TXN_STATE_LOCK);
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd == -1) {
+	lfd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (lfd == -1) {
 		snprintf(err, errlen, "cannot open the lock %s: %s", path, strerror(errno));
-		return -1;
+		return TXN_STATE_LOCK_UNAVAILABLE;
 	}
-	rc = flock(fd, LOCK_EX | LOCK_NB);
+	rc = flock(lfd, LOCK_EX | LOCK_NB);
 	if (rc == -1) {
 		int e = errno;
 		char holder[96];
-		lock_holder(fd, holder, sizeof holder);
-		if (e == EWOULDBLOCK)
-			snprintf(err, errlen, "state directory %s is in use by %s", state_dir,
-			         holder);
-		else
+		if (e != EWOULDBLOCK) {
 			snprintf(err, errlen, "cannot lock %s: %s", path, strerror(e));
-		close(fd);
-		return -1;
+			close(lfd);
+			return TXN_STATE_LOCK_UNAVAILABLE;
+		}
+		lock_holder(lfd, holder, sizeof holder);
+		snprintf(err, errlen, "state directory %s is in use by %s", state_dir, holder);
+		close(lfd);
+		return TXN_STATE_LOCK_BUSY;
 	}
 	/* "PID WHO\n": what a second process names in its message */
 	n = snprintf(line, sizeof line, "%ld %s\n", (long)getpid(), who);
-	rc = ftruncate(fd, 0);
-	if (rc == 0 && pwrite(fd, line, (size_t)n, 0) != n)
+	rc = ftruncate(lfd, 0);
+	if (rc == 0 && pwrite(lfd, line, (size_t)n, 0) != n)
 		rc = -1;
 	if (rc == -1)
 		log_warn_errno("state: cannot write our pid into %s", path);
-	return fd;
+	*fd = lfd;
+	return TXN_STATE_LOCKED;
 }

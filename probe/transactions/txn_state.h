@@ -30,13 +30,19 @@ void txn_state_dir(const char *state_dir, const char *name, char *buf, size_t le
  */
 bool txn_state_migrate(const char *state_dir, const char *name);
 
+enum txn_state_lock_status {
+	TXN_STATE_LOCKED,           /* *fd holds the lock */
+	TXN_STATE_LOCK_BUSY,        /* another process holds it */
+	TXN_STATE_LOCK_UNAVAILABLE, /* the lock file cannot be opened or locked */
+};
+
 /*
- * Take the exclusive lock on STATE_DIR/certprobe.lock (flock, never waiting) for the
- * life of the process and write our pid into it. Returns the lock's descriptor (close
- * it to release), or -1 with a message in err: "state directory X is in use by
- * certprobed (pid N)" when another process holds it (its pid read from the file), or
- * why the file could not be opened.
+ * Take the exclusive lock on STATE_DIR/certprobe.lock (flock, never waiting) for as long
+ * as *fd stays open, and write "PID WHO" into it. TXN_STATE_LOCKED: *fd is the lock
+ * (close it to release). Otherwise *fd is -1 and err says why: for BUSY "state directory
+ * X is in use by certprobed (pid N)", the holder read from the file.
  */
-int txn_state_lock(const char *state_dir, const char *who, char *err, size_t errlen);
+enum txn_state_lock_status txn_state_lock(const char *state_dir, const char *who, int *fd,
+                                          char *err, size_t errlen);
 
 #endif

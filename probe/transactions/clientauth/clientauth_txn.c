@@ -147,12 +147,19 @@ static enum step_ret step_cert(struct clientauth_txn *t)
 		/* the enrollment may not have run since the layout changed */
 		txn_state_migrate(t->env.state_dir, cc->from);
 		txn_state_dir(t->env.state_dir, cc->from, dir, sizeof dir);
-		snprintf(cert, sizeof cert, "%s/cert.pem", dir);
-		snprintf(key, sizeof key, "%s/cert-key.pem", dir);
+		/* key and certificate are one file, replaced as one (txn_state.h) */
+		snprintf(cert, sizeof cert, "%s/%s", dir, TXN_STATE_IDENTITY);
+		snprintf(key, sizeof key, "%s", cert);
+		if (access(cert, R_OK) != 0) {
+			/* the pair as two files, from before identity.pem: read as a fallback */
+			snprintf(cert, sizeof cert, "%s/cert.pem", dir);
+			snprintf(key, sizeof key, "%s/cert-key.pem", dir);
+		}
 		if (access(cert, R_OK) != 0 || access(key, R_OK) != 0)
 			return ca_fail(t, TXN_CLIENT_CERT_UNAVAILABLE,
-			               "enrollment '%s' has not issued a certificate yet (no %s)",
-			               cc->from, cert);
+			               "enrollment '%s' has not issued a certificate yet (no "
+			               "%s/%s)",
+			               cc->from, dir, TXN_STATE_IDENTITY);
 		p.cert = cert;
 		p.key = key;
 	} else if (cc->cert != NULL) {

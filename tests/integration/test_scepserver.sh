@@ -65,6 +65,21 @@ expect "state directory unwritable" probe_state_write 3
 check "state directory unwritable: Failure, UNKNOWN (not the CA's WARNING)" [ "$(field result)/$(field state)" = Failure/UNKNOWN ]
 check "state directory unwritable: the store step failed" [ "$(jq -r '.[0].steps[] | select(.name=="store") | .status' "$LAB/out.json")" = probe_state_write ]
 rm -f "$LAB/state/txn/t"
+# ... and a read-only state directory (a read-only bind mount stops root too)
+if unshare -m true 2>/dev/null; then
+	PROBED=1
+	RC=0
+	unshare -m sh -c 'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && exec "$2" run -j -c "$3"' \
+		sh "$LAB/state" "$BIN/certprobe" "$LAB/ok.yaml" >"$LAB/out.json" 2>"$LAB/err.txt" || RC=$?
+	OUT=$(cat "$LAB/out.json")
+	ERR=$(cat "$LAB/err.txt")
+	expect "read-only state directory" probe_state_write 3
+	check "read-only state directory: UNKNOWN, the CA's weak digest only a finding" \
+		[ "$(field state)" = UNKNOWN ] && has_finding scep_weak_digest
+	check "read-only state directory: the detail says why" contains "$(field error_detail)" "Read-only file system"
+else
+	echo "skip - read-only state directory: no mount namespace (unshare -m) here"
+fi
 
 # A name that is one of the daemon's own files lands in its own directory under txn/.
 TXN_NAME=certprobed.state.json write_config "$LAB/clash.yaml" "$url" "challenge: {file: $LAB/challenge}"

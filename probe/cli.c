@@ -3,11 +3,14 @@
  * run executes transactions once on the event loop and prints a report per
  * transaction (Test-CsPhoneBootstrap style) or JSON. Init and cleanup order live here.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "config/config.h"
 #include "core/log.h"
@@ -15,6 +18,7 @@
 #include "exporters/status_cmd.h"
 #include "transactions/report.h"
 #include "transactions/runner.h"
+#include "transactions/txn_state.h"
 
 #define EXIT_USAGE 3
 
@@ -108,7 +112,8 @@ static int cli_run(int argc, char **argv)
 	struct txn_result *results;
 	char err[256];
 	unsigned nerr = 0;
-	int ch, worst;
+	int ch, worst, lock_fd = -1;
+	enum txn_state_lock_status lock;
 	size_t n = 0;
 
 	optind = 1;
@@ -152,11 +157,28 @@ static int cli_run(int argc, char **argv)
 	if (verbose)
 		log_set_level(LOG_LEVEL_DEBUG);
 	ro.state_dir = state_dir != NULL ? state_dir : cfg->state_dir;
+	/*
+	 * The daemon holds the state directory's lock for its life: a run beside it would
+	 * replace the certificates and keys it is using. Refused at once (no waiting: the
+	 * daemon never lets go), with who holds it; another directory is -s away.
+	 */
+	if (mkdir(ro.state_dir, 0700) == -1 && errno != EEXIST)
+		lock = TXN_STATE_LOCK_UNAVAILABLE;
+	else
+		lock = txn_state_lock(ro.state_dir, "certprobe run", &lock_fd, err, sizeof err);
+	if (lock == TXN_STATE_LOCK_BUSY) {
+		fprintf(stderr, "certprobe run: %s (use -s DIR for another state directory)\n",
+		        err);
+		config_free(cfg);
+		return EXIT_USAGE;
+	}
 	ro.key_workers = 1;
 	ro.trace = verbose;
 	if (runner_env_open(&env, &ro, err, sizeof err) == -1) {
 		fprintf(stderr, "certprobe: %s\n", err);
 		config_free(cfg);
+		if (lock_fd != -1)
+			close(lock_fd);
 		return EXIT_USAGE;
 	}
 	confs = xcalloc(cfg->n_txns + 1, sizeof *confs);
@@ -186,6 +208,8 @@ static int cli_run(int argc, char **argv)
 	free(results);
 	runner_env_close(&env);
 	config_free(cfg);
+	if (lock_fd != -1)
+		close(lock_fd);
 	return worst;
 }
 

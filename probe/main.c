@@ -38,6 +38,7 @@
 #include "daemon/daemon.h"
 #include "exporters/statefile.h"
 #include "transactions/runner.h"
+#include "transactions/txn_state.h"
 #include "transactions/txn_type.h"
 
 #define EXIT_USAGE 3
@@ -254,7 +255,7 @@ int main(int argc, char **argv)
 	bool verbose = false;
 	unsigned nerr = 0;
 	char err[512];
-	int ch, rc = 0;
+	int ch, rc = 0, lock_fd = -1;
 
 	memset(&d, 0, sizeof d);
 	log_init("certprobed", LOG_LEVEL_INFO);
@@ -300,6 +301,16 @@ int main(int argc, char **argv)
 		rc = EXIT_USAGE;
 		goto out;
 	}
+	/* one writer per state directory: a second daemon or a `certprobe run` is refused */
+	if (txn_state_lock(d.state_dir, "certprobed", &lock_fd, err, sizeof err) ==
+	    TXN_STATE_LOCK_BUSY) {
+		log_err("%s", err);
+		config_free(cfg);
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	if (lock_fd == -1)
+		log_warn("%s; running without the lock", err);
 	ro.state_dir = d.state_dir;
 	ro.key_workers = 2;
 	ro.trace = verbose;
@@ -366,6 +377,8 @@ out:
 		event_free(d.sig_hup);
 	}
 	runner_env_close(&d.env);
+	if (lock_fd != -1)
+		close(lock_fd);
 	free(d.state_dir);
 	free(d.state_path);
 	log_syslog(0);

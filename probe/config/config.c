@@ -19,7 +19,7 @@
  *     warn: {expiry_days: N, latency: dur | {STEP: dur, ...}}
  *   alerting:                      optional mapping (cfg_daemon.c)
  *   transactions:                  required, a non-empty list of mappings:
- *     - name: NAME                 required, unique, 1-64 of A-Z a-z 0-9 _ . -
+ *     - name: NAME                 required, unique, 1-64 of A-Z a-z 0-9 _ . -, no leading .
  *       type: TYPE                 required; a registered type (txn_types[])
  *       interval: dur              default defaults.interval, same range
  *       timeout: dur               default defaults.timeout, same range
@@ -122,6 +122,13 @@ static void handle_name(struct cfg_loader *ld, struct cfg_node *node, void *obj,
 	if (!valid_name(s)) {
 		cfg_walk_error(ld, node, NULL,
 		               "bad transaction name '%s' (use 1-64 of A-Z a-z 0-9 _ . -)",
+		               cfg_walk_clip(s, buf, sizeof buf));
+		return;
+	}
+	if (s[0] == '.') {
+		/* the name is a directory under state_dir: ".." would write into its parent */
+		cfg_walk_error(ld, node, NULL,
+		               "bad transaction name '%s' (it must not start with '.')",
 		               cfg_walk_clip(s, buf, sizeof buf));
 		return;
 	}

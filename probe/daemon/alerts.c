@@ -218,7 +218,8 @@ static void endpoint_alert(struct daemon *d, struct endpoint *e)
 	description[0] = '\0';
 	for (size_t i = 0; i < e->n_members; i++) {
 		const struct target *t = e->members[i];
-		if (t->health.hard_state == RESULT_OK || t->health.state_type != HEALTH_HARD)
+		if (t->health.hard_state == RESULT_OK || t->health.state_type != HEALTH_HARD ||
+		    !health_judges_endpoint(&t->health))
 			continue;
 		n_failing++;
 		if (nm < sizeof members)

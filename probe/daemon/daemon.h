@@ -143,6 +143,7 @@ struct daemon {
 	uint64_t max_stall_us;
 	struct snapshot_histogram lag;
 	uint64_t in_flight;
+	uint64_t state_write_failures; /* runs that could not store their files in state_dir */
 	time_t started;
 	time_t reload_ts;
 	bool reload_ok;

@@ -127,6 +127,7 @@ void sched_result(const struct txn_result *r, void *arg)
 	struct daemon *d = g->d;
 	struct health_change c;
 	uint64_t interval_us = t->conf->interval_ms * 1000, next;
+	const char *detail;
 
 	t->have_last = true;
 	t->last_wall = time(NULL);
@@ -136,8 +137,14 @@ void sched_result(const struct txn_result *r, void *arg)
 	t->runs[r->result]++;
 	d->in_flight--;
 	event_active(t->reap, EV_TIMEOUT, 0);
-	c = health_update(&t->health, &d->hconf, r->result, txn_result_reason(r, NULL),
+	c = health_update(&t->health, &d->hconf, r->result, txn_result_reason(r, &detail),
 	                  (uint64_t)t->last_wall);
+	if (txn_result_reason(r, NULL) == TXN_PROBE_STATE_WRITE) {
+		/* the probe's own disk: its own signal, never the endpoint's */
+		d->state_write_failures++;
+		log_err("%s: cannot write the state directory (%s); the endpoint is not judged",
+		        t->conf->name, detail);
+	}
 	gen_row_update(t, r);
 	routes_invalidate(d);
 	persist_record(t, r);

@@ -388,6 +388,15 @@ static bool get_http_accept_paused(const void *row, size_t i, struct metric_samp
 	return true;
 }
 
+static bool get_state_write_failures(const void *row, size_t i, struct metric_sample *out)
+{
+	const struct snapshot_self *s = row;
+
+	(void)i;
+	set_uint(out, s->state_write_failures);
+	return true;
+}
+
 /* ---- the table ---- */
 
 /*
@@ -602,6 +611,15 @@ static const struct metric_def metric_table[] = {
         .type = METRIC_COUNTER,
         .scope = METRIC_SCOPE_SELF,
         .get = get_http_accept_paused,
+    },
+    {
+        /* the probe's own disk: a transaction's store or the state file */
+        .name = "certprobe_state_write_failures",
+        .help = "Writes to the state directory that failed (an issued certificate and key, "
+                "the state file): the probe's own disk, not a remote endpoint",
+        .type = METRIC_COUNTER,
+        .scope = METRIC_SCOPE_SELF,
+        .get = get_state_write_failures,
     },
     /* /probe?target=NAME: the blackbox_exporter names, then ours */
     {

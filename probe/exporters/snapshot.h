@@ -104,6 +104,7 @@ struct snapshot_self {
 	uint64_t http_refused;         /* refused: over the cap or short of descriptors */
 	uint64_t http_deadline_closed; /* closed: no whole request within the deadline */
 	uint64_t http_accept_paused;   /* accept failed (EMFILE, ...) and was paused */
+	uint64_t state_write_failures; /* writes to state_dir that failed (store, state file) */
 };
 
 struct snapshot_owned;

@@ -254,6 +254,11 @@ void health_endpoint_init(struct health_endpoint *e)
 	e->notified = true;
 }
 
+bool health_judges_endpoint(const struct health *h)
+{
+	return result_clamp(h->hard_state) != RESULT_UNKNOWN;
+}
+
 struct health_change health_endpoint_update(struct health_endpoint *e, const struct health_conf *c,
                                             const struct health *const *members, size_t n,
                                             uint64_t now)
@@ -262,19 +267,24 @@ struct health_change health_endpoint_update(struct health_endpoint *e, const str
 	enum result_class prev = e->state;
 	enum result_class worst;
 	enum txn_status status;
-	unsigned failing = 0;
+	unsigned failing = 0, judged = 0;
 
 	out.type = HEALTH_HARD;
 	out.from = prev;
 	out.to = prev;
-	if (n == 0)
+	for (size_t i = 0; i < n; i++)
+		if (health_judges_endpoint(members[i]))
+			judged++;
+	if (judged == 0)
 		return out;
 
-	worst = result_clamp(members[0]->hard_state);
-	status = members[0]->hard_status;
+	worst = RESULT_OK;
+	status = TXN_OK;
 	for (size_t i = 0; i < n; i++) {
 		enum result_class s = result_clamp(members[i]->hard_state);
 
+		if (!health_judges_endpoint(members[i]))
+			continue;
 		if (s != RESULT_OK)
 			failing++;
 		if (endpoint_rank(s) > endpoint_rank(worst)) {
@@ -285,7 +295,7 @@ struct health_change health_endpoint_update(struct health_endpoint *e, const str
 
 	e->state = worst;
 	e->status = status;
-	e->members = (unsigned)n;
+	e->members = judged;
 	e->members_failing = failing;
 	e->last_check = now;
 	out.state_changed = worst != prev;

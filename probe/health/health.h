@@ -115,14 +115,17 @@ size_t health_change_describe(char *buf, size_t len, const char *kind, const cha
 
 /*
  * Health of an endpoint that several transactions hit. Its state is the worst HARD
- * state of its members in endpoint order OK < WARNING < UNKNOWN < CRITICAL: a probe-side
- * UNKNOWN must not mark a registrar CRITICAL. Every endpoint state is HARD (its inputs
- * are), so each change is a hard change, with its own flap detection and notifications.
+ * state of its members in endpoint order OK < WARNING < CRITICAL. A member whose HARD
+ * state is UNKNOWN failed on the probe's side (its state directory, a secret, its key;
+ * the target was not judged) and is left out: a failure of the probe never degrades the
+ * remote endpoint, nor clears what its other results said. Every endpoint state is HARD
+ * (its inputs are), so each change is a hard change, with its own flap detection and
+ * notifications.
  */
 struct health_endpoint {
 	enum result_class state;
 	enum txn_status status;   /* hard_status of the first member in the worst state */
-	unsigned members;         /* members combined in the latest update */
+	unsigned members;         /* members combined in the latest update (probe-side ones not) */
 	unsigned members_failing; /* of those, members whose HARD state is not OK */
 	uint64_t last_check;
 	uint64_t last_change;
@@ -131,14 +134,21 @@ struct health_endpoint {
 	bool notified;
 };
 
+/*
+ * False when h's HARD state is UNKNOWN: a probe-side failure that says nothing about the
+ * endpoint (health_endpoint_update() and the endpoint alert's member list skip it).
+ */
+bool health_judges_endpoint(const struct health *h);
+
 /* HARD OK, no members, empty history, nothing notified. */
 void health_endpoint_init(struct health_endpoint *e);
 
 /*
  * Recompute endpoint e from its n member transactions (non-NULL pointers, owned by the
  * caller). Call it after each member's health_update() (or once per round); every call
- * records one state in the endpoint's flap history. n == 0 changes nothing and returns
- * an empty change. change.attempt is always 0.
+ * records one state in the endpoint's flap history. No member that judges the endpoint
+ * (n == 0, or every one probe-side UNKNOWN) changes nothing and returns an empty change.
+ * change.attempt is always 0.
  */
 struct health_change health_endpoint_update(struct health_endpoint *e, const struct health_conf *c,
                                             const struct health *const *members, size_t n,

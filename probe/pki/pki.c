@@ -182,7 +182,7 @@ X509 *pki_cert_load(const char *path)
 }
 
 /* Write through a 0600 temp file and rename, so a reader never sees half a key. */
-static int pki_write_pem(const char *path, EVP_PKEY *key, X509 *cert)
+static int pki_write_pem(const char *path, EVP_PKEY *key, X509 *cert, STACK_OF(X509) *chain)
 {
 	char *tmp = xasprintf("%s.tmp.%ld", path, (long)getpid());
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
@@ -200,6 +200,9 @@ static int pki_write_pem(const char *path, EVP_PKEY *key, X509 *cert)
 		goto out;
 	if (cert != NULL && PEM_write_X509(f, cert) != 1)
 		goto out;
+	for (int i = 0; chain != NULL && i < sk_X509_num(chain); i++)
+		if (PEM_write_X509(f, sk_X509_value(chain, i)) != 1)
+			goto out;
 	if (fflush(f) != 0 || fsync(fileno(f)) == -1)
 		goto out;
 	if (fclose(f) != 0) {
@@ -211,22 +214,30 @@ static int pki_write_pem(const char *path, EVP_PKEY *key, X509 *cert)
 		goto out;
 	rc = 0;
 out:
-	if (f != NULL)
-		fclose(f);
-	if (rc == -1)
+	if (rc == -1) {
+		int e = errno;
+		if (f != NULL)
+			fclose(f);
 		unlink(tmp);
+		errno = e;
+	}
 	free(tmp);
 	return rc;
 }
 
 int pki_key_save(const char *path, EVP_PKEY *key)
 {
-	return pki_write_pem(path, key, NULL);
+	return pki_write_pem(path, key, NULL, NULL);
 }
 
 int pki_cert_save(const char *path, X509 *cert)
 {
-	return pki_write_pem(path, NULL, cert);
+	return pki_write_pem(path, NULL, cert, NULL);
+}
+
+int pki_identity_save(const char *path, EVP_PKEY *key, X509 *cert, STACK_OF(X509) *chain)
+{
+	return pki_write_pem(path, key, cert, chain);
 }
 
 const char *pki_last_error(char *buf, size_t len)

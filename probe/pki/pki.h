@@ -42,6 +42,12 @@ EVP_PKEY *pki_key_load(const char *path);
 int pki_key_save(const char *path, EVP_PKEY *key);
 X509 *pki_cert_load(const char *path);
 int pki_cert_save(const char *path, X509 *cert);
+/*
+ * Save key, then cert, then the certificates of chain (may be NULL) as one PEM file
+ * (0600, temporary file, fsync, one rename): a reader sees the old pair or the new one,
+ * never a certificate with another key. 0, or -1 (errno set) with path unchanged.
+ */
+int pki_identity_save(const char *path, EVP_PKEY *key, X509 *cert, STACK_OF(X509) *chain);
 
 /* The last OpenSSL error as text (and clear the queue); buf returned. */
 const char *pki_last_error(char *buf, size_t len);

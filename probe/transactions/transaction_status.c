@@ -26,9 +26,10 @@ static const struct txn_status_info txn_status_table[] = {
 	[TXN_PROBE_KEY_FAILED] = {RESULT_UNKNOWN, "probe_key_failed",
 		"the probe could not create or load its key",
 		"check the key settings and the state directory"},
-	[TXN_PROBE_STATE_WRITE] = {RESULT_WARNING, "probe_state_write",
-		"the issued certificate could not be saved in the state directory",
-		"check that state_dir exists and is writable by the probe user"},
+	[TXN_PROBE_STATE_WRITE] = {RESULT_UNKNOWN, "probe_state_write",
+		"the probe could not save the issued certificate and key in its state directory",
+		"the probe's own disk, not the CA: check that state_dir exists, is writable by the "
+		"probe user and is not full or read-only"},
 
 	[TXN_TIMEOUT] = {RESULT_CRITICAL, "timeout",
 		"no complete answer before the transaction deadline",

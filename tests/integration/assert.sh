@@ -68,7 +68,7 @@ contains() { # HAYSTACK NEEDLE
 	case "$1" in *"$2"*) return 0 ;; *) return 1 ;; esac
 }
 
-# write_config FILE URL [extra yaml lines for the transaction...]
+# write_config FILE URL [extra yaml lines for the transaction...]; its name is $TXN_NAME (t)
 write_config() {
 	local _file=$1 _url=$2 l
 	shift 2
@@ -76,7 +76,7 @@ write_config() {
 		echo "probe: {state_dir: $LAB/state}"
 		echo "defaults: {timeout: ${TIMEOUT:-10s}, pending: {poll_interval: 1s, max_wait: 5s}}"
 		echo "transactions:"
-		echo "  - name: t"
+		echo "  - name: ${TXN_NAME:-t}"
 		echo "    type: enrollment"
 		echo "    protocol: scep"
 		echo "    url: $_url"

@@ -124,6 +124,17 @@ probe "$LAB/all.yaml" logon
 expect "certificate not issued yet" client_cert_unavailable 3
 check "not issued yet: names the enrollment" contains "$(field error_detail)" "enrollment 'enroll'"
 
+# an enrollment stored by an older certprobe (STATE_DIR/NAME/ with cert.pem and
+# cert-key.pem): the logon moves it under txn/ and reads the two files as a fallback
+probe "$LAB/all.yaml" enroll
+mkdir -p "$LAB/state/enroll"
+openssl x509 -in "$LAB/state/txn/enroll/identity.pem" -out "$LAB/state/enroll/cert.pem"
+openssl pkey -in "$LAB/state/txn/enroll/identity.pem" -out "$LAB/state/enroll/cert-key.pem"
+rm -rf "$LAB/state/txn/enroll"
+probe "$LAB/all.yaml" logon
+expect "old layout: the logon uses the enrollment's two files" ok 0
+check "old layout: moved under txn/" [ -s "$LAB/state/txn/enroll/cert.pem" ] && [ ! -e "$LAB/state/enroll" ]
+
 t0=$(date +%s.%N)
 probe "$LAB/all.yaml"
 t1=$(date +%s.%N)

@@ -118,6 +118,20 @@ RC=0
 check "certprobe status: the registrar is listed OK" grep -q "127.0.0.1:$KAM  *registrar  *OK" "$LAB/status.txt"
 check "certprobe status exits with the worst HARD state (OK)" [ "$RC" = 0 ]
 
+# ---- one writer per state directory ----
+RC=0
+"$BIN/certprobe" run -c "$LAB/certprobe.yaml" enroll >"$LAB/run-locked.txt" 2>&1 || RC=$?
+check "certprobe run beside the daemon is refused (exit 3)" [ "$RC" = 3 ]
+check "certprobe run names the daemon holding the state directory" \
+	grep -q "state directory $LAB/state is in use by certprobed (pid $DPID)" "$LAB/run-locked.txt"
+RC=0
+timeout 10 "$BIN/certprobed" -c "$LAB/certprobe.yaml" >"$LAB/second.log" 2>&1 || RC=$?
+check "a second certprobed on the same state directory exits at once" [ "$RC" = 3 ]
+check "the second certprobed says who holds it" \
+	grep -q "state directory $LAB/state is in use by certprobed (pid $DPID)" "$LAB/second.log"
+check "the enrollment keeps its certificate and key as one file" \
+	test -s "$LAB/state/txn/enroll/identity.pem"
+
 # ---- /probe ----
 curl -s -H 'X-Prometheus-Scrape-Timeout-Seconds: 5' "http://127.0.0.1:$DPORT/probe?target=logon" >"$LAB/probe.txt"
 check "/probe runs the logon now: probe_success 1" grep -qx "probe_success 1" "$LAB/probe.txt"

@@ -2,7 +2,7 @@
  * test_health: Nagios Core semantics of the health module. SOFT/HARD with max_attempts,
  * soft and hard recoveries, changes between non-OK states, the weighted percent state
  * change on known sequences, flapping suppressing and then releasing notifications,
- * endpoints as worst-of with UNKNOWN below CRITICAL, and the log line text.
+ * endpoints as worst-of with probe-side UNKNOWN members left out, and the log line text.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -564,34 +564,36 @@ static void test_endpoint_worst_of(void **state)
 	assert_false(ch.state_changed);
 	assert_int_equal(e.state, RESULT_OK);
 
-	/* a probe-side UNKNOWN makes the endpoint UNKNOWN, not CRITICAL */
+	/* a probe-side UNKNOWN is the probe's failure: the endpoint is not judged by it */
 	feed(&b, &c1, RESULT_UNKNOWN, T0 + 2);
 	ch = health_endpoint_update(&e, &c3, members, 3, T0 + 2);
+	assert_false(ch.state_changed);
+	assert_false(ch.notify);
+	assert_int_equal(e.state, RESULT_OK);
+	assert_int_equal(e.members, 2);
+	assert_int_equal(e.members_failing, 0);
+
+	/* a judged member's WARNING is the endpoint's */
+	feed(&d, &c1, RESULT_WARNING, T0 + 3);
+	ch = health_endpoint_update(&e, &c3, members, 3, T0 + 3);
 	assert_true(ch.state_changed);
-	assert_true(ch.hard_changed);
 	assert_true(ch.notify);
 	assert_int_equal(ch.type, HEALTH_HARD);
 	assert_int_equal(ch.attempt, 0);
-	assert_int_equal(ch.to, RESULT_UNKNOWN);
-	assert_int_equal(e.status, TXN_PROBE_INTERNAL);
-	assert_int_equal(e.last_change, T0 + 2);
+	assert_int_equal(ch.to, RESULT_WARNING);
+	assert_int_equal(e.status, TXN_TLS_CERT_EXPIRING);
+	assert_int_equal(e.last_change, T0 + 3);
+	assert_int_equal(e.members_failing, 1);
 
-	/* WARNING ranks below UNKNOWN */
-	feed(&d, &c1, RESULT_WARNING, T0 + 3);
-	ch = health_endpoint_update(&e, &c3, members, 3, T0 + 3);
-	assert_false(ch.state_changed);
-	assert_int_equal(e.state, RESULT_UNKNOWN);
-	assert_int_equal(e.members_failing, 2);
-
-	/* CRITICAL outranks UNKNOWN; the status is the critical member's */
+	/* CRITICAL outranks WARNING; the status is the critical member's */
 	health_update(&a, &c3, RESULT_CRITICAL, TXN_REGISTRAR_UNAVAILABLE, T0 + 4);
 	health_update(&a, &c3, RESULT_CRITICAL, TXN_REGISTRAR_UNAVAILABLE, T0 + 5);
 	ch = health_endpoint_update(&e, &c3, members, 3, T0 + 5);
 	assert_true(ch.notify);
-	assert_int_equal(ch.from, RESULT_UNKNOWN);
+	assert_int_equal(ch.from, RESULT_WARNING);
 	assert_int_equal(ch.to, RESULT_CRITICAL);
 	assert_int_equal(e.status, TXN_REGISTRAR_UNAVAILABLE);
-	assert_int_equal(e.members_failing, 3);
+	assert_int_equal(e.members_failing, 2);
 
 	/* all recover: endpoint recovery notification */
 	feed(&a, &c3, RESULT_OK, T0 + 6);
@@ -610,6 +612,43 @@ static void test_endpoint_worst_of(void **state)
 	assert_false(ch.notify);
 	assert_int_equal(e.members, 3);
 	assert_int_equal(e.last_check, T0 + 6);
+}
+
+/*
+ * Every member failing on the probe's side (a full or read-only state directory): the
+ * endpoint keeps what its own results said, neither degraded nor cleared.
+ */
+static void test_endpoint_probe_side(void **state)
+{
+	struct health_conf c = conf_attempts(1);
+	struct health m;
+	const struct health *members[] = {&m};
+	struct health_endpoint e;
+	struct health_change ch;
+
+	(void)state;
+	health_init(&m);
+	health_endpoint_init(&e);
+	health_update(&m, &c, RESULT_OK, TXN_OK, T0);
+	health_endpoint_update(&e, &c, members, 1, T0);
+	health_update(&m, &c, RESULT_UNKNOWN, TXN_PROBE_STATE_WRITE, T0 + 1);
+	assert_false(health_judges_endpoint(&m));
+	ch = health_endpoint_update(&e, &c, members, 1, T0 + 1);
+	assert_false(ch.state_changed);
+	assert_false(ch.notify);
+	assert_int_equal(e.state, RESULT_OK);
+	assert_int_equal(e.last_check, T0);
+
+	health_update(&m, &c, RESULT_CRITICAL, TXN_SCEP_FAILURE_BAD_REQUEST, T0 + 2);
+	ch = health_endpoint_update(&e, &c, members, 1, T0 + 2);
+	assert_true(ch.notify);
+	assert_int_equal(e.state, RESULT_CRITICAL);
+	health_update(&m, &c, RESULT_UNKNOWN, TXN_PROBE_STATE_WRITE, T0 + 3);
+	ch = health_endpoint_update(&e, &c, members, 1, T0 + 3);
+	assert_false(ch.state_changed);
+	assert_false(ch.notify);
+	assert_int_equal(e.state, RESULT_CRITICAL);
+	assert_int_equal(e.status, TXN_SCEP_FAILURE_BAD_REQUEST);
 }
 
 static void test_endpoint_flapping(void **state)
@@ -727,6 +766,7 @@ int main(void)
 	    cmocka_unit_test(test_flapping_stop_sends_due_notification_once),
 	    cmocka_unit_test(test_flap_detection_off),
 	    cmocka_unit_test(test_endpoint_worst_of),
+	    cmocka_unit_test(test_endpoint_probe_side),
 	    cmocka_unit_test(test_endpoint_flapping),
 	    cmocka_unit_test(test_describe_transaction),
 	    cmocka_unit_test(test_describe_endpoint),

@@ -121,6 +121,7 @@ static void tiny_snapshot(struct snapshot *s)
 	s->self.http_refused = 7;
 	s->self.http_deadline_closed = 2;
 	s->self.http_accept_paused = 1;
+	s->self.state_write_failures = 2;
 }
 
 static struct snapshot_txn sample_txns[4];
@@ -771,7 +772,12 @@ static const char tiny_prom[] =
     "# HELP certprobe_http_accept_paused_total Times accepting on the HTTP listener failed "
     "(out of descriptors) and was paused\n"
     "# TYPE certprobe_http_accept_paused_total counter\n"
-    "certprobe_http_accept_paused_total 1\n";
+    "certprobe_http_accept_paused_total 1\n"
+    "# HELP certprobe_state_write_failures_total Writes to the state directory that failed "
+    "(an issued certificate and key, the state file): the probe's own disk, not a remote "
+    "endpoint\n"
+    "# TYPE certprobe_state_write_failures_total counter\n"
+    "certprobe_state_write_failures_total 2\n";
 
 /*
  * The OpenMetrics rendering differs only in metadata: family names without _total and
@@ -822,7 +828,9 @@ static const char *const tiny_om_metadata[] = {
     "# TYPE certprobe_http_request_deadline_closed counter\n"
     "certprobe_http_request_deadline_closed_total 2\n",
     "# TYPE certprobe_http_accept_paused counter\n"
-    "certprobe_http_accept_paused_total 1\n"
+    "certprobe_http_accept_paused_total 1\n",
+    "# TYPE certprobe_state_write_failures counter\n"
+    "certprobe_state_write_failures_total 2\n"
     "# EOF\n",
 };
 
@@ -1408,9 +1416,9 @@ static void test_large_render(void **state)
 		       "reusing it; %zu lines, %.1f MB\n",
 		       om ? "OpenMetrics" : "0.0.4", cold, best, lines, (double)b.len / 1e6);
 		fflush(stdout);
-		/* 23 series per transaction; 404 endpoint series, 23 self, 48 HELP/TYPE; 10 UNIT,
+		/* 23 series per transaction; 404 endpoint series, 24 self, 50 HELP/TYPE; 10 UNIT,
 		 * EOF (the interval family has no series here: its rows set no interval) */
-		assert_int_equal(lines, 10000 * 23 + 404 + 23 + 48 + (om ? 11 : 0));
+		assert_int_equal(lines, 10000 * 23 + 404 + 24 + 50 + (om ? 11 : 0));
 		assert_lint((const char *)b.data, om);
 		bbuf_free(&b);
 	}

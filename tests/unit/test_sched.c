@@ -75,6 +75,19 @@ static void finish(int i, enum txn_status status)
 	runs[i].cb(&r, runs[i].arg);
 }
 
+/* Like finish(), with a WARNING finding recorded before the failure (as a run finds one). */
+static void finish_with_finding(int i, enum txn_status finding, enum txn_status status)
+{
+	struct txn_result r;
+
+	assert_true(i >= 0);
+	txn_result_init_for(&r, runs[i].conf);
+	txn_result_finding(&r, finding, "SHA1");
+	txn_result_fail(&r, status, "STATE/txn/a: Read-only file system");
+	txn_result_finish(&r);
+	runs[i].cb(&r, runs[i].arg);
+}
+
 /* ---- a recording sink ---- */
 
 struct note {
@@ -386,6 +399,50 @@ static void test_alerts(void **state)
 	assert_int_equal(a->ep->alert, RESULT_OK);
 }
 
+/*
+ * The probe cannot write its state directory: the run is UNKNOWN probe_state_write (not
+ * hidden by the CA's weak-digest finding), the web service's health and alert are left
+ * as the CA's own results made them, and the failure is counted for the probe itself.
+ */
+static void test_probe_state_write(void **state)
+{
+	struct target *a;
+
+	(void)state;
+	d.hconf.max_attempts = 2;
+	d.g = gen_new(&d, load("transactions:\n" ENROLL("a", "h1")));
+	sched_gen(d.g, NULL);
+	a = target("a");
+	for (int i = 0; i < 3; i++) {
+		sched_due(a);
+		finish_with_finding(run_of("a"), TXN_SCEP_WEAK_DIGEST, TXN_PROBE_STATE_WRITE);
+	}
+	assert_int_equal(a->health.hard_state, RESULT_UNKNOWN);
+	assert_int_equal(a->health.hard_status, TXN_PROBE_STATE_WRITE);
+	assert_int_equal(a->last_reason, TXN_PROBE_STATE_WRITE);
+	assert_int_equal(a->ep->health.state, RESULT_OK);
+	assert_int_equal(n_notes, 0);
+	assert_int_equal(d.state_write_failures, 3);
+
+	/* a CA failure raises its alert; the probe's own failure after it neither clears nor
+	 * re-raises it */
+	for (int i = 0; i < 2; i++) {
+		sched_due(a);
+		finish(run_of("a"), TXN_SCEP_FAILURE_BAD_REQUEST);
+	}
+	assert_int_equal(n_notes, 1);
+	assert_int_equal(a->ep->alert, RESULT_CRITICAL);
+	for (int i = 0; i < 2; i++) {
+		sched_due(a);
+		finish(run_of("a"), TXN_PROBE_STATE_WRITE);
+	}
+	assert_int_equal(a->health.hard_state, RESULT_UNKNOWN);
+	assert_int_equal(a->ep->health.state, RESULT_CRITICAL);
+	assert_int_equal(a->ep->alert, RESULT_CRITICAL);
+	assert_int_equal(n_notes, 1);
+	assert_int_equal(d.state_write_failures, 5);
+}
+
 /* The alerts of d as a state file would keep them, read back. */
 static struct sf_state *alerts_roundtrip(void)
 {
@@ -561,6 +618,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_reload_carry, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reload_in_flight, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_alerts, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_probe_state_write, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_alert_reraised_before_resolve_delivered, setup,
 	                                    teardown),
 	    cmocka_unit_test_setup_teardown(test_restore_open_and_superseded_resolve, setup,

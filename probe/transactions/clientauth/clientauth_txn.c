@@ -32,6 +32,7 @@
 #include "pki/pki.h"
 #include "transactions/clientauth/clientauth_conf.h"
 #include "transactions/thresholds.h"
+#include "transactions/txn_state.h"
 
 #define CA_MAX_REDIRECTS 3
 
@@ -142,12 +143,23 @@ static enum step_ret step_cert(struct clientauth_txn *t)
 
 	t->step = txn_step_begin(&t->result, "certificate");
 	if (cc->from != NULL) {
-		snprintf(cert, sizeof cert, "%s/%s/cert.pem", t->env.state_dir, cc->from);
-		snprintf(key, sizeof key, "%s/%s/cert-key.pem", t->env.state_dir, cc->from);
+		char dir[700];
+		/* the enrollment may not have run since the layout changed */
+		txn_state_migrate(t->env.state_dir, cc->from);
+		txn_state_dir(t->env.state_dir, cc->from, dir, sizeof dir);
+		/* key and certificate are one file, replaced as one (txn_state.h) */
+		snprintf(cert, sizeof cert, "%s/%s", dir, TXN_STATE_IDENTITY);
+		snprintf(key, sizeof key, "%s", cert);
+		if (access(cert, R_OK) != 0) {
+			/* the pair as two files, from before identity.pem: read as a fallback */
+			snprintf(cert, sizeof cert, "%s/cert.pem", dir);
+			snprintf(key, sizeof key, "%s/cert-key.pem", dir);
+		}
 		if (access(cert, R_OK) != 0 || access(key, R_OK) != 0)
 			return ca_fail(t, TXN_CLIENT_CERT_UNAVAILABLE,
-			               "enrollment '%s' has not issued a certificate yet (no %s)",
-			               cc->from, cert);
+			               "enrollment '%s' has not issued a certificate yet (no "
+			               "%s/%s)",
+			               cc->from, dir, TXN_STATE_IDENTITY);
 		p.cert = cert;
 		p.key = key;
 	} else if (cc->cert != NULL) {

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <sys/stat.h>
 
+#include "transactions/txn_state.h"
+
 void scep_store_path(const char *dir, const char *file, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s/%s", dir, file);
@@ -46,7 +48,12 @@ int scep_store_write(const char *dir, const char *file, const char *text)
 
 int scep_store_mkdir(const char *state_dir, const char *dir)
 {
+	char sub[600];
+
+	snprintf(sub, sizeof sub, "%s/%s", state_dir, TXN_STATE_SUBDIR);
 	if (mkdir(state_dir, 0700) == -1 && errno != EEXIST)
+		return -1;
+	if (mkdir(sub, 0700) == -1 && errno != EEXIST)
 		return -1;
 	if (mkdir(dir, 0700) == -1 && errno != EEXIST)
 		return -1;

@@ -14,7 +14,7 @@ void scep_store_path(const char *dir, const char *file, char *buf, size_t len);
 int scep_store_read(const char *dir, const char *file, char *buf, size_t len);
 /* Replace dir/file with text and a newline (temporary file, rename); 0 or -1. */
 int scep_store_write(const char *dir, const char *file, const char *text);
-/* Create state_dir and dir (mode 0700) when missing; 0 or -1 (errno set). */
+/* Create state_dir, state_dir/txn and dir (mode 0700) when missing; 0 or -1 (errno set). */
 int scep_store_mkdir(const char *state_dir, const char *dir);
 
 #endif

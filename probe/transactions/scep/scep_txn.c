@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <event2/event.h>
 #include <openssl/evp.h>
@@ -31,6 +32,7 @@
 #include "transactions/scep/scep_store.h"
 #include "transactions/scep/scep_conf.h"
 #include "transactions/thresholds.h"
+#include "transactions/txn_state.h"
 
 #define SCEP_CAPS_MAX (16 * 1024)
 #define SCEP_CACERT_MAX (256 * 1024)
@@ -403,10 +405,16 @@ static void scep_pick_message(struct scep_txn *t)
 	t->msg_type = SCEP_MSG_PKCSREQ;
 	if (!t->spec->renewal)
 		return;
-	scep_store_path(t->dir, "cert.pem", path, sizeof path);
+	scep_store_path(t->dir, TXN_STATE_IDENTITY, path, sizeof path);
 	t->old_cert = pki_cert_load(path);
-	scep_store_path(t->dir, "cert-key.pem", path, sizeof path);
 	t->old_key = pki_key_load(path);
+	if (t->old_cert == NULL && t->old_key == NULL) {
+		/* the pair as two files, from before identity.pem */
+		scep_store_path(t->dir, "cert.pem", path, sizeof path);
+		t->old_cert = pki_cert_load(path);
+		scep_store_path(t->dir, "cert-key.pem", path, sizeof path);
+		t->old_key = pki_key_load(path);
+	}
 	if (t->old_cert == NULL || t->old_key == NULL ||
 	    pki_cert_seconds_left(t->old_cert, NULL) <= 0) {
 		txn_result_fact(&t->result, "renewal", "no valid previous certificate: PKCSReq");
@@ -689,14 +697,27 @@ static enum step_ret scep_step_store(struct scep_txn *t)
 {
 	size_t i = txn_step_begin(&t->result, "store");
 	char path[600], caps[256], runs[32];
+	STACK_OF(X509) *chain = sk_X509_new_null();
 	int rc = scep_store_mkdir(t->env.state_dir, t->dir);
 
-	scep_store_path(t->dir, "cert.pem", path, sizeof path);
+	/*
+	 * The key and its certificate are one file replaced by one rename: a failed write
+	 * or a kill between two renames can no longer leave a certificate with another
+	 * run's key. The issuing CA goes with them when it is an intermediate.
+	 */
+	if (!pki_cert_is_self_signed(t->ca.ca))
+		sk_X509_push(chain, t->ca.ca);
+	scep_store_path(t->dir, TXN_STATE_IDENTITY, path, sizeof path);
 	if (rc == 0)
-		rc = pki_cert_save(path, t->issued);
-	scep_store_path(t->dir, "cert-key.pem", path, sizeof path);
-	if (rc == 0)
-		rc = pki_key_save(path, t->key);
+		rc = pki_identity_save(path, t->key, t->issued, chain);
+	sk_X509_free(chain);
+	if (rc == 0) {
+		/* the two files of the old layout would only mislead a reader now */
+		scep_store_path(t->dir, "cert.pem", path, sizeof path);
+		unlink(path);
+		scep_store_path(t->dir, "cert-key.pem", path, sizeof path);
+		unlink(path);
+	}
 	scep_store_path(t->dir, "ca.pem", path, sizeof path);
 	if (rc == 0)
 		rc = pki_cert_save(path, t->ca.ca);
@@ -713,11 +734,10 @@ static enum step_ret scep_step_store(struct scep_txn *t)
 		rc = scep_store_write(t->dir, "caps", caps);
 	}
 	if (rc == -1) {
+		/* the probe's failure, never the CA's: the primary status, UNKNOWN */
 		char detail[200];
 		snprintf(detail, sizeof detail, "%s: %s", t->dir, strerror(errno));
-		txn_step_end(&t->result, i, TXN_PROBE_STATE_WRITE, "%s", detail);
-		txn_result_finding(&t->result, TXN_PROBE_STATE_WRITE, "%s", detail);
-		return STEP_DONE;
+		return scep_fail(t, i, TXN_PROBE_STATE_WRITE, detail);
 	}
 	txn_step_end(&t->result, i, TXN_OK, "%s", t->dir);
 	return STEP_DONE;
@@ -841,7 +861,8 @@ static void *scep_txn_start(const struct txn_env *env, const struct txn_conf *co
 	t->cb = cb;
 	t->arg = arg;
 	bbuf_init(&t->body, 0);
-	snprintf(t->dir, sizeof t->dir, "%s/%s", env->state_dir, conf->name);
+	txn_state_migrate(env->state_dir, conf->name);
+	txn_state_dir(env->state_dir, conf->name, t->dir, sizeof t->dir);
 	t->deadline_ev = evtimer_new(env->base, scep_deadline_cb, t);
 	t->poll_ev = evtimer_new(env->base, scep_poll_cb, t);
 	t->subject = pki_name_parse(sc->subject);

@@ -281,13 +281,57 @@ check "HTTPS listener: right credentials is 200" \
 kill "$WPID"
 wait "$WPID" 2>/dev/null
 
+# ---- core dumps ----
+# certprobed makes itself undumpable (prctl PR_SET_DUMPABLE 0) unless CERTPROBE_ALLOW_CORE=1.
+# The kernel then gives its /proc/PID to root: run it as an unprivileged user and look.
+NB=$LAB/nobody CPORT=18784
+mkdir -p "$NB/state"
+chmod o+x "$LAB"
+chmod 755 "$NB"
+chown 65534:65534 "$NB/state"
+install -m 644 "$LAB/pki/trust.pem" "$NB/trust.pem"
+cat >"$NB/c.yaml" <<YAML
+probe:
+  state_dir: $NB/state
+  listen: 127.0.0.1:$CPORT
+transactions:
+  - name: logon
+    type: client-auth
+    registrar: {host: 127.0.0.1, port: $KAM, tls_name: registrar.rig.test}
+    sip_uri: sip:certprobe-daemon@rig.test
+    trust_store: $NB/trust.pem
+    method: options
+YAML
+chmod 644 "$NB/c.yaml"
+proc_owner() { # ENV...: start certprobed as uid 65534 with ENV, print the owner of its /proc/PID
+	local pid owner
+	env "$@" setpriv --reuid=65534 --regid=65534 --clear-groups "$BIN/certprobed" -c "$NB/c.yaml" \
+		>>"$NB/log" 2>&1 &
+	pid=$!
+	LAB_PIDS="$LAB_PIDS $pid"
+	until_true 10 curl -fs "http://127.0.0.1:$CPORT/-/healthy" || { kill "$pid"; return 1; }
+	owner=$(stat -c %u "/proc/$pid/status")
+	kill "$pid"
+	wait "$pid" 2>/dev/null
+	echo "$owner"
+}
+if command -v setpriv >/dev/null && [ "$(id -u)" = 0 ]; then
+	check "certprobed is undumpable: its /proc/PID belongs to root, not to its user" \
+		[ "$(proc_owner CERTPROBE_ALLOW_CORE=0)" = 0 ]
+	check "CERTPROBE_ALLOW_CORE=1 leaves it dumpable (its own user owns /proc/PID)" \
+		[ "$(proc_owner CERTPROBE_ALLOW_CORE=1)" = 65534 ]
+	check "... and says so in the log" grep -q "CERTPROBE_ALLOW_CORE=1: core dumps allowed" "$NB/log"
+else
+	echo "SKIP - core dumps: needs root and setpriv to run certprobed as another user"
+fi
+
 # ---- secrets ----
 leak=0
 for f in "$LAB/daemon.log" "$LAB/web.log" "$LAB/metrics.txt" "$LAB/state/certprobed.state.json" \
-	"$LAB/status.txt" "$LAB/status-logon.txt" "$LAB/probe-debug.txt"; do
+	"$LAB/status.txt" "$LAB/status-logon.txt" "$LAB/probe-debug.txt" "$NB/log"; do
 	grep -q -e "$CHALLENGE" -e "web-s3cret-pass" -e "PRIVATE KEY" "$f" && { leak=1; echo "secret in $f"; }
 done
 check "no challenge, password or key in logs, metrics, state or reports" [ "$leak" = 0 ]
-check "certprobed stopped without sanitizer reports" sh -c "! grep -q 'ERROR: AddressSanitizer\|runtime error:' '$LAB/daemon.log' '$LAB/web.log'"
+check "certprobed stopped without sanitizer reports" sh -c "! grep -q 'ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error:' '$LAB/daemon.log' '$LAB/web.log' '$NB/log'"
 
 finish

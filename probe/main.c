@@ -181,7 +181,7 @@ static void on_term(evutil_socket_t sig, short what, void *arg)
 
 	(void)what;
 	log_info("signal %d: stopping", (int)sig);
-	event_base_loopexit(d->base, NULL);
+	routes_stop(d); /* ends the loop once the /probe in flight have their 503 */
 }
 
 /* ---- main ---- */

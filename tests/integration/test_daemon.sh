@@ -44,6 +44,7 @@ umask 077
 openssl rand -hex 12 >"$LAB/challenge"
 CHALLENGE=$(cat "$LAB/challenge")
 lab_scepserver "$LAB/ca" $SCEP -challenge "$CHALLENGE" -allowrenew 0 -crtvalid 365 || exit 1
+SCEPPID=${LAB_PIDS##* }
 fp=$(lab_fingerprint "$LAB/ca/depot/ca.pem")
 sip_lab_pki "$LAB/pki" >/dev/null || exit 1
 cat "$LAB/pki/client-cas.pem" "$LAB/ca/depot/ca.pem" >"$LAB/client-cas.pem"
@@ -129,6 +130,55 @@ curl -s "http://127.0.0.1:$DPORT/probe?target=logon&debug=true" >"$LAB/probe-deb
 check "/probe debug=true returns the step trace" grep -q "^  register " "$LAB/probe-debug.txt"
 check "/probe for an unknown target is a 400" \
 	test "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$DPORT/probe?target=nope")" = 400
+# parameters: a NUL or control character is refused (it once cut "enroll%00junk" to
+# "enroll"), empty pairs are ignored, a second target is ambiguous
+code() { curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$DPORT/probe?$1"; }
+check "/probe?target=enroll%00junk is a 400, not a run of enroll" test "$(code 'target=enroll%00junk')" = 400
+check "/probe: a control character in a parameter is a 400" \
+	sh -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' 'http://127.0.0.1:$DPORT/probe?target=log%0aon')\" = 400 ] &&
+		[ \"\$(curl -s -o /dev/null -w '%{http_code}' 'http://127.0.0.1:$DPORT/probe?target=logon&debug=tr%1fue')\" = 400 ] &&
+		[ \"\$(curl -s -o /dev/null -w '%{http_code}' 'http://127.0.0.1:$DPORT/probe?target=logon%7f')\" = 400 ]"
+check "/probe names the control character" contains \
+	"$(curl -s "http://127.0.0.1:$DPORT/probe?target=enroll%00junk")" "control character"
+curl -s "http://127.0.0.1:$DPORT/probe?target=logon&&&&" >"$LAB/probe-amp.txt"
+check "/probe?target=logon&&&&: empty pairs are ignored, the logon runs" grep -qx "probe_success 1" "$LAB/probe-amp.txt"
+check "/probe?&&target=logon&&debug=true&: the debug trace" \
+	sh -c "curl -s 'http://127.0.0.1:$DPORT/probe?&&target=logon&&debug=true&' | grep -q '^  register '"
+check "/probe with two targets is a 400" test "$(code 'target=logon&target=enroll')" = 400
+check "/probe with an empty target says it is missing" \
+	contains "$(curl -s "http://127.0.0.1:$DPORT/probe?target=&debug=true")" "target parameter is missing"
+
+# coalescing: 20 /probe of one target at once are one run, and all get its answer (a
+# burst of 100 once made the CA issue 68 certificates). certprobed is paused until the
+# kernel holds all 20 connections, so they reach it together.
+conns_to() { # PORT: established client connections to 127.0.0.1:PORT
+	awk -v p="$(printf ':%04X' "$1")" 'NR > 1 && substr($3, length($3) - 4) == p && $4 == "01" { n++ }
+		END { print n + 0 }' /proc/net/tcp
+}
+conns_ge() { [ "$(conns_to "$1")" -ge "$2" ]; }
+mkdir -p "$LAB/burst"
+lab_sigstop "$DPID"
+for i in $(seq 1 20); do
+	dbg=
+	[ "$i" -gt 15 ] && dbg='&debug=true'
+	curl -s -D "$LAB/burst/$i.hdr" -o "$LAB/burst/$i.body" \
+		"http://127.0.0.1:$DPORT/probe?target=enroll$dbg" &
+	BURST="${BURST:-} $!"
+done
+check "20 /probe connections are open" until_true 20 conns_ge "$DPORT" 20
+kill -CONT "$DPID"
+# shellcheck disable=SC2086
+wait $BURST
+runs_of() { grep -hi '^X-Certprobe-Probe-Run:' "$LAB"/burst/*.hdr | tr -d '\r' | awk '{print $2}' | sort -u; }
+check "every /probe of the burst was answered 200" \
+	[ "$(grep -l '^HTTP/1.1 200' "$LAB"/burst/*.hdr | wc -l)" = 20 ]
+check "all 20 were answered by one run (one X-Certprobe-Probe-Run)" \
+	sh -c "[ \"\$(grep -li '^X-Certprobe-Probe-Run:' '$LAB'/burst/*.hdr | wc -l)\" = 20 ] && [ \"$(runs_of | wc -l)\" = 1 ]"
+check "the 15 plain ones got the same metrics" \
+	[ "$(for i in $(seq 1 15); do md5sum <"$LAB/burst/$i.body"; done | sort -u | wc -l)" = 1 ]
+check "... with the run's result" grep -qx "probe_success 1" "$LAB/burst/1.body"
+check "the 5 debug=true ones got the text report of that run" \
+	sh -c "for i in 16 17 18 19 20; do grep -q '^Target' '$LAB/burst/'\$i.body || exit 1; done"
 
 # ---- Prometheus scrapes it ----
 mkdir -p "$LAB/prom"
@@ -245,10 +295,20 @@ check "the logon keeps one series, protocol sip-register, across runs and reload
 	one_series logon sip-register
 check "the OPTIONS logon's protocol is sip-options" one_series logon-options sip-options
 
-# ---- TLS and basic auth on the listener ----
+# ---- SIGTERM with a /probe in flight: it is answered 503, the connection not just closed ----
+lab_sigstop "$SCEPPID" # the CA accepts (the kernel does) but never answers
+curl -s -o "$LAB/term.body" -w '%{http_code}' "http://127.0.0.1:$DPORT/probe?target=enroll" >"$LAB/term.code" &
+TERMCURL=$!
+check "a /probe of enroll waits on the CA" until_true 10 conns_ge "$SCEP" 1
 kill "$DPID"
+wait "$TERMCURL"
 wait "$DPID" 2>/dev/null
+kill -CONT "$SCEPPID"
+check "SIGTERM: the /probe in flight is answered 503" [ "$(cat "$LAB/term.code")" = 503 ]
+check "SIGTERM: ... saying why" contains "$(cat "$LAB/term.body" 2>/dev/null)" "stopping"
 check "SIGTERM: a clean stop" logged "signal 15: stopping"
+
+# ---- TLS and basic auth on the listener ----
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=127.0.0.1 \
 	-addext subjectAltName=IP:127.0.0.1 -keyout "$LAB/web.key" -out "$LAB/web.crt" 2>/dev/null
 printf 'web-s3cret-pass\n' >"$LAB/web.pass"

@@ -381,6 +381,24 @@ if command -v setpriv >/dev/null && [ "$(id -u)" = 0 ]; then
 	check "CERTPROBE_ALLOW_CORE=1 leaves it dumpable (its own user owns /proc/PID)" \
 		[ "$(proc_owner CERTPROBE_ALLOW_CORE=1)" = 65534 ]
 	check "... and says so in the log" grep -q "CERTPROBE_ALLOW_CORE=1: core dumps allowed" "$NB/log"
+	# the CLI too: `certprobe run` held in a TLS handshake with the paused CA's port
+	sed -e "s/port: $KAM,/port: $SCEP,/" -e 's/    method: options/    method: options\n    timeout: 20s/' \
+		"$NB/c.yaml" >"$NB/cli.yaml"
+	chmod 644 "$NB/cli.yaml"
+	lab_sigstop "$SCEPPID"
+	n0=$(conns_to "$SCEP")
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$BIN/certprobe" run -c "$NB/cli.yaml" \
+		>>"$NB/log" 2>&1 &
+	CLI=$!
+	if until_true 10 conns_ge "$SCEP" $((n0 + 1)); then
+		check "certprobe run is undumpable: its /proc/PID belongs to root" \
+			[ "$(stat -c %u "/proc/$CLI/status")" = 0 ]
+	else
+		check "certprobe run reached the registrar" false
+	fi
+	kill "$CLI"
+	wait "$CLI" 2>/dev/null
+	kill -CONT "$SCEPPID"
 else
 	echo "SKIP - core dumps: needs root and setpriv to run certprobed as another user"
 fi

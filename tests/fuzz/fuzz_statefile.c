@@ -19,6 +19,11 @@
 
 static char path[64];
 
+static void remove_input(void)
+{
+	unlink(path);
+}
+
 static void flap_check(const struct health_flap *f)
 {
 	if (f->next >= HEALTH_HISTORY_LEN || f->count > HEALTH_HISTORY_LEN)
@@ -44,6 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (fd == -1)
 			abort();
 		close(fd);
+		atexit(remove_input);
 		log_init("fuzz_statefile", LOG_LEVEL_ERR); /* a dropped record is not news here */
 	}
 	f = fopen(path, "w");

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "config/config.h"
+#include "core/coredump.h"
 #include "core/log.h"
 #include "core/xalloc.h"
 #include "exporters/status_cmd.h"
@@ -68,7 +69,9 @@ static void usage(FILE *out)
 	    "  2  at least one CRITICAL (the transaction failed)\n"
 	    "  3  UNKNOWN: configuration or usage error, or the probe could not judge\n"
 	    "\n"
-	    "Secrets (challenge passwords, NDES credentials, keys) never appear in any output.\n"
+	    "Secrets (challenge passwords, NDES credentials, keys) never appear in any output,\n"
+	    "nor in a core file: certprobe makes itself undumpable at start unless the\n"
+	    "environment has CERTPROBE_ALLOW_CORE=1 (for debugging).\n"
 	    "See certprobe(1), and certprobe.yaml(5) for the configuration keys.\n",
 	    out);
 }
@@ -216,6 +219,9 @@ static int cli_run(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	log_init("certprobe", LOG_LEVEL_WARN);
+	/* before a configuration (inline secrets) or a key is read */
+	if (coredump_restrict() == -1)
+		return EXIT_USAGE;
 	signal(SIGPIPE, SIG_IGN); /* a registrar closing mid-write is an error, not a death */
 	if (argc < 2) {
 		usage(stderr);

@@ -33,6 +33,7 @@
 #include "alert/alertmanager_sink.h"
 #include "alert/sink.h"
 #include "config/config.h"
+#include "core/coredump.h"
 #include "core/log.h"
 #include "core/xalloc.h"
 #include "daemon/daemon.h"
@@ -183,7 +184,7 @@ static void on_term(evutil_socket_t sig, short what, void *arg)
 
 	(void)what;
 	log_info("signal %d: stopping", (int)sig);
-	event_base_loopexit(d->base, NULL);
+	routes_stop(d); /* ends the loop once the /probe in flight have their 503 */
 }
 
 /* ---- main ---- */
@@ -233,6 +234,11 @@ static void usage(FILE *out)
 	      "  -v, --verbose         log every result and a wire-level trace (credentials\n"
 	      "                        redacted)\n"
 	      "\n"
+	      "Environment:\n"
+	      "  CERTPROBE_ALLOW_CORE=1  leave the process dumpable (core files, ptrace) for\n"
+	      "                        debugging; by default certprobed makes itself\n"
+	      "                        undumpable at start, as keys and secrets are in memory\n"
+	      "\n"
 	      "Signals: TERM/INT stop (the state file is written first); HUP reloads the\n"
 	      "configuration: an invalid file is reported and the running one is kept;\n"
 	      "transactions whose name, type and endpoint are unchanged keep their state.\n"
@@ -259,6 +265,9 @@ int main(int argc, char **argv)
 
 	memset(&d, 0, sizeof d);
 	log_init("certprobed", LOG_LEVEL_INFO);
+	/* before the configuration (inline secrets) or a key is read */
+	if (coredump_restrict() == -1)
+		return 1;
 	signal(SIGPIPE, SIG_IGN);
 	while ((ch = getopt_long(argc, argv, "c:s:vhV", opts, NULL)) != -1) {
 		switch (ch) {

@@ -14,6 +14,7 @@
 #include "alert/alertmanager.h"
 #include "config/cfg_loader.h"
 #include "core/xalloc.h"
+#include "health/health.h"
 #include "transactions/txn_type.h"
 
 /* ---- probe: ---- */
@@ -327,7 +328,7 @@ const struct cfg_key cfg_daemon_defaults_keys[] = {
      .handler = cfg_walk_uint,
      .offset = offsetof(struct config, max_attempts),
      .min = 1,
-     .max = 100},
+     .max = HEALTH_MAX_ATTEMPTS},
     {.key = "warn",
      .kind = CFG_MAPPING,
      .handler = cfg_walk_section,

@@ -133,9 +133,14 @@ struct daemon {
 	uint64_t state_failures_seen; /* writer failures already logged */
 	/* routes.c */
 	struct web *web;
-	struct probe_req *probes;
-	unsigned n_probes;
-	struct snapshot *snap; /* the copy readers share; NULL = make one at the next read */
+	struct probe_req *probes;  /* /probe runs in flight, each with its waiting clients */
+	unsigned n_probes;         /* runs */
+	unsigned n_probe_waiters;  /* clients waiting on them */
+	uint64_t probe_runs;       /* /probe runs started: X-Certprobe-Probe-Run */
+	bool stopping;             /* routes_stop: new /probe are refused */
+	unsigned probe_draining;   /* 503s of a stop still going out */
+	struct event *drain_timer; /* ends the loop if they take too long */
+	struct snapshot *snap;     /* the copy readers share; NULL = make one at the next read */
 	struct event *sig_term, *sig_int, *sig_hup;
 	/* loop health */
 	struct event *stall_timer;
@@ -224,8 +229,14 @@ void persist_restore(struct daemon *d);
 
 /* Start the listener (first) or apply TLS and basic-auth changes (reload). 0 or -1. */
 int routes_configure(struct daemon *d, const struct config *cfg, bool first);
-/* Answer every /probe in flight with 503 why, and free them. */
+/* Answer every client waiting on a /probe with 503 why, and free the runs. */
 void routes_cancel_probes(struct daemon *d, const char *why);
+/*
+ * A stop (SIGTERM): answer every /probe in flight with 503 "stopping", refuse new ones,
+ * and end the loop once those replies are written (at most a second later), so a
+ * scraper sees why instead of a closed connection.
+ */
+void routes_stop(struct daemon *d);
 /* The rows changed: the next reader gets a new snapshot copy. */
 void routes_invalidate(struct daemon *d);
 void routes_free(struct daemon *d);

@@ -3,7 +3,9 @@
  * /metrics renders a snapshot copy shared by every scrape until the rows change;
  * /probe?target=NAME[&debug=true] runs one configured transaction now, within the
  * scrape's timeout, and answers with the /probe families of the metric table (or the
- * text report); /-/healthy, /-/ready and an index page.
+ * text report); concurrent /probe of one target share one run (X-Certprobe-Probe-Run
+ * names it), and a stop answers them 503 before the loop ends; /-/healthy, /-/ready
+ * and an index page.
  */
 #include "daemon/daemon.h"
 
@@ -31,14 +33,34 @@
 #define PROBE_MAX_IN_FLIGHT 64
 #define PROBE_DEFAULT_TIMEOUT_MS 10000 /* /probe without a scrape timeout header */
 
-/* One /probe request in flight. */
+#define PROBE_MAX_WAITERS 1024 /* clients waiting on /probe runs, all targets */
+#define PROBE_DRAIN_MS 1000    /* at a stop, how long the 503s may take to go out */
+#define PROBE_RUN_HEADER "X-Certprobe-Probe-Run"
+
+struct probe_req;
+
+/* One client waiting for a /probe answer. */
+struct probe_waiter {
+	struct probe_req *p;
+	struct evhttp_request *req; /* NULL once answered or gone */
+	bool debug;
+	struct probe_waiter *next;
+};
+
+/*
+ * One /probe run of a configured transaction. The first request for a target starts it;
+ * requests for the same target while it runs wait on it and get its answer (a burst of
+ * scrapes must not make a CA issue a certificate each), on the first one's deadline.
+ */
 struct probe_req {
 	struct daemon *d;
-	struct evhttp_request *req;
-	struct txn_conf conf; /* the configured transaction with the scrape's deadline */
+	const struct txn_conf *tc; /* the configured transaction, for coalescing */
+	struct txn_conf conf;      /* tc with the scrape's deadline */
 	struct txn *run;
 	struct event *reap;
-	bool debug;
+	uint64_t id; /* PROBE_RUN_HEADER: which run answered */
+	bool done;   /* answered: a new request starts a new run */
+	struct probe_waiter *waiters;
 	struct probe_req *next;
 };
 
@@ -114,6 +136,16 @@ static void serve_metrics(struct daemon *d, struct evhttp_request *req)
 	snapshot_unref(s);
 }
 
+static void waiters_free(struct probe_req *p)
+{
+	while (p->waiters != NULL) {
+		struct probe_waiter *w = p->waiters;
+		p->waiters = w->next;
+		p->d->n_probe_waiters--;
+		free(w);
+	}
+}
+
 static void probe_req_free(struct probe_req *p)
 {
 	struct probe_req **pp;
@@ -124,6 +156,7 @@ static void probe_req_free(struct probe_req *p)
 			break;
 		}
 	p->d->n_probes--;
+	waiters_free(p);
 	p->d->free_run(p->run);
 	event_free(p->reap);
 	free(p);
@@ -136,24 +169,65 @@ static void on_probe_reap(evutil_socket_t fd, short what, void *arg)
 	probe_req_free(arg);
 }
 
-static void on_probe_conn_close(struct evhttp_connection *conn, void *arg)
+static void waiter_unhook(struct probe_waiter *w)
 {
-	struct probe_req *p = arg;
-
-	(void)conn;
-	p->req = NULL; /* the client went away: no reply, stop the transaction */
-	probe_req_free(p);
-}
-
-static void probe_reply(struct probe_req *p, const struct txn_result *r)
-{
-	struct evbuffer *body = evhttp_request_get_output_buffer(p->req);
-	struct evkeyvalq *out = evhttp_request_get_output_headers(p->req);
-	struct evhttp_connection *conn = evhttp_request_get_connection(p->req);
+	struct evhttp_connection *conn = evhttp_request_get_connection(w->req);
 
 	if (conn != NULL)
 		evhttp_connection_set_closecb(conn, NULL, NULL);
-	if (p->debug) {
+}
+
+static void on_probe_conn_close(struct evhttp_connection *conn, void *arg)
+{
+	struct probe_waiter *w = arg, **pp;
+	struct probe_req *p = w->p;
+
+	(void)conn;
+	for (pp = &p->waiters; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == w) {
+			*pp = w->next;
+			break;
+		}
+	p->d->n_probe_waiters--;
+	free(w);
+	/* the last client went away: no reply to make, stop the transaction */
+	if (p->waiters == NULL && !p->done)
+		probe_req_free(p);
+}
+
+/* The reply is out (or its connection gone): at a stop, the loop may end with the last. */
+static void on_drain_reply_done(struct evhttp_request *req, void *arg)
+{
+	struct daemon *d = arg;
+
+	(void)req;
+	if (d->probe_draining > 0 && --d->probe_draining == 0)
+		event_base_loopexit(d->base, NULL);
+}
+
+static void waiter_error(struct probe_waiter *w, int code, const char *why)
+{
+	struct daemon *d = w->p->d;
+
+	waiter_unhook(w);
+	if (d->stopping) {
+		d->probe_draining++;
+		evhttp_request_set_on_complete_cb(w->req, on_drain_reply_done, d);
+	}
+	evhttp_send_error(w->req, code, why);
+	w->req = NULL;
+}
+
+static void probe_reply(struct probe_waiter *w, const struct txn_result *r)
+{
+	struct evbuffer *body = evhttp_request_get_output_buffer(w->req);
+	struct evkeyvalq *out = evhttp_request_get_output_headers(w->req);
+	char id[24];
+
+	waiter_unhook(w);
+	snprintf(id, sizeof id, "%llu", (unsigned long long)w->p->id);
+	evhttp_add_header(out, PROBE_RUN_HEADER, id);
+	if (w->debug) {
 		char *text = NULL;
 		size_t len = 0;
 		FILE *f = open_memstream(&text, &len);
@@ -175,24 +249,27 @@ static void probe_reply(struct probe_req *p, const struct txn_result *r)
 		bbuf_init(&b, METRICS_MAX);
 		if (prometheus_render(&b, &s, false) == -1) {
 			bbuf_free(&b);
-			evhttp_send_error(p->req, HTTP_INTERNAL, "probe result too large");
-			p->req = NULL;
+			evhttp_send_error(w->req, HTTP_INTERNAL, "probe result too large");
+			w->req = NULL;
 			return;
 		}
 		evhttp_add_header(out, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
 		evbuffer_add(body, b.data, b.len);
 		bbuf_free(&b);
 	}
-	evhttp_send_reply(p->req, HTTP_OK, "OK", body);
-	p->req = NULL;
+	evhttp_send_reply(w->req, HTTP_OK, "OK", body);
+	w->req = NULL;
 }
 
 static void on_probe_result(const struct txn_result *r, void *arg)
 {
 	struct probe_req *p = arg;
 
-	if (p->req != NULL)
-		probe_reply(p, r);
+	p->done = true;
+	for (struct probe_waiter *w = p->waiters; w != NULL; w = w->next)
+		if (w->req != NULL)
+			probe_reply(w, r);
+	waiters_free(p);
 	event_active(p->reap, EV_TIMEOUT, 0); /* the transaction is freed off its own stack */
 }
 
@@ -200,71 +277,203 @@ void routes_cancel_probes(struct daemon *d, const char *why)
 {
 	while (d->probes != NULL) {
 		struct probe_req *p = d->probes;
-		if (p->req != NULL) {
-			struct evhttp_connection *conn = evhttp_request_get_connection(p->req);
-			if (conn != NULL)
-				evhttp_connection_set_closecb(conn, NULL, NULL);
-			evhttp_send_error(p->req, HTTP_SERVUNAVAIL, why);
-		}
+		for (struct probe_waiter *w = p->waiters; w != NULL; w = w->next)
+			if (w->req != NULL)
+				waiter_error(w, HTTP_SERVUNAVAIL, why);
 		probe_req_free(p);
 	}
 }
 
-static void serve_probe(struct daemon *d, struct evhttp_request *req)
+static void on_drain_timeout(evutil_socket_t fd, short what, void *arg)
 {
-	struct evkeyvalq q;
-	const char *name, *debug, *hdr;
-	const struct txn_conf *tc;
-	struct probe_req *p;
-	uint64_t timeout_ms = PROBE_DEFAULT_TIMEOUT_MS;
-	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
-	struct evhttp_connection *conn = evhttp_request_get_connection(req);
+	struct daemon *d = arg;
 
-	memset(&q, 0, sizeof q); /* an empty list: evhttp_clear_headers() is safe on it */
-	if (evhttp_uri_get_query(uri) == NULL ||
-	    evhttp_parse_query_str(evhttp_uri_get_query(uri), &q) != 0 ||
-	    (name = evhttp_find_header(&q, "target")) == NULL) {
-		evhttp_clear_headers(&q);
-		evhttp_send_error(req, HTTP_BADREQUEST, "target parameter is missing");
+	(void)fd;
+	(void)what;
+	event_base_loopexit(d->base, NULL);
+}
+
+void routes_stop(struct daemon *d)
+{
+	struct timeval tv = {.tv_sec = PROBE_DRAIN_MS / 1000,
+	                     .tv_usec = (PROBE_DRAIN_MS % 1000) * 1000};
+
+	if (d->stopping) { /* a second signal: stop now */
+		event_base_loopexit(d->base, NULL);
 		return;
 	}
-	tc = config_find_txn(d->g->cfg, name);
-	if (tc == NULL) {
-		evhttp_clear_headers(&q);
-		evhttp_send_error(req, HTTP_BADREQUEST,
-		                  "unknown target: not a configured transaction");
+	d->stopping = true;
+	routes_cancel_probes(d, "stopping");
+	if (d->probe_draining == 0) {
+		event_base_loopexit(d->base, NULL);
 		return;
 	}
-	if (d->n_probes >= PROBE_MAX_IN_FLIGHT) {
-		evhttp_clear_headers(&q);
-		evhttp_send_error(req, HTTP_SERVUNAVAIL, "too many probes in flight");
-		return;
+	/* a client that stops reading must not hold the stop up */
+	d->drain_timer = evtimer_new(d->base, on_drain_timeout, d);
+	evtimer_add(d->drain_timer, &tv);
+}
+
+/* ---- /probe parameters ---- */
+
+struct probe_params {
+	char *target; /* malloced; NULL = not given */
+	bool debug;
+};
+
+/*
+ * One name or value of the query, percent-decoded ('+' is a space) into a malloced
+ * string; NULL when it holds a NUL or another control character, which a C string
+ * would cut or a log line would carry ("enroll%00junk" once ran "enroll").
+ */
+static char *param_decode(const char *s, size_t n)
+{
+	char *raw = xstrndup(s, n), *v;
+	size_t len = 0;
+
+	v = evhttp_uridecode(raw, 1, &len);
+	free(raw);
+	if (v == NULL)
+		return NULL;
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)v[i] < 0x20 || (unsigned char)v[i] == 0x7f) {
+			free(v);
+			return NULL;
+		}
+	return v;
+}
+
+/*
+ * Parse the raw query of /probe: pairs split at '&', empty ones ignored ("a&&b&"), a
+ * pair without '=' has an empty value, unknown names are ignored. 0, or -1 with *why
+ * for the 400: a control character, or a second target (which one would we run?).
+ */
+static int probe_params_parse(const char *query, struct probe_params *pp, const char **why)
+{
+	const char *cur = query != NULL ? query : "";
+	int rc = 0;
+
+	memset(pp, 0, sizeof *pp);
+	while (*cur != '\0' && rc == 0) {
+		size_t n = strcspn(cur, "&");
+		const char *eq = memchr(cur, '=', n);
+		size_t nlen = eq != NULL ? (size_t)(eq - cur) : n;
+		char *name, *value;
+
+		if (n == 0) {
+			cur++;
+			continue;
+		}
+		name = param_decode(cur, nlen);
+		value = eq != NULL ? param_decode(eq + 1, n - nlen - 1) : xstrdup("");
+		if (name == NULL || value == NULL) {
+			*why = "control character in a parameter";
+			rc = -1;
+		} else if (strcmp(name, "target") == 0 && pp->target != NULL) {
+			*why = "target parameter given twice";
+			rc = -1;
+		} else if (strcmp(name, "target") == 0) {
+			pp->target = value;
+			value = NULL;
+		} else if (strcmp(name, "debug") == 0) {
+			pp->debug = strcmp(value, "true") == 0;
+		}
+		free(name);
+		free(value);
+		cur += n;
+		if (*cur == '&')
+			cur++;
 	}
-	debug = evhttp_find_header(&q, "debug");
-	hdr = evhttp_find_header(evhttp_request_get_input_headers(req),
-	                         "X-Prometheus-Scrape-Timeout-Seconds");
+	if (rc == -1) {
+		free(pp->target);
+		pp->target = NULL;
+	}
+	return rc;
+}
+
+/* The scrape's timeout header, less half a second for the reply (as blackbox_exporter). */
+static uint64_t probe_timeout_ms(struct evhttp_request *req, const struct txn_conf *tc)
+{
+	const char *hdr = evhttp_find_header(evhttp_request_get_input_headers(req),
+	                                     "X-Prometheus-Scrape-Timeout-Seconds");
+	uint64_t timeout_ms = PROBE_DEFAULT_TIMEOUT_MS;
+
 	if (hdr != NULL) {
-		double s = strtod(hdr, NULL);
-		/* leave half a second for the reply, as blackbox_exporter does */
-		if (s > 0.6 && s < 86400)
+		char *end;
+		double s = strtod(hdr, &end);
+		if (end != hdr && *end == '\0' && s > 0.6 && s < 86400)
 			timeout_ms = (uint64_t)((s - 0.5) * 1000);
 	}
-	if (tc->timeout_ms < timeout_ms)
-		timeout_ms = tc->timeout_ms;
+	return tc->timeout_ms < timeout_ms ? tc->timeout_ms : timeout_ms;
+}
+
+static void serve_probe(struct daemon *d, struct evhttp_request *req)
+{
+	struct probe_params pp;
+	const char *why = NULL;
+	const struct txn_conf *tc;
+	struct probe_req *p;
+	struct probe_waiter *w;
+	const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+	struct evhttp_connection *conn = evhttp_request_get_connection(req);
+	int rc;
+
+	rc = probe_params_parse(evhttp_uri_get_query(uri), &pp, &why);
+	if (rc == -1) {
+		evhttp_send_error(req, HTTP_BADREQUEST, why);
+		return;
+	}
+	if (pp.target == NULL || pp.target[0] == '\0') {
+		evhttp_send_error(req, HTTP_BADREQUEST, "target parameter is missing");
+		goto out;
+	}
+	tc = config_find_txn(d->g->cfg, pp.target);
+	if (tc == NULL) {
+		evhttp_send_error(req, HTTP_BADREQUEST,
+		                  "unknown target: not a configured transaction");
+		goto out;
+	}
+	if (d->stopping) {
+		evhttp_send_error(req, HTTP_SERVUNAVAIL, "stopping");
+		goto out;
+	}
+	for (p = d->probes; p != NULL; p = p->next)
+		if (p->tc == tc && !p->done)
+			break;
+	if ((p == NULL && d->n_probes >= PROBE_MAX_IN_FLIGHT) ||
+	    d->n_probe_waiters >= PROBE_MAX_WAITERS) {
+		evhttp_send_error(req, HTTP_SERVUNAVAIL, "too many probes in flight");
+		goto out;
+	}
+	w = xcalloc(1, sizeof *w);
+	w->req = req;
+	w->debug = pp.debug;
+	d->n_probe_waiters++;
+	if (p != NULL) {
+		/* the same target is running: wait for its answer instead of a second run */
+		w->p = p;
+		w->next = p->waiters;
+		p->waiters = w;
+		if (conn != NULL)
+			evhttp_connection_set_closecb(conn, on_probe_conn_close, w);
+		goto out;
+	}
 	p = xcalloc(1, sizeof *p);
 	p->d = d;
-	p->req = req;
+	p->tc = tc;
 	p->conf = *tc;
-	p->conf.timeout_ms = timeout_ms;
-	p->debug = debug != NULL && strcmp(debug, "true") == 0;
+	p->conf.timeout_ms = probe_timeout_ms(req, tc);
+	p->id = ++d->probe_runs;
 	p->reap = evtimer_new(d->base, on_probe_reap, p);
+	p->waiters = w;
+	w->p = p;
 	p->next = d->probes;
 	d->probes = p;
 	d->n_probes++;
-	evhttp_clear_headers(&q);
 	if (conn != NULL)
-		evhttp_connection_set_closecb(conn, on_probe_conn_close, p);
+		evhttp_connection_set_closecb(conn, on_probe_conn_close, w);
 	p->run = d->start(&d->env, &p->conf, on_probe_result, p);
+out:
+	free(pp.target);
 }
 
 static void on_http(struct evhttp_request *req, void *arg)
@@ -346,6 +555,10 @@ void routes_invalidate(struct daemon *d)
 void routes_free(struct daemon *d)
 {
 	routes_cancel_probes(d, "stopping");
+	if (d->drain_timer != NULL) {
+		event_free(d->drain_timer);
+		d->drain_timer = NULL;
+	}
 	routes_invalidate(d);
 	web_free(d->web);
 	d->web = NULL;

@@ -4,8 +4,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <libgen.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +17,7 @@
 #include <jansson.h>
 
 #include "core/bbuf.h"
+#include "core/log.h"
 #include "core/xalloc.h"
 
 /* ---- the document around the records ---- */
@@ -322,113 +325,276 @@ uint64_t statefile_writer_failures(struct statefile_writer *w, char *err, size_t
 
 /* ---- reading ---- */
 
+/*
+ * Nothing read back is trusted: the file may be truncated, edited or from a broken
+ * build, and its numbers index arrays (a flap "next" of -1 once became history[255]).
+ * Every number is checked against its range; the first failure of a record is kept in
+ * a check, the record is dropped with a log line naming the field, the rest restored.
+ */
+struct sf_check {
+	const char *where; /* the object being read: "health.flap", "last.steps[]" */
+	char why[160];     /* the first failure; "" while none */
+};
+
+static int check_fail(struct sf_check *ck, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Keep the first failure as "where.key what"; always -1. */
+static int check_fail(struct sf_check *ck, const char *key, const char *fmt, ...)
+{
+	char what[96];
+	va_list ap;
+
+	if (ck->why[0] != '\0')
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof what, fmt, ap);
+	va_end(ap);
+	snprintf(ck->why, sizeof ck->why, "%s%s%s %s", ck->where,
+	         ck->where[0] != '\0' && key[0] != '\0' ? "." : "", key, what);
+	return -1;
+}
+
 static const char *jstr(json_t *o, const char *key)
 {
 	const char *s = json_string_value(json_object_get(o, key));
 	return s != NULL ? s : "";
 }
 
-static int64_t jint(json_t *o, const char *key)
+/* o[key], an integer in min..max; a missing key reads as 0 when 0 is in range. */
+static int jrange(struct sf_check *ck, json_t *o, const char *key, long long min, long long max,
+                  long long *out)
 {
-	return (int64_t)json_integer_value(json_object_get(o, key));
-}
+	json_t *v = json_object_get(o, key);
+	long long n;
 
-static void flap_load(json_t *o, struct health_flap *f)
-{
-	json_t *h = json_object_get(o, "history"), *v;
-	size_t i;
-
-	memset(f, 0, sizeof *f);
-	json_array_foreach(h, i, v)
-	{
-		if (i >= HEALTH_HISTORY_LEN)
-			break;
-		f->history[i] = (uint8_t)(json_integer_value(v) & 3);
-		f->count = (uint8_t)(i + 1);
+	*out = 0;
+	if (v == NULL) {
+		if (min > 0 || max < 0)
+			return check_fail(ck, key, "is missing");
+		return 0;
 	}
-	f->next = (uint8_t)(jint(o, "next") % HEALTH_HISTORY_LEN);
-	f->percent = json_number_value(json_object_get(o, "percent"));
-	f->flapping = json_is_true(json_object_get(o, "flapping"));
-}
-
-static int health_load(json_t *o, struct health *h)
-{
-	json_t *total = json_object_get(o, "total"), *v;
-	size_t i;
-
-	health_init(h);
-	if (!json_is_object(o) || result_class_parse(jstr(o, "state"), &h->state) == -1 ||
-	    result_class_parse(jstr(o, "hard_state"), &h->hard_state) == -1 ||
-	    result_class_parse(jstr(o, "last_notified"), &h->last_notified) == -1)
-		return -1;
-	h->state_type = strcmp(jstr(o, "state_type"), "SOFT") == 0 ? HEALTH_SOFT : HEALTH_HARD;
-	h->attempt = (unsigned)jint(o, "attempt");
-	h->last_status = status_parse(jstr(o, "last_status"));
-	h->hard_status = status_parse(jstr(o, "hard_status"));
-	h->last_check = (uint64_t)jint(o, "last_check");
-	h->last_change = (uint64_t)jint(o, "last_change");
-	h->last_hard_change = (uint64_t)jint(o, "last_hard_change");
-	h->consecutive_ok = (unsigned)jint(o, "consecutive_ok");
-	h->consecutive_fail = (unsigned)jint(o, "consecutive_fail");
-	json_array_foreach(total, i, v)
-	{
-		if (i > RESULT_UNKNOWN)
-			break;
-		h->total[i] = (uint64_t)json_integer_value(v);
-	}
-	flap_load(json_object_get(o, "flap"), &h->flap);
-	h->notified = json_is_true(json_object_get(o, "notified"));
+	if (!json_is_integer(v))
+		return check_fail(ck, key, "is not an integer");
+	n = (long long)json_integer_value(v);
+	if (n < min || n > max)
+		return check_fail(ck, key, "%lld is not in %lld..%lld", n, min, max);
+	*out = n;
 	return 0;
 }
 
-static int result_load(json_t *o, const char *name, struct txn_result *r)
+/* The unsigned and time fields, each read through jrange into its own type. */
+static int jtime(struct sf_check *ck, json_t *o, const char *key, int64_t *out)
+{
+	long long n;
+	int rc = jrange(ck, o, key, 0, INT64_MAX, &n);
+
+	*out = (int64_t)n;
+	return rc;
+}
+
+static int jcount(struct sf_check *ck, json_t *o, const char *key, uint64_t *out)
+{
+	long long n;
+	int rc = jrange(ck, o, key, 0, INT64_MAX, &n);
+
+	*out = (uint64_t)n;
+	return rc;
+}
+
+static int juint(struct sf_check *ck, json_t *o, const char *key, unsigned max, unsigned *out)
+{
+	long long n;
+	int rc = jrange(ck, o, key, 0, (long long)max, &n);
+
+	*out = (unsigned)n;
+	return rc;
+}
+
+/* o[key] true or false; missing is false. */
+static int jbool(struct sf_check *ck, json_t *o, const char *key, bool *out)
+{
+	json_t *v = json_object_get(o, key);
+
+	*out = json_is_true(v);
+	if (v != NULL && !json_is_boolean(v))
+		return check_fail(ck, key, "is not true or false");
+	return 0;
+}
+
+/* An array of at most max entries, or missing (NULL). -1 for anything else. */
+static int jarray(struct sf_check *ck, json_t *o, const char *key, size_t max, json_t **out)
+{
+	json_t *v = json_object_get(o, key);
+
+	*out = v;
+	if (v == NULL)
+		return 0;
+	if (!json_is_array(v))
+		return check_fail(ck, key, "is not an array");
+	if (json_array_size(v) > max)
+		return check_fail(ck, key, "has %zu entries, at most %zu", json_array_size(v), max);
+	return 0;
+}
+
+static int jclass(struct sf_check *ck, json_t *o, const char *key, enum result_class *out)
+{
+	if (result_class_parse(jstr(o, key), out) == -1)
+		return check_fail(ck, key, "is not a result class");
+	return 0;
+}
+
+static int flap_load(struct sf_check *ck, json_t *o, struct health_flap *f)
+{
+	const char *outer = ck->where;
+	json_t *h, *v;
+	long long n;
+	size_t i;
+	int rc = 0;
+
+	memset(f, 0, sizeof *f);
+	if (o == NULL)
+		return 0;
+	ck->where = outer[0] != '\0' ? "health.flap" : "flap";
+	if (!json_is_object(o)) {
+		rc = check_fail(ck, "", "is not an object");
+		goto out;
+	}
+	rc = jarray(ck, o, "history", HEALTH_HISTORY_LEN, &h);
+	if (rc == -1)
+		goto out;
+	json_array_foreach(h, i, v)
+	{
+		n = json_is_integer(v) ? (long long)json_integer_value(v) : -1;
+		if (n < RESULT_OK || n > RESULT_UNKNOWN) {
+			rc = check_fail(ck, "history[]", "entry is not a result class 0..%d",
+			                (int)RESULT_UNKNOWN);
+			goto out;
+		}
+		f->history[i] = (uint8_t)n;
+	}
+	rc = jrange(ck, o, "next", 0, HEALTH_HISTORY_LEN - 1, &n);
+	if (rc == -1)
+		goto out;
+	f->next = (uint8_t)n;
+	rc = jrange(ck, o, "count", 0, HEALTH_HISTORY_LEN, &n);
+	if (rc == -1)
+		goto out;
+	if ((size_t)n != json_array_size(h)) {
+		rc = check_fail(ck, "count", "%lld is not the history's length %zu", n,
+		                json_array_size(h));
+		goto out;
+	}
+	f->count = (uint8_t)n;
+	v = json_object_get(o, "percent");
+	f->percent = json_number_value(v);
+	if ((v != NULL && !json_is_number(v)) || !(f->percent >= 0.0 && f->percent <= 100.0)) {
+		rc = check_fail(ck, "percent", "is not a number in 0..100");
+		goto out;
+	}
+	rc = jbool(ck, o, "flapping", &f->flapping);
+out:
+	ck->where = outer;
+	return rc;
+}
+
+static int health_load(struct sf_check *ck, json_t *o, struct health *h)
+{
+	json_t *total, *v;
+	const char *type;
+	long long n;
+	size_t i;
+
+	health_init(h);
+	ck->where = "health";
+	if (!json_is_object(o))
+		return check_fail(ck, "", "is not an object");
+	if (jclass(ck, o, "state", &h->state) == -1 ||
+	    jclass(ck, o, "hard_state", &h->hard_state) == -1 ||
+	    jclass(ck, o, "last_notified", &h->last_notified) == -1)
+		return -1;
+	type = jstr(o, "state_type");
+	if (strcmp(type, "SOFT") == 0)
+		h->state_type = HEALTH_SOFT;
+	else if (strcmp(type, "HARD") == 0)
+		h->state_type = HEALTH_HARD;
+	else
+		return check_fail(ck, "state_type", "is not SOFT or HARD");
+	/* unknown status codes (a newer build's) read as probe_internal: a name, not an index */
+	h->last_status = status_parse(jstr(o, "last_status"));
+	h->hard_status = status_parse(jstr(o, "hard_status"));
+	if (juint(ck, o, "attempt", HEALTH_MAX_ATTEMPTS, &h->attempt) == -1 ||
+	    jcount(ck, o, "last_check", &h->last_check) == -1 ||
+	    jcount(ck, o, "last_change", &h->last_change) == -1 ||
+	    jcount(ck, o, "last_hard_change", &h->last_hard_change) == -1 ||
+	    juint(ck, o, "consecutive_ok", UINT_MAX, &h->consecutive_ok) == -1 ||
+	    juint(ck, o, "consecutive_fail", UINT_MAX, &h->consecutive_fail) == -1 ||
+	    jarray(ck, o, "total", RESULT_UNKNOWN + 1, &total) == -1)
+		return -1;
+	json_array_foreach(total, i, v)
+	{
+		n = json_is_integer(v) ? (long long)json_integer_value(v) : -1;
+		if (n < 0)
+			return check_fail(ck, "total[]", "entry is not a count");
+		h->total[i] = (uint64_t)n;
+	}
+	if (flap_load(ck, json_object_get(o, "flap"), &h->flap) == -1 ||
+	    jbool(ck, o, "notified", &h->notified) == -1)
+		return -1;
+	return 0;
+}
+
+static int result_load(struct sf_check *ck, json_t *o, const char *name, struct txn_result *r)
 {
 	json_t *a, *v, *facts;
 	const char *key;
+	int64_t started;
 	size_t i;
 
+	ck->where = "last";
 	if (!json_is_object(o))
-		return -1;
+		return check_fail(ck, "", "is not an object");
 	memset(r, 0, sizeof *r);
 	snprintf(r->name, sizeof r->name, "%s", name);
 	snprintf(r->target, sizeof r->target, "%s", jstr(o, "target"));
 	r->type = jstr(o, "type"); /* owned by the state, as every other string */
 	r->protocol = jstr(o, "protocol");
-	r->started = (time_t)jint(o, "started");
-	r->duration_us = (uint64_t)jint(o, "duration_us");
+	if (jtime(ck, o, "started", &started) == -1 ||
+	    jcount(ck, o, "duration_us", &r->duration_us) == -1 ||
+	    jclass(ck, o, "result", &r->result) == -1 ||
+	    jarray(ck, o, "steps", TXN_MAX_STEPS, &a) == -1)
+		return -1;
+	r->started = (time_t)started;
 	r->status = status_parse(jstr(o, "status"));
 	snprintf(r->status_detail, sizeof r->status_detail, "%s", jstr(o, "status_detail"));
-	if (result_class_parse(jstr(o, "result"), &r->result) == -1)
-		return -1;
-	a = json_object_get(o, "steps");
+	ck->where = "last.steps[]";
 	json_array_foreach(a, i, v)
 	{
-		struct txn_step_record *s;
-		if (r->n_steps == TXN_MAX_STEPS)
-			break;
-		s = &r->steps[r->n_steps++];
+		struct txn_step_record *s = &r->steps[r->n_steps++];
 		s->name = txn_step_name_intern(jstr(v, "name"));
-		s->start_us = (uint64_t)jint(v, "start_us");
-		s->duration_us = (uint64_t)jint(v, "duration_us");
+		if (jcount(ck, v, "start_us", &s->start_us) == -1 ||
+		    jcount(ck, v, "duration_us", &s->duration_us) == -1 ||
+		    jbool(ck, v, "finished", &s->finished) == -1)
+			return -1;
 		s->status = status_parse(jstr(v, "status"));
-		s->finished = json_is_true(json_object_get(v, "finished"));
 		snprintf(s->detail, sizeof s->detail, "%s", jstr(v, "detail"));
 	}
-	a = json_object_get(o, "findings");
+	ck->where = "last";
+	if (jarray(ck, o, "findings", TXN_MAX_FINDINGS, &a) == -1)
+		return -1;
 	json_array_foreach(a, i, v)
 	{
-		if (r->n_findings == TXN_MAX_FINDINGS)
-			break;
 		r->findings[r->n_findings].status = status_parse(jstr(v, "status"));
 		snprintf(r->findings[r->n_findings].detail, TXN_DETAIL_LEN, "%s",
 		         jstr(v, "detail"));
 		r->n_findings++;
 	}
 	facts = json_object_get(o, "facts");
+	if (json_object_size(facts) > TXN_MAX_FACTS)
+		return check_fail(ck, "facts", "has %zu entries, at most %d",
+		                  json_object_size(facts), TXN_MAX_FACTS);
 	json_object_foreach(facts, key, v)
 	{
-		if (r->n_facts == TXN_MAX_FACTS)
-			break;
 		snprintf(r->facts[r->n_facts].key, sizeof r->facts[0].key, "%s", key);
 		snprintf(r->facts[r->n_facts].value, TXN_DETAIL_LEN, "%s",
 		         json_string_value(v) != NULL ? json_string_value(v) : "");
@@ -437,47 +603,73 @@ static int result_load(json_t *o, const char *name, struct txn_result *r)
 	return 0;
 }
 
-static int txn_load(json_t *o, struct sf_txn *t)
+static int txn_load(struct sf_check *ck, json_t *o, struct sf_txn *t)
 {
 	json_t *runs = json_object_get(o, "runs"), *last = json_object_get(o, "last");
 
 	memset(t, 0, sizeof *t);
+	ck->where = "";
 	t->name = jstr(o, "name");
 	t->type = jstr(o, "type");
 	t->endpoint = jstr(o, "endpoint");
 	t->endpoint_kind = jstr(o, "endpoint_kind");
-	if (t->name[0] == '\0' || health_load(json_object_get(o, "health"), &t->health) == -1)
+	if (t->name[0] == '\0')
+		return check_fail(ck, "name", "is missing");
+	if (health_load(ck, json_object_get(o, "health"), &t->health) == -1)
 		return -1;
-	t->runs[RESULT_OK] = (uint64_t)jint(runs, "ok");
-	t->runs[RESULT_WARNING] = (uint64_t)jint(runs, "warning");
-	t->runs[RESULT_CRITICAL] = (uint64_t)jint(runs, "critical");
-	t->runs[RESULT_UNKNOWN] = (uint64_t)jint(runs, "unknown");
-	t->last_run = jint(o, "last_run");
-	t->last_success = jint(o, "last_success");
-	t->have_last = json_is_object(last) && result_load(last, t->name, &t->last) == 0;
+	ck->where = "runs";
+	if (jcount(ck, runs, "ok", &t->runs[RESULT_OK]) == -1 ||
+	    jcount(ck, runs, "warning", &t->runs[RESULT_WARNING]) == -1 ||
+	    jcount(ck, runs, "critical", &t->runs[RESULT_CRITICAL]) == -1 ||
+	    jcount(ck, runs, "unknown", &t->runs[RESULT_UNKNOWN]) == -1)
+		return -1;
+	ck->where = "";
+	if (jtime(ck, o, "last_run", &t->last_run) == -1 ||
+	    jtime(ck, o, "last_success", &t->last_success) == -1)
+		return -1;
+	if (last != NULL && !json_is_null(last)) {
+		if (result_load(ck, last, t->name, &t->last) == -1)
+			return -1;
+		t->have_last = true;
+	}
 	return 0;
 }
 
-static int endpoint_load(json_t *o, struct sf_endpoint *e)
+static int endpoint_load(struct sf_check *ck, json_t *o, struct sf_endpoint *e)
 {
 	json_t *h = json_object_get(o, "health");
 
 	memset(e, 0, sizeof *e);
 	health_endpoint_init(&e->health);
+	ck->where = "";
 	e->name = jstr(o, "name");
 	e->kind = jstr(o, "kind");
-	if (e->name[0] == '\0' || !json_is_object(h) ||
-	    result_class_parse(jstr(h, "state"), &e->health.state) == -1 ||
-	    result_class_parse(jstr(h, "last_notified"), &e->health.last_notified) == -1)
+	if (e->name[0] == '\0')
+		return check_fail(ck, "name", "is missing");
+	ck->where = "health";
+	if (!json_is_object(h))
+		return check_fail(ck, "", "is not an object");
+	if (jclass(ck, h, "state", &e->health.state) == -1 ||
+	    jclass(ck, h, "last_notified", &e->health.last_notified) == -1 ||
+	    juint(ck, h, "members", UINT_MAX, &e->health.members) == -1 ||
+	    juint(ck, h, "members_failing", e->health.members, &e->health.members_failing) == -1 ||
+	    jcount(ck, h, "last_check", &e->health.last_check) == -1 ||
+	    jcount(ck, h, "last_change", &e->health.last_change) == -1 ||
+	    flap_load(ck, json_object_get(h, "flap"), &e->health.flap) == -1 ||
+	    jbool(ck, h, "notified", &e->health.notified) == -1)
 		return -1;
 	e->health.status = status_parse(jstr(h, "status"));
-	e->health.members = (unsigned)jint(h, "members");
-	e->health.members_failing = (unsigned)jint(h, "members_failing");
-	e->health.last_check = (uint64_t)jint(h, "last_check");
-	e->health.last_change = (uint64_t)jint(h, "last_change");
-	flap_load(json_object_get(h, "flap"), &e->health.flap);
-	e->health.notified = json_is_true(json_object_get(h, "notified"));
 	return 0;
+}
+
+static void log_dropped(const char *path, const char *section, size_t i, json_t *o,
+                        const struct sf_check *ck)
+{
+	const char *name = json_string_value(json_object_get(o, "name"));
+
+	log_warn("state: %s: %s[%zu]%s%s%s: %s; record dropped", path, section, i,
+	         name != NULL ? " (" : "", name != NULL ? name : "", name != NULL ? ")" : "",
+	         ck->why);
 }
 
 static struct sf_kv *kv_load(json_t *o, size_t *n)
@@ -507,6 +699,8 @@ struct sf_state *statefile_load(const char *path, char *err, size_t errlen)
 	struct sf_state *s;
 	json_error_t je;
 	json_t *root, *a, *v;
+	struct sf_check ck = {"", ""};
+	long long n;
 	size_t i;
 	FILE *f = fopen(path, "re");
 
@@ -524,10 +718,11 @@ struct sf_state *statefile_load(const char *path, char *err, size_t errlen)
 		errno = EINVAL;
 		return NULL;
 	}
-	if (jint(root, "version") != STATEFILE_VERSION) {
+	if (json_integer_value(json_object_get(root, "version")) != STATEFILE_VERSION) {
 		snprintf(err, errlen,
 		         "%s: state file version %lld, this certprobe reads version %d", path,
-		         (long long)jint(root, "version"), STATEFILE_VERSION);
+		         (long long)json_integer_value(json_object_get(root, "version")),
+		         STATEFILE_VERSION);
 		json_decref(root);
 		errno = EINVAL;
 		return NULL;
@@ -535,28 +730,50 @@ struct sf_state *statefile_load(const char *path, char *err, size_t errlen)
 	s = xcalloc(1, sizeof *s);
 	s->priv = root;
 	s->version = STATEFILE_VERSION;
-	s->written = jint(root, "written");
+	if (jtime(&ck, root, "written", &s->written) == -1 ||
+	    jrange(&ck, root, "pid", 0, INT_MAX, &n) == -1) {
+		log_warn("state: %s: %s; read as unknown", path, ck.why);
+		ck.why[0] = '\0';
+		s->written = 0;
+		n = 0;
+	}
+	s->pid = (long)n;
 	s->generator = jstr(root, "generator");
 	s->config = jstr(root, "config");
-	s->pid = (long)jint(root, "pid");
 	a = json_object_get(root, "transactions");
 	s->txns = xcalloc(json_array_size(a) + 1, sizeof *s->txns);
-	json_array_foreach(a, i, v) if (txn_load(v, &s->txns[s->n_txns]) == 0) s->n_txns++;
+	json_array_foreach(a, i, v)
+	{
+		ck.why[0] = '\0';
+		if (txn_load(&ck, v, &s->txns[s->n_txns]) == 0)
+			s->n_txns++;
+		else
+			log_dropped(path, "transactions", i, v, &ck);
+	}
 	a = json_object_get(root, "endpoints");
 	s->endpoints = xcalloc(json_array_size(a) + 1, sizeof *s->endpoints);
-	json_array_foreach(a, i, v) if (endpoint_load(v, &s->endpoints[s->n_endpoints]) == 0)
-	    s->n_endpoints++;
+	json_array_foreach(a, i, v)
+	{
+		ck.why[0] = '\0';
+		if (endpoint_load(&ck, v, &s->endpoints[s->n_endpoints]) == 0)
+			s->n_endpoints++;
+		else
+			log_dropped(path, "endpoints", i, v, &ck);
+	}
 	a = json_object_get(root, "alerts");
 	s->alerts = xcalloc(json_array_size(a) + 1, sizeof *s->alerts);
 	json_array_foreach(a, i, v)
 	{
 		struct sf_alert *al = &s->alerts[s->n_alerts];
+		ck.why[0] = '\0';
+		ck.where = "";
 		al->labels = kv_load(json_object_get(v, "labels"), &al->n_labels);
 		al->annotations = kv_load(json_object_get(v, "annotations"), &al->n_annotations);
-		al->starts_at = jint(v, "starts_at");
-		al->resolved = json_is_true(json_object_get(v, "resolved"));
-		al->ends_at = jint(v, "ends_at");
-		if (al->n_labels == 0) {
+		if (jtime(&ck, v, "starts_at", &al->starts_at) == -1 ||
+		    jbool(&ck, v, "resolved", &al->resolved) == -1 ||
+		    jtime(&ck, v, "ends_at", &al->ends_at) == -1 || al->n_labels == 0) {
+			if (ck.why[0] != '\0')
+				log_dropped(path, "alerts", i, v, &ck);
 			free(al->labels);
 			free(al->annotations);
 			continue;

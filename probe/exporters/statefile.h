@@ -122,7 +122,11 @@ struct sf_state {
 
 /*
  * Load path. NULL with a message in err when it is missing (errno ENOENT kept), not
- * JSON, or of another version. Records that do not parse are skipped, not fatal.
+ * JSON, or of another version. Records that do not parse, or hold a number outside its
+ * range (a count or time below 0, a flap index past the history, a percent outside
+ * 0..100, an attempt past HEALTH_MAX_ATTEMPTS, more steps than TXN_MAX_STEPS, an unknown
+ * result class or state type, ...), are dropped with a log_warn naming the field; the
+ * others are restored. A bad "written" or "pid" reads as 0 (unknown).
  * Step names of restored results are static strings (txn_step_name_intern); every
  * other string, type and protocol included, points into the state.
  */

@@ -17,6 +17,8 @@
 
 /* Nagios MAX_STATE_HISTORY_ENTRIES: 21 states give 20 transitions. */
 #define HEALTH_HISTORY_LEN 21
+/* The largest max_attempts a configuration may set (and a state file may hold). */
+#define HEALTH_MAX_ATTEMPTS 100
 
 struct health_conf {
 	unsigned max_attempts; /* non-OK results in a row before HARD; 0 is read as 1 */

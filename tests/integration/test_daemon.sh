@@ -44,6 +44,7 @@ umask 077
 openssl rand -hex 12 >"$LAB/challenge"
 CHALLENGE=$(cat "$LAB/challenge")
 lab_scepserver "$LAB/ca" $SCEP -challenge "$CHALLENGE" -allowrenew 0 -crtvalid 365 || exit 1
+SCEPPID=${LAB_PIDS##* }
 fp=$(lab_fingerprint "$LAB/ca/depot/ca.pem")
 sip_lab_pki "$LAB/pki" >/dev/null || exit 1
 cat "$LAB/pki/client-cas.pem" "$LAB/ca/depot/ca.pem" >"$LAB/client-cas.pem"
@@ -143,6 +144,55 @@ curl -s "http://127.0.0.1:$DPORT/probe?target=logon&debug=true" >"$LAB/probe-deb
 check "/probe debug=true returns the step trace" grep -q "^  register " "$LAB/probe-debug.txt"
 check "/probe for an unknown target is a 400" \
 	test "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$DPORT/probe?target=nope")" = 400
+# parameters: a NUL or control character is refused (it once cut "enroll%00junk" to
+# "enroll"), empty pairs are ignored, a second target is ambiguous
+code() { curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$DPORT/probe?$1"; }
+check "/probe?target=enroll%00junk is a 400, not a run of enroll" test "$(code 'target=enroll%00junk')" = 400
+check "/probe: a control character in a parameter is a 400" \
+	sh -c "[ \"\$(curl -s -o /dev/null -w '%{http_code}' 'http://127.0.0.1:$DPORT/probe?target=log%0aon')\" = 400 ] &&
+		[ \"\$(curl -s -o /dev/null -w '%{http_code}' 'http://127.0.0.1:$DPORT/probe?target=logon&debug=tr%1fue')\" = 400 ] &&
+		[ \"\$(curl -s -o /dev/null -w '%{http_code}' 'http://127.0.0.1:$DPORT/probe?target=logon%7f')\" = 400 ]"
+check "/probe names the control character" contains \
+	"$(curl -s "http://127.0.0.1:$DPORT/probe?target=enroll%00junk")" "control character"
+curl -s "http://127.0.0.1:$DPORT/probe?target=logon&&&&" >"$LAB/probe-amp.txt"
+check "/probe?target=logon&&&&: empty pairs are ignored, the logon runs" grep -qx "probe_success 1" "$LAB/probe-amp.txt"
+check "/probe?&&target=logon&&debug=true&: the debug trace" \
+	sh -c "curl -s 'http://127.0.0.1:$DPORT/probe?&&target=logon&&debug=true&' | grep -q '^  register '"
+check "/probe with two targets is a 400" test "$(code 'target=logon&target=enroll')" = 400
+check "/probe with an empty target says it is missing" \
+	contains "$(curl -s "http://127.0.0.1:$DPORT/probe?target=&debug=true")" "target parameter is missing"
+
+# coalescing: 20 /probe of one target at once are one run, and all get its answer (a
+# burst of 100 once made the CA issue 68 certificates). certprobed is paused until the
+# kernel holds all 20 connections, so they reach it together.
+conns_to() { # PORT: established client connections to 127.0.0.1:PORT
+	awk -v p="$(printf ':%04X' "$1")" 'NR > 1 && substr($3, length($3) - 4) == p && $4 == "01" { n++ }
+		END { print n + 0 }' /proc/net/tcp
+}
+conns_ge() { [ "$(conns_to "$1")" -ge "$2" ]; }
+mkdir -p "$LAB/burst"
+lab_sigstop "$DPID"
+for i in $(seq 1 20); do
+	dbg=
+	[ "$i" -gt 15 ] && dbg='&debug=true'
+	curl -s -D "$LAB/burst/$i.hdr" -o "$LAB/burst/$i.body" \
+		"http://127.0.0.1:$DPORT/probe?target=enroll$dbg" &
+	BURST="${BURST:-} $!"
+done
+check "20 /probe connections are open" until_true 20 conns_ge "$DPORT" 20
+kill -CONT "$DPID"
+# shellcheck disable=SC2086
+wait $BURST
+runs_of() { grep -hi '^X-Certprobe-Probe-Run:' "$LAB"/burst/*.hdr | tr -d '\r' | awk '{print $2}' | sort -u; }
+check "every /probe of the burst was answered 200" \
+	[ "$(grep -l '^HTTP/1.1 200' "$LAB"/burst/*.hdr | wc -l)" = 20 ]
+check "all 20 were answered by one run (one X-Certprobe-Probe-Run)" \
+	sh -c "[ \"\$(grep -li '^X-Certprobe-Probe-Run:' '$LAB'/burst/*.hdr | wc -l)\" = 20 ] && [ \"$(runs_of | wc -l)\" = 1 ]"
+check "the 15 plain ones got the same metrics" \
+	[ "$(for i in $(seq 1 15); do md5sum <"$LAB/burst/$i.body"; done | sort -u | wc -l)" = 1 ]
+check "... with the run's result" grep -qx "probe_success 1" "$LAB/burst/1.body"
+check "the 5 debug=true ones got the text report of that run" \
+	sh -c "for i in 16 17 18 19 20; do grep -q '^Target' '$LAB/burst/'\$i.body || exit 1; done"
 
 # ---- Prometheus scrapes it ----
 mkdir -p "$LAB/prom"
@@ -259,10 +309,29 @@ check "the logon keeps one series, protocol sip-register, across runs and reload
 	one_series logon sip-register
 check "the OPTIONS logon's protocol is sip-options" one_series logon-options sip-options
 
-# ---- TLS and basic auth on the listener ----
+# ---- SIGTERM with a /probe in flight: it is answered 503, the connection not just closed ----
+# unread_at PORT: server sockets on PORT holding a request their (paused) server has not
+# read: $2 the local address, $5 tx_queue:rx_queue; tcp6 too (scepserver listens on ::)
+unread_at() {
+	awk -v p="$(printf ':%04X' "$1")" 'FNR > 1 && substr($2, length($2) - 4) == p && $4 == "01" &&
+		substr($5, index($5, ":") + 1) != "00000000" { n++ } END { print n + 0 }' \
+		/proc/net/tcp /proc/net/tcp6
+}
+unread_gt() { [ "$(unread_at "$1")" -gt "$2" ]; }
+lab_sigstop "$SCEPPID" # the CA accepts (the kernel does) but never answers
+n0=$(unread_at "$SCEP")
+curl -s -o "$LAB/term.body" -w '%{http_code}' "http://127.0.0.1:$DPORT/probe?target=enroll" >"$LAB/term.code" &
+TERMCURL=$!
+check "a /probe of enroll waits on the CA (its request unread there)" until_true 10 unread_gt "$SCEP" "$n0"
 kill "$DPID"
+wait "$TERMCURL"
 wait "$DPID" 2>/dev/null
+kill -CONT "$SCEPPID"
+check "SIGTERM: the /probe in flight is answered 503" [ "$(cat "$LAB/term.code")" = 503 ]
+check "SIGTERM: ... saying why" contains "$(cat "$LAB/term.body" 2>/dev/null)" "stopping"
 check "SIGTERM: a clean stop" logged "signal 15: stopping"
+
+# ---- TLS and basic auth on the listener ----
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=127.0.0.1 \
 	-addext subjectAltName=IP:127.0.0.1 -keyout "$LAB/web.key" -out "$LAB/web.crt" 2>/dev/null
 printf 'web-s3cret-pass\n' >"$LAB/web.pass"
@@ -295,13 +364,75 @@ check "HTTPS listener: right credentials is 200" \
 kill "$WPID"
 wait "$WPID" 2>/dev/null
 
+# ---- core dumps ----
+# certprobed makes itself undumpable (prctl PR_SET_DUMPABLE 0) unless CERTPROBE_ALLOW_CORE=1.
+# The kernel then gives its /proc/PID to root: run it as an unprivileged user and look.
+NB=$LAB/nobody CPORT=18784
+mkdir -p "$NB/state"
+chmod o+x "$LAB"
+chmod 755 "$NB"
+chown 65534:65534 "$NB/state"
+install -m 644 "$LAB/pki/trust.pem" "$NB/trust.pem"
+cat >"$NB/c.yaml" <<YAML
+probe:
+  state_dir: $NB/state
+  listen: 127.0.0.1:$CPORT
+transactions:
+  - name: logon
+    type: client-auth
+    registrar: {host: 127.0.0.1, port: $KAM, tls_name: registrar.rig.test}
+    sip_uri: sip:certprobe-daemon@rig.test
+    trust_store: $NB/trust.pem
+    method: options
+YAML
+chmod 644 "$NB/c.yaml"
+proc_owner() { # ENV...: start certprobed as uid 65534 with ENV, print the owner of its /proc/PID
+	local pid owner
+	env "$@" setpriv --reuid=65534 --regid=65534 --clear-groups "$BIN/certprobed" -c "$NB/c.yaml" \
+		>>"$NB/log" 2>&1 &
+	pid=$!
+	LAB_PIDS="$LAB_PIDS $pid"
+	until_true 10 curl -fs "http://127.0.0.1:$CPORT/-/healthy" || { kill "$pid"; return 1; }
+	owner=$(stat -c %u "/proc/$pid/status")
+	kill "$pid"
+	wait "$pid" 2>/dev/null
+	echo "$owner"
+}
+if command -v setpriv >/dev/null && [ "$(id -u)" = 0 ]; then
+	check "certprobed is undumpable: its /proc/PID belongs to root, not to its user" \
+		[ "$(proc_owner CERTPROBE_ALLOW_CORE=0)" = 0 ]
+	check "CERTPROBE_ALLOW_CORE=1 leaves it dumpable (its own user owns /proc/PID)" \
+		[ "$(proc_owner CERTPROBE_ALLOW_CORE=1)" = 65534 ]
+	check "... and says so in the log" grep -q "CERTPROBE_ALLOW_CORE=1: core dumps allowed" "$NB/log"
+	# the CLI too: `certprobe run` held in a TLS handshake with the paused CA's port
+	sed -e "s/port: $KAM,/port: $SCEP,/" -e 's/    method: options/    method: options\n    timeout: 20s/' \
+		"$NB/c.yaml" >"$NB/cli.yaml"
+	chmod 644 "$NB/cli.yaml"
+	lab_sigstop "$SCEPPID"
+	n0=$(conns_to "$SCEP")
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$BIN/certprobe" run -c "$NB/cli.yaml" \
+		>>"$NB/log" 2>&1 &
+	CLI=$!
+	if until_true 10 conns_ge "$SCEP" $((n0 + 1)); then
+		check "certprobe run is undumpable: its /proc/PID belongs to root" \
+			[ "$(stat -c %u "/proc/$CLI/status")" = 0 ]
+	else
+		check "certprobe run reached the registrar" false
+	fi
+	kill "$CLI"
+	wait "$CLI" 2>/dev/null
+	kill -CONT "$SCEPPID"
+else
+	echo "SKIP - core dumps: needs root and setpriv to run certprobed as another user"
+fi
+
 # ---- secrets ----
 leak=0
 for f in "$LAB/daemon.log" "$LAB/web.log" "$LAB/metrics.txt" "$LAB/state/certprobed.state.json" \
-	"$LAB/status.txt" "$LAB/status-logon.txt" "$LAB/probe-debug.txt"; do
+	"$LAB/status.txt" "$LAB/status-logon.txt" "$LAB/probe-debug.txt" "$NB/log"; do
 	grep -q -e "$CHALLENGE" -e "web-s3cret-pass" -e "PRIVATE KEY" "$f" && { leak=1; echo "secret in $f"; }
 done
 check "no challenge, password or key in logs, metrics, state or reports" [ "$leak" = 0 ]
-check "certprobed stopped without sanitizer reports" sh -c "! grep -q 'ERROR: AddressSanitizer\|runtime error:' '$LAB/daemon.log' '$LAB/web.log'"
+check "certprobed stopped without sanitizer reports" sh -c "! grep -q 'ERROR: AddressSanitizer\|ERROR: LeakSanitizer\|runtime error:' '$LAB/daemon.log' '$LAB/web.log' '$NB/log'"
 
 finish

@@ -158,6 +158,7 @@ check "unit: empty CapabilityBoundingSet" grep -qx 'CapabilityBoundingSet=' "$UN
 check "unit: RestrictAddressFamilies without AF_NETLINK" \
 	[ "$(unit_key RestrictAddressFamilies)" = 'AF_UNIX AF_INET AF_INET6' ]
 check "unit: LimitNOFILE >= 16384" [ "$(unit_key LimitNOFILE)" -ge 16384 ]
+check "unit: LimitCORE=0 (no core file holds a key or secret)" [ "$(unit_key LimitCORE)" = 0 ]
 check "sysusers creates the unit's user" \
 	grep -qE '^u[[:space:]]+certprobe[[:space:]]' "$SYSD/certprobe.sysusers"
 check "tmpfiles: /var/lib/certprobe 0750 certprobe:certprobe, StateDirectory=certprobe" \

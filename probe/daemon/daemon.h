@@ -137,7 +137,7 @@ struct daemon {
 	unsigned n_probes;         /* runs */
 	unsigned n_probe_waiters;  /* clients waiting on them */
 	uint64_t probe_runs;       /* /probe runs started: X-Certprobe-Probe-Run */
-	bool stopping;             /* routes_stop: new /probe are refused */
+	bool stopping;             /* routes_stop: no run starts, new /probe are refused */
 	unsigned probe_draining;   /* 503s of a stop still going out */
 	struct event *drain_timer; /* ends the loop if they take too long */
 	struct snapshot *snap;     /* the copy readers share; NULL = make one at the next read */

@@ -34,7 +34,7 @@
 #define PROBE_DEFAULT_TIMEOUT_MS 10000 /* /probe without a scrape timeout header */
 
 #define PROBE_MAX_WAITERS 1024 /* clients waiting on /probe runs, all targets */
-#define PROBE_DRAIN_MS 1000    /* at a stop, how long the 503s may take to go out */
+#define STOP_DRAIN_MS 1500     /* at a stop, how long runs in flight and the 503s may take */
 #define PROBE_RUN_HEADER "X-Certprobe-Probe-Run"
 
 struct probe_req;
@@ -201,7 +201,7 @@ static void on_drain_reply_done(struct evhttp_request *req, void *arg)
 	struct daemon *d = arg;
 
 	(void)req;
-	if (d->probe_draining > 0 && --d->probe_draining == 0)
+	if (d->probe_draining > 0 && --d->probe_draining == 0 && d->in_flight == 0)
 		event_base_loopexit(d->base, NULL);
 }
 
@@ -295,20 +295,27 @@ static void on_drain_timeout(evutil_socket_t fd, short what, void *arg)
 
 void routes_stop(struct daemon *d)
 {
-	struct timeval tv = {.tv_sec = PROBE_DRAIN_MS / 1000,
-	                     .tv_usec = (PROBE_DRAIN_MS % 1000) * 1000};
+	struct timeval tv = {.tv_sec = STOP_DRAIN_MS / 1000,
+	                     .tv_usec = (STOP_DRAIN_MS % 1000) * 1000};
 
 	if (d->stopping) { /* a second signal: stop now */
 		event_base_loopexit(d->base, NULL);
 		return;
 	}
-	d->stopping = true;
+	d->stopping = true; /* no run starts from now on (sched.c) */
 	routes_cancel_probes(d, "stopping");
-	if (d->probe_draining == 0) {
+	if (d->probe_draining == 0 && d->in_flight == 0) {
 		event_base_loopexit(d->base, NULL);
 		return;
 	}
-	/* a client that stops reading must not hold the stop up */
+	/*
+	 * Runs in flight finish (a logon that sent its REGISTER also sends the un-REGISTER,
+	 * so the registrar keeps no binding and logs no broken pipe); the last result ends
+	 * the loop. A client that stops reading or a stalled run must not hold the stop up.
+	 */
+	if (d->in_flight > 0)
+		log_info("stopping: waiting up to %d ms for %llu run%s in flight", STOP_DRAIN_MS,
+		         (unsigned long long)d->in_flight, d->in_flight == 1 ? "" : "s");
 	d->drain_timer = evtimer_new(d->base, on_drain_timeout, d);
 	evtimer_add(d->drain_timer, &tv);
 }

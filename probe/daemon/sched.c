@@ -72,7 +72,7 @@ void sched_due(struct target *t)
 {
 	struct endpoint *e = t->ep;
 
-	if (t->running || t->queued)
+	if (t->running || t->queued || t->g->d->stopping)
 		return;
 	if (t->after != NULL && !t->after->ran_once)
 		return; /* the enrollment's completion starts us */
@@ -94,7 +94,8 @@ static void endpoint_release(struct endpoint *e)
 	struct target *t;
 
 	e->running--;
-	while (e->wait_head != NULL && e->running < e->g->cfg->max_per_endpoint) {
+	while (e->wait_head != NULL && e->running < e->g->cfg->max_per_endpoint &&
+	       !e->g->d->stopping) {
 		t = e->wait_head;
 		e->wait_head = t->ep_next;
 		if (e->wait_head == NULL)
@@ -168,6 +169,9 @@ void sched_result(const struct txn_result *r, void *arg)
 				sched_due(&g->targets[i]);
 	}
 	endpoint_release(t->ep);
+	/* a stop waits for the runs in flight (routes_stop): the last one ends the loop */
+	if (d->stopping && d->in_flight == 0 && d->probe_draining == 0)
+		event_base_loopexit(d->base, NULL);
 }
 
 /* Schedule every target: carried ones keep their phase, new ones are spread. */

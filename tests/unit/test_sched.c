@@ -372,6 +372,28 @@ static void test_reload_in_flight(void **state)
 	assert_true(runs[run].freed);
 }
 
+/* A stop starts nothing more and ends the loop with the last run in flight. */
+static void test_stop_drains(void **state)
+{
+	struct target *a, *b;
+
+	(void)state;
+	d.g = gen_new(&d, load("transactions:\n" ENROLL("a", "h1") ENROLL("b", "h2")));
+	sched_gen(d.g, NULL);
+	a = target("a");
+	b = target("b");
+	sched_due(a);
+	d.stopping = true;
+	sched_due(b);
+	assert_false(b->running);
+	assert_int_equal(n_runs, 1);
+	assert_false(event_base_got_exit(d.base));
+	finish(run_of("a"), TXN_OK);
+	assert_int_equal(a->runs[RESULT_OK], 1); /* its result counted */
+	event_base_loop(d.base, EVLOOP_NONBLOCK);
+	assert_true(event_base_got_exit(d.base));
+}
+
 /* max_attempts failures make the endpoint HARD CRITICAL: one raise; recovery resolves it. */
 static void test_alerts(void **state)
 {
@@ -617,6 +639,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_dependency, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reload_carry, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reload_in_flight, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_stop_drains, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_alerts, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_probe_state_write, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_alert_reraised_before_resolve_delivered, setup,

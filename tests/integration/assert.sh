@@ -100,3 +100,14 @@ finish() {
 	echo "$PASS passed, $FAIL failed"
 	[ "$FAIL" -eq 0 ]
 }
+
+# until_true SECONDS CMD...: poll CMD every 0.1 s until it holds; false when it never did
+until_true() {
+	local n=0 max=$(($1 * 10))
+	shift
+	until "$@" >/dev/null 2>&1; do
+		n=$((n + 1))
+		[ "$n" -lt "$max" ] || return 1
+		sleep 0.1
+	done
+}

@@ -21,16 +21,6 @@ for f in /usr/bin/prometheus-alertmanager /usr/bin/prometheus /usr/bin/promtool;
 	[ -x "$f" ] || { echo "FAIL - $f is not installed (scripts/bootstrap installs it)"; exit 1; }
 done
 
-# until SECONDS CMD...: poll every 0.1 s; false when it never held
-until_true() {
-	local n=0 max=$(($1 * 10))
-	shift
-	until "$@" >/dev/null 2>&1; do
-		n=$((n + 1))
-		[ "$n" -lt "$max" ] || return 1
-		sleep 0.1
-	done
-}
 metric_eq() { test "$(metric "$1")" = "$2"; }
 metric_gt() { test "$(metric "$1")" -gt "$2"; }
 logged() { grep -q -- "$1" "$LAB/daemon.log"; }

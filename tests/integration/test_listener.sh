@@ -14,15 +14,6 @@ lab_test_init
 DPORT=18940 DEAD=18941 # DEAD: nothing listens; the transaction fails there (CRITICAL)
 CLK_TCK=$(getconf CLK_TCK)
 
-until_true() { # SECONDS CMD...: poll every 0.1 s
-	local n=0 max=$(($1 * 10))
-	shift
-	until "$@" >/dev/null 2>&1; do
-		n=$((n + 1))
-		[ "$n" -lt "$max" ] || return 1
-		sleep 0.1
-	done
-}
 metric() { curl -s -m 2 "http://127.0.0.1:$DPORT/metrics" | grep -E "^$1" | head -1 | awk '{print $NF}'; }
 runs() { metric "certprobe_transaction_runs_total\\{transaction=\"dead\".*result=\"$1\""; }
 runs_gt() { test "$(runs "$1")" -gt "$2"; }

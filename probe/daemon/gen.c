@@ -145,8 +145,7 @@ struct gen *gen_new(struct daemon *d, struct config *cfg)
 	}
 	for (i = 0; i < g->n; i++) {
 		const struct target *t = &g->targets[i];
-		const char *from =
-		    t->type->depends_on != NULL ? t->type->depends_on(t->conf) : NULL;
+		const char *from = txn_conf_depends_on(t->conf);
 		const struct txn_conf *src = from != NULL ? config_find_txn(cfg, from) : NULL;
 		/* the config keeps transactions in file order, as targets are */
 		if (src != NULL) {

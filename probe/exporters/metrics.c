@@ -29,13 +29,6 @@ static const char *const cert_role_labels[] = {
 _Static_assert(sizeof cert_role_labels / sizeof cert_role_labels[0] == CERT_ROLE_COUNT,
                "cert_role_labels must cover every enum cert_role");
 
-static const char *const endpoint_kind_labels[] = {
-    [ENDPOINT_KIND_REGISTRAR] = "registrar",
-    [ENDPOINT_KIND_WEB_SERVICE] = "web_service",
-};
-_Static_assert(sizeof endpoint_kind_labels / sizeof endpoint_kind_labels[0] == ENDPOINT_KIND_COUNT,
-               "endpoint_kind_labels must cover every enum endpoint_kind");
-
 /*
  * Scheduling lag: a run queued behind the per-endpoint limit can wait for minutes, a
  * healthy loop starts runs within a millisecond.
@@ -62,7 +55,8 @@ const char *metrics_cert_role_label(enum cert_role r)
 
 const char *metrics_endpoint_kind_label(enum endpoint_kind k)
 {
-	return (unsigned)k < ENDPOINT_KIND_COUNT ? endpoint_kind_labels[k] : NULL;
+	/* the registry's words, the same the state file and the alerts use */
+	return (unsigned)k < ENDPOINT_KIND_COUNT ? endpoint_kind_name(k) : NULL;
 }
 
 void metrics_histogram_observe(struct snapshot_histogram *h, uint64_t us)

@@ -196,7 +196,7 @@ static int cab_inprocess(const struct cab_opts *o)
 	loop.run = (struct bench_run){
 	    .base = event_base_new(), .start = cab_start, .free_txn = cab_free, .arg = &loop};
 	dns = dns_new(loop.run.base);
-	tls = tls_ctx_cache_new();
+	tls = tls_ctx_cache_new(NULL);
 	loop.env = (struct txn_env){
 	    .base = loop.run.base, .dns = dns, .tls = tls, .state_dir = cfg->state_dir};
 	loop.tc = cfg->txns;

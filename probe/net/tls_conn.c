@@ -32,242 +32,6 @@
 #define TLS_INPUT_MAX (96 * 1024)
 #define TLS_OUTPUT_MAX (64 * 1024)
 
-/* ---- contexts ---- */
-
-struct file_id {
-	dev_t dev;
-	ino_t ino;
-	off_t size;
-	struct timespec mtime;
-};
-
-struct tls_ctx {
-	char *cache_key;
-	SSL_CTX *ssl;
-	struct file_id trust_id, cert_id, key_id;
-	bool has_cert;
-	struct tls_cert_facts client;
-	struct tls_ctx *next;
-};
-
-struct tls_ctx_cache {
-	struct tls_ctx *ctxs;
-};
-
-struct tls_ctx_cache *tls_ctx_cache_new(void)
-{
-	return xcalloc(1, sizeof(struct tls_ctx_cache));
-}
-
-static void ctx_release(struct tls_ctx *t)
-{
-	SSL_CTX_free(t->ssl); /* connections still using it hold their own reference */
-	t->ssl = NULL;
-}
-
-void tls_ctx_cache_free(struct tls_ctx_cache *cache)
-{
-	struct tls_ctx *t, *n;
-
-	if (cache == NULL)
-		return;
-	for (t = cache->ctxs; t != NULL; t = n) {
-		n = t->next;
-		ctx_release(t);
-		free(t->cache_key);
-		free(t);
-	}
-	free(cache);
-}
-
-static int file_id_get(const char *path, struct file_id *id)
-{
-	struct stat st;
-
-	memset(id, 0, sizeof *id);
-	if (path == NULL)
-		return 0;
-	if (stat(path, &st) == -1)
-		return -1;
-	id->dev = st.st_dev;
-	id->ino = st.st_ino;
-	id->size = st.st_size;
-	id->mtime = st.st_mtim;
-	return 0;
-}
-
-static bool file_id_eq(const struct file_id *a, const struct file_id *b)
-{
-	return a->dev == b->dev && a->ino == b->ino && a->size == b->size &&
-	       a->mtime.tv_sec == b->mtime.tv_sec && a->mtime.tv_nsec == b->mtime.tv_nsec;
-}
-
-static void cert_names(X509 *x, char *buf, size_t len)
-{
-	GENERAL_NAMES *gens = X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
-	size_t off = 0;
-
-	buf[0] = '\0';
-	for (int i = 0; gens != NULL && i < sk_GENERAL_NAME_num(gens); i++) {
-		const GENERAL_NAME *g = sk_GENERAL_NAME_value(gens, i);
-		char one[INET6_ADDRSTRLEN + 8];
-		int n;
-
-		if (g->type == GEN_DNS) {
-			const ASN1_IA5STRING *s = g->d.dNSName;
-			snprintf(one, sizeof one, "%.*s",
-			         ASN1_STRING_length(s) > 200 ? 200 : ASN1_STRING_length(s),
-			         (const char *)ASN1_STRING_get0_data(s));
-		} else if (g->type == GEN_IPADD && g->d.iPAddress->length == 4) {
-			inet_ntop(AF_INET, g->d.iPAddress->data, one, sizeof one);
-		} else if (g->type == GEN_IPADD && g->d.iPAddress->length == 16) {
-			inet_ntop(AF_INET6, g->d.iPAddress->data, one, sizeof one);
-		} else if (g->type == GEN_URI) {
-			const ASN1_IA5STRING *s = g->d.uniformResourceIdentifier;
-			snprintf(one, sizeof one, "%.*s",
-			         ASN1_STRING_length(s) > 40 ? 40 : ASN1_STRING_length(s),
-			         (const char *)ASN1_STRING_get0_data(s));
-		} else {
-			continue;
-		}
-		for (char *p = one; *p != '\0'; p++)
-			if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
-				*p = '?';
-		n = snprintf(buf + off, len - off, "%s%s", off > 0 ? ", " : "", one);
-		if (n < 0 || (size_t)n >= len - off)
-			break;
-		off += (size_t)n;
-	}
-	GENERAL_NAMES_free(gens);
-}
-
-static void cert_facts(X509 *x, struct tls_cert_facts *f)
-{
-	const ASN1_INTEGER *sn = X509_get0_serialNumber(x);
-	BIGNUM *bn = ASN1_INTEGER_to_BN(sn, NULL);
-	char *hex = bn != NULL ? BN_bn2hex(bn) : NULL;
-
-	memset(f, 0, sizeof *f);
-	pki_name_string(X509_get_subject_name(x), f->subject, sizeof f->subject);
-	pki_name_string(X509_get_issuer_name(x), f->issuer, sizeof f->issuer);
-	snprintf(f->serial, sizeof f->serial, "%s", hex != NULL ? hex : "?");
-	OPENSSL_free(hex);
-	BN_free(bn);
-	pki_time_string(X509_get0_notBefore(x), f->not_before, sizeof f->not_before);
-	pki_time_string(X509_get0_notAfter(x), f->not_after, sizeof f->not_after);
-	pki_cert_fingerprint_string(x, f->fingerprint, sizeof f->fingerprint);
-	cert_names(x, f->names, sizeof f->names);
-	f->seconds_left = pki_cert_seconds_left(x, &f->not_before_in);
-}
-
-static int verify_cb(int ok, X509_STORE_CTX *xs);
-static void info_cb(const SSL *ssl, int where, int ret);
-
-static SSL_CTX *ctx_build(const struct tls_ctx_params *p, struct tls_ctx *t, enum txn_status *st,
-                          char *err, size_t errlen)
-{
-	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
-	char ebuf[200];
-
-	if (ctx == NULL) {
-		*st = TXN_PROBE_INTERNAL;
-		snprintf(err, errlen, "SSL_CTX_new: %s", pki_last_error(ebuf, sizeof ebuf));
-		return NULL;
-	}
-	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-	if (p->max_version == TLS_MAX_1_2)
-		SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION);
-	/* every run is a full handshake: that is what a device logging on does */
-	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
-	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION);
-	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, verify_cb);
-	SSL_CTX_set_info_callback(ctx, info_cb);
-	if (SSL_CTX_load_verify_locations(ctx, p->trust_store, NULL) != 1) {
-		*st = TXN_PROBE_INTERNAL;
-		snprintf(err, errlen, "cannot load trust store %s: %s", p->trust_store,
-		         pki_last_error(ebuf, sizeof ebuf));
-		SSL_CTX_free(ctx);
-		return NULL;
-	}
-	if (p->cert != NULL) {
-		X509 *leaf;
-		if (SSL_CTX_use_certificate_chain_file(ctx, p->cert) != 1) {
-			*st = TXN_CLIENT_CERT_UNAVAILABLE;
-			snprintf(err, errlen, "cannot load client certificate %s: %s", p->cert,
-			         pki_last_error(ebuf, sizeof ebuf));
-			SSL_CTX_free(ctx);
-			return NULL;
-		}
-		if (SSL_CTX_use_PrivateKey_file(ctx, p->key, SSL_FILETYPE_PEM) != 1 ||
-		    SSL_CTX_check_private_key(ctx) != 1) {
-			*st = TXN_CLIENT_CERT_UNAVAILABLE;
-			snprintf(err, errlen, "cannot use client key %s with %s: %s", p->key,
-			         p->cert, pki_last_error(ebuf, sizeof ebuf));
-			SSL_CTX_free(ctx);
-			return NULL;
-		}
-		leaf = SSL_CTX_get0_certificate(ctx);
-		if (leaf != NULL)
-			cert_facts(leaf, &t->client);
-		t->has_cert = true;
-	}
-	return ctx;
-}
-
-struct tls_ctx *tls_ctx_get(struct tls_ctx_cache *cache, const struct tls_ctx_params *p,
-                            struct tls_cert_facts *client, enum txn_status *st, char *err,
-                            size_t errlen)
-{
-	struct file_id trust_id, cert_id, key_id;
-	struct tls_ctx *t;
-	char key[1200];
-	SSL_CTX *ssl;
-
-	snprintf(key, sizeof key, "%s|%s|%s|%d", p->trust_store, p->cert ? p->cert : "",
-	         p->key ? p->key : "", (int)p->max_version);
-	if (file_id_get(p->trust_store, &trust_id) == -1) {
-		*st = TXN_PROBE_INTERNAL;
-		snprintf(err, errlen, "cannot read trust store %s: %s", p->trust_store,
-		         strerror(errno));
-		return NULL;
-	}
-	if (file_id_get(p->cert, &cert_id) == -1 || file_id_get(p->key, &key_id) == -1) {
-		*st = TXN_CLIENT_CERT_UNAVAILABLE;
-		snprintf(err, errlen, "cannot read client certificate or key (%s, %s): %s", p->cert,
-		         p->key, strerror(errno));
-		return NULL;
-	}
-	for (t = cache->ctxs; t != NULL; t = t->next)
-		if (strcmp(t->cache_key, key) == 0)
-			break;
-	if (t != NULL && t->ssl != NULL && file_id_eq(&t->trust_id, &trust_id) &&
-	    file_id_eq(&t->cert_id, &cert_id) && file_id_eq(&t->key_id, &key_id)) {
-		if (client != NULL)
-			*client = t->client;
-		return t;
-	}
-	if (t == NULL) {
-		t = xcalloc(1, sizeof *t);
-		t->cache_key = xstrdup(key);
-		t->next = cache->ctxs;
-		cache->ctxs = t;
-	}
-	ctx_release(t);
-	memset(&t->client, 0, sizeof t->client);
-	t->has_cert = false;
-	ssl = ctx_build(p, t, st, err, errlen);
-	if (ssl == NULL)
-		return NULL;
-	log_debug("tls: loaded context %s", key);
-	t->ssl = ssl;
-	t->trust_id = trust_id;
-	t->cert_id = cert_id;
-	t->key_id = key_id;
-	if (client != NULL)
-		*client = t->client;
-	return t;
-}
-
 /* ---- connections ---- */
 
 enum conn_state { C_CONNECTING, C_HANDSHAKE, C_OPEN, C_DEAD };
@@ -368,7 +132,7 @@ static int verify_cb(int ok, X509_STORE_CTX *xs)
 	if (!pi->have_leaf) {
 		X509 *leaf = X509_STORE_CTX_get0_cert(xs);
 		if (leaf != NULL) {
-			cert_facts(leaf, &pi->leaf);
+			tls_cert_facts_of(leaf, &pi->leaf);
 			pi->have_leaf = true;
 		}
 		chain_describe(X509_STORE_CTX_get0_untrusted(xs), pi);
@@ -722,7 +486,7 @@ struct tls_conn *tls_conn_start(struct event_base *base, struct tls_ctx *ctx,
 	c->arg = arg;
 	c->fd = -1;
 	c->peer.alert = -1;
-	c->peer.client_cert_sent = ctx->has_cert;
+	c->peer.client_cert_sent = tls_ctx_has_cert(ctx);
 	snprintf(c->verify_name, sizeof c->verify_name, "%s", verify_name);
 	bbuf_init(&c->in, TLS_INPUT_MAX);
 	bbuf_init(&c->out, TLS_OUTPUT_MAX);
@@ -730,12 +494,14 @@ struct tls_conn *tls_conn_start(struct event_base *base, struct tls_ctx *ctx,
 	c->defer = evtimer_new(base, conn_deliver_deferred, c);
 	c->state = C_CONNECTING;
 
-	c->ssl = SSL_new(ctx->ssl);
+	c->ssl = SSL_new(tls_ctx_ssl(ctx));
 	if (c->ssl == NULL) {
 		conn_fail(c, TXN_PROBE_INTERNAL, "SSL_new failed");
 		event_active(c->defer, EV_TIMEOUT, 0);
 		return c;
 	}
+	SSL_set_verify(c->ssl, SSL_VERIFY_PEER, verify_cb);
+	SSL_set_info_callback(c->ssl, info_cb);
 	SSL_set_ex_data(c->ssl, conn_index, c);
 	is_ip = inet_pton(AF_INET, verify_name, ipbuf) == 1 ||
 	        inet_pton(AF_INET6, verify_name, ipbuf) == 1;

@@ -5,9 +5,8 @@
  * first verification error with the certificate it concerns, and any TLS alert the
  * server sent, including TLS 1.3 alerts that arrive after the handshake.
  *
- * TLS contexts come from a cache keyed by trust store and client certificate: files
- * are read once and re-read only when they change, so a key is never parsed per
- * connection. Only tls_conn.c and pki/ include OpenSSL.
+ * TLS contexts come from tls_ctx.h: files are read once, off the loop, and re-read
+ * only when they change, so a key is never parsed per connection.
  */
 #ifndef CERTPROBE_TLS_CONN_H
 #define CERTPROBE_TLS_CONN_H
@@ -17,47 +16,11 @@
 #include <sys/socket.h>
 
 #include "core/bbuf.h"
+#include "net/tls_ctx.h"
 #include "transactions/transaction.h"
 
 struct event_base;
-struct tls_ctx;
-struct tls_ctx_cache;
 struct tls_conn;
-
-struct tls_ctx_cache *tls_ctx_cache_new(void);
-void tls_ctx_cache_free(struct tls_ctx_cache *cache); /* NULL-safe */
-
-enum tls_max_version { TLS_MAX_AUTO = 0, TLS_MAX_1_2, TLS_MAX_1_3 };
-
-struct tls_ctx_params {
-	const char *trust_store; /* PEM file of roots; required */
-	const char *cert;        /* client certificate chain PEM, or NULL */
-	const char *key;         /* its key PEM, or NULL */
-	enum tls_max_version max_version;
-};
-
-/* Facts of a certificate for the report. */
-struct tls_cert_facts {
-	char subject[256];
-	char issuer[256];
-	char serial[80];
-	char not_before[32]; /* "2026-11-22T10:00:00Z" */
-	char not_after[32];
-	char fingerprint[80]; /* "sha256:<hex>" */
-	char names[256];      /* subjectAltName DNS names and IPs, comma-separated */
-	long seconds_left;    /* until notAfter; negative when expired */
-	long not_before_in;   /* seconds until notBefore; > 0 when not yet valid */
-};
-
-/*
- * A context for params, loaded on first use and reloaded when one of its files
- * changed. On failure returns NULL with *st (TXN_CLIENT_CERT_UNAVAILABLE for the
- * client certificate or key, TXN_PROBE_INTERNAL for the trust store) and a message.
- * client (may be NULL) receives the client certificate's facts.
- */
-struct tls_ctx *tls_ctx_get(struct tls_ctx_cache *cache, const struct tls_ctx_params *params,
-                            struct tls_cert_facts *client, enum txn_status *st, char *err,
-                            size_t errlen);
 
 enum tls_event {
 	TLS_EV_CONNECTED,      /* TCP connected */

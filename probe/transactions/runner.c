@@ -12,6 +12,7 @@
 #include "core/xalloc.h"
 #include "net/dns.h"
 #include "net/http_client.h"
+#include "core/offload.h"
 #include "net/tls_conn.h"
 #include "pki/keypool.h"
 #include "pki/pki.h"
@@ -36,7 +37,13 @@ int runner_env_open(struct txn_env *env, const struct runner_opts *opts, char *e
 	http_client_set_trace(env->http, opts->trace);
 	env->keys = keypool_new(env->base, opts->key_workers > 0 ? opts->key_workers : 1);
 	env->dns = dns_new(env->base);
-	env->tls = tls_ctx_cache_new();
+	env->files = offload_new(env->base, "certprobe-files");
+	if (env->files == NULL) {
+		snprintf(err, errlen, "cannot start the file loader thread");
+		runner_env_close(env);
+		return -1;
+	}
+	env->tls = tls_ctx_cache_new(env->files);
 	env->state_dir = opts->state_dir;
 	return 0;
 }
@@ -48,6 +55,7 @@ void runner_env_close(struct txn_env *env)
 	keypool_free(env->keys);
 	http_client_free(env->http);
 	dns_free(env->dns);
+	offload_free(env->files); /* first: its jobs point into the TLS cache */
 	tls_ctx_cache_free(env->tls);
 	event_base_free(env->base);
 	memset(env, 0, sizeof *env);

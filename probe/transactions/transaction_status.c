@@ -314,6 +314,19 @@ static const struct txn_status_info txn_status_table[] = {
 		"a step took longer than its latency threshold (warn.latency)",
 		"the step named in the detail is slow: check the load and the back end of the server "
 		"it talks to (CA, database, registrar)"},
+
+	[TXN_PROBE_FILE_NOT_REGULAR] = {RESULT_UNKNOWN, "probe_file_not_regular",
+		"a file the probe is configured with is not a regular file (a FIFO, device or "
+		"directory)",
+		"point the setting named in the detail at a PEM file; the target was not judged"},
+	[TXN_PROBE_FILE_TOO_LARGE] = {RESULT_UNKNOWN, "probe_file_too_large",
+		"a file the probe is configured with is larger than any valid one",
+		"check the path named in the detail: it is not the PEM file it should be; the "
+		"target was not judged"},
+	[TXN_PROBE_FILE_UNREADABLE] = {RESULT_UNKNOWN, "probe_file_unreadable",
+		"a file the probe is configured with cannot be read",
+		"check that the file named in the detail exists and is readable by the probe user; "
+		"the target was not judged"},
 };
 /* clang-format on */
 

@@ -129,6 +129,11 @@ enum txn_status {
 	/* thresholds (warn:) */
 	TXN_STEP_SLOW = 84,
 
+	/* files the probe is configured with (trust store, certificate, key): its own side */
+	TXN_PROBE_FILE_NOT_REGULAR = 85,
+	TXN_PROBE_FILE_TOO_LARGE = 86,
+	TXN_PROBE_FILE_UNREADABLE = 87,
+
 	TXN_STATUS_COUNT /* one past the highest number; not a status */
 };
 

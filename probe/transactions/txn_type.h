@@ -18,6 +18,7 @@ struct http_client;
 struct keypool;
 struct dns;
 struct tls_ctx_cache;
+struct offload;
 struct txn_conf;
 struct config;
 struct cfg_key;
@@ -34,7 +35,8 @@ struct txn_env {
 	struct http_client *http;  /* HTTP(S) through libcurl's multi API */
 	struct keypool *keys;      /* keys generated off the loop */
 	struct dns *dns;           /* c-ares lookups on the loop */
-	struct tls_ctx_cache *tls; /* client TLS contexts, loaded once */
+	struct tls_ctx_cache *tls; /* client TLS contexts, loaded once (off the loop) */
+	struct offload *files;     /* the worker that reads configured files */
 	const char *state_dir;     /* per-transaction files (issued certificates, keys) */
 };
 

@@ -110,6 +110,9 @@ static const struct golden_status {
     {82, "registrar_status"},
     {83, "registrar_unregister_failed"},
     {84, "step_slow"},
+    {85, "probe_file_not_regular"},
+    {86, "probe_file_too_large"},
+    {87, "probe_file_unreadable"},
 };
 
 /* Numbers of retired statuses: no row, never reused. None yet (UINT_MAX: the end). */

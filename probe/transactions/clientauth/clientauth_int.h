@@ -56,6 +56,7 @@ struct clientauth_txn {
 	size_t step;
 
 	struct tls_ctx *tls;
+	bool ctx_pending; /* the certificate step waits for the file loader */
 	struct tls_cert_facts client;
 	bool has_client;
 

@@ -134,6 +134,12 @@ enum step_ret ca_fail(struct clientauth_txn *t, enum txn_status st, const char *
 
 /* ---- certificate ---- */
 
+/* The loader has read the files: the certificate step asks again. */
+static void on_ctx_loaded(void *arg)
+{
+	ca_resume(arg);
+}
+
 static enum step_ret step_cert(struct clientauth_txn *t)
 {
 	const struct client_cert_conf *cc = &t->spec->certificate;
@@ -141,7 +147,9 @@ static enum step_ret step_cert(struct clientauth_txn *t)
 	char cert[1024], key[1024], err[TXN_DETAIL_LEN];
 	enum txn_status st = TXN_PROBE_INTERNAL;
 
-	t->step = txn_step_begin(&t->result, "certificate");
+	if (!t->ctx_pending)
+		t->step = txn_step_begin(&t->result, "certificate");
+	t->ctx_pending = false;
 	if (cc->from != NULL) {
 		char dir[700];
 		/* the enrollment may not have run since the layout changed */
@@ -167,9 +175,17 @@ static enum step_ret step_cert(struct clientauth_txn *t)
 		p.key = cc->key;
 	}
 	p.max_version = t->spec->registrar.tls_max_minor == 2 ? TLS_MAX_1_2 : TLS_MAX_AUTO;
-	t->tls = tls_ctx_get(t->env.tls, &p, &t->client, &st, err, sizeof err);
-	if (t->tls == NULL)
+	switch (tls_ctx_acquire(t->env.tls, &p, on_ctx_loaded, t, &t->tls, &t->client, &st, err,
+	                        sizeof err)) {
+	case TLS_CTX_PENDING:
+		t->ctx_pending = true;
+		t->waiting = true;
+		return STEP_WAIT;
+	case TLS_CTX_FAILED:
 		return ca_fail(t, st, "%s", err);
+	case TLS_CTX_READY:
+		break;
+	}
 	if (p.cert == NULL) {
 		txn_step_end(&t->result, t->step, TXN_OK, "none configured");
 		return STEP_CONTINUE;
@@ -644,6 +660,13 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	switch (t->state) {
+	case CA_CERT:
+		/* the probe's own files: never the registrar's fault */
+		ca_fail(t, TXN_PROBE_FILE_UNREADABLE,
+		        "the trust store and certificate files were not read within %.1f s (the "
+		        "probe's file loader is busy or its disk hangs)",
+		        secs);
+		break;
 	case CA_DISCOVER:
 	case CA_FALLBACK:
 	case CA_RESOLVE:
@@ -712,6 +735,7 @@ static void clientauth_txn_free(void *run)
 	for (size_t i = 0; i < sizeof t->lookups / sizeof t->lookups[0]; i++)
 		dns_cancel(t->lookups[i].q);
 	dns_cancel(t->resolve_q);
+	tls_ctx_cancel(t->env.tls, t);
 	tls_conn_close(t->conn);
 	event_free(t->timer);
 	event_free(t->kick);

@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "core/bbuf.h"
+#include "core/fileload.h"
 #include "core/log.h"
 #include "core/xalloc.h"
 
@@ -701,17 +702,19 @@ struct sf_state *statefile_load(const char *path, char *err, size_t errlen)
 	json_t *root, *a, *v;
 	struct sf_check ck = {"", ""};
 	long long n;
-	size_t i;
-	FILE *f = fopen(path, "re");
+	size_t i, len;
+	struct fileload_fail ff;
+	char *text, why[160];
 
-	if (f == NULL) {
-		int e = errno;
-		snprintf(err, errlen, "cannot open %s: %s", path, strerror(e));
-		errno = e;
+	/* an attacker with write access to the state directory may leave a FIFO here */
+	if (fileload_read(path, FILELOAD_MAX_STATE, &text, &len, &ff) == -1) {
+		snprintf(err, errlen, "cannot read %s: %s", path,
+		         fileload_describe(&ff, FILELOAD_MAX_STATE, why, sizeof why));
+		errno = ff.why == FILELOAD_UNREADABLE ? ff.err : EINVAL;
 		return NULL;
 	}
-	root = json_loadf(f, JSON_REJECT_DUPLICATES, &je);
-	fclose(f);
+	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
+	free(text);
 	if (root == NULL) {
 		snprintf(err, errlen, "%s:%d:%d: not a state file: %s", path, je.line, je.column,
 		         je.text);

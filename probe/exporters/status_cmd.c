@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "config/config.h"
+#include "core/fileload.h"
 #include "core/xalloc.h"
 #include "exporters/statefile.h"
 #include "transactions/report.h"
@@ -253,12 +254,14 @@ int status_command(int argc, char **argv)
 			printf("%s\n", rec);
 			free(rec);
 		} else {
-			FILE *f = fopen(path, "re");
-			int c;
-			while (f != NULL && (c = getc(f)) != EOF)
-				putchar(c);
-			if (f != NULL)
-				fclose(f);
+			/* the file just parsed: bounded, regular (statefile_load checked) */
+			struct fileload_fail ff;
+			char *text;
+			size_t len;
+			if (fileload_read(path, FILELOAD_MAX_STATE, &text, &len, &ff) == 0) {
+				fwrite(text, 1, len, stdout);
+				free(text);
+			}
 		}
 	} else if (name != NULL) {
 		print_one(statefile_find_txn(s, name), now);

@@ -39,6 +39,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "core/fileload.h"
 #include "core/clock.h"
 #include "core/errbuf.h"
 #include "core/log.h"
@@ -287,6 +288,17 @@ static SSL_CTX *web_tls_ctx_new(struct web *w, const char *cert, const char *key
 	SSL_CTX_set_options(ctx, SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION |
 	                             SSL_OP_NO_RENEGOTIATION);
 	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+	/* OpenSSL opens them with fopen(): refuse a FIFO (it would wait for a writer) first */
+	for (int i = 0; i < 2; i++) {
+		const char *path = i == 0 ? cert : key;
+		struct fileload_fail f;
+		if (fileload_check(path, FILELOAD_MAX_PEM_BUNDLE, NULL, &f) == -1) {
+			errbuf_set(err, errlen, "TLS %s %s: %s", i == 0 ? "certificate" : "key",
+			           path,
+			           fileload_describe(&f, FILELOAD_MAX_PEM_BUNDLE, why, sizeof why));
+			goto fail;
+		}
+	}
 	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
 		errbuf_set(err, errlen, "cannot load TLS certificate %s: %s", cert,
 		           web_ssl_reason(why, sizeof why));

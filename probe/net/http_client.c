@@ -14,6 +14,7 @@
 #include <curl/curl.h>
 #include <event2/event.h>
 
+#include "core/fileload.h"
 #include "core/log.h"
 #include "core/xalloc.h"
 #include "pki/tls_diag.h"
@@ -35,6 +36,7 @@ struct http_request {
 	struct http_response resp;
 	http_done_cb *cb;
 	void *arg;
+	struct event *refused; /* delivers a failure found before libcurl started */
 	struct http_request *next;
 };
 
@@ -65,6 +67,8 @@ static void http_request_unlink(struct http_request *req)
 
 static void http_request_free(struct http_request *req)
 {
+	if (req->refused != NULL)
+		event_free(req->refused);
 	curl_multi_remove_handle(req->client->multi, req->easy);
 	curl_easy_cleanup(req->easy);
 	curl_slist_free_all(req->headers);
@@ -204,6 +208,18 @@ static void http_finish(struct http_request *req, CURLcode rc)
 		         resp->error != TXN_OK ? resp->error_detail : "");
 	http_request_unlink(req);
 	req->cb(resp, req->arg);
+	http_request_free(req);
+}
+
+/* A request refused before it reached libcurl (resp.error is set): deliver it. */
+static void http_refused_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct http_request *req = arg;
+
+	(void)fd;
+	(void)what;
+	http_request_unlink(req);
+	req->cb(&req->resp, req->arg);
 	http_request_free(req);
 }
 
@@ -415,8 +431,29 @@ struct http_request *http_client_start(struct http_client *c, const struct http_
 	}
 	/* The CApath trap: a compiled-in CApath disables the CA store cache. */
 	curl_easy_setopt(e, CURLOPT_CAPATH, NULL);
-	if (o->trust_store != NULL)
+	if (o->trust_store != NULL) {
+		/*
+		 * libcurl opens the bundle on this thread: stat it first (stat never waits for
+		 * a FIFO's writer), so a FIFO, a device or a huge file fails here, classified,
+		 * instead of holding the loop in open() or read().
+		 */
+		struct fileload_fail f;
+		if (fileload_check(o->trust_store, FILELOAD_MAX_PEM_BUNDLE, NULL, &f) == -1) {
+			char why[160];
+			req->resp.error = f.why == FILELOAD_NOT_REGULAR ? TXN_PROBE_FILE_NOT_REGULAR
+			                  : f.why == FILELOAD_TOO_LARGE ? TXN_PROBE_FILE_TOO_LARGE
+			                                                : TXN_PROBE_FILE_UNREADABLE;
+			snprintf(req->resp.error_detail, sizeof req->resp.error_detail,
+			         "trust store %s: %s", o->trust_store,
+			         fileload_describe(&f, FILELOAD_MAX_PEM_BUNDLE, why, sizeof why));
+			req->refused = evtimer_new(c->base, http_refused_cb, req);
+			req->next = c->requests;
+			c->requests = req;
+			event_active(req->refused, EV_TIMEOUT, 0);
+			return req;
+		}
 		curl_easy_setopt(e, CURLOPT_CAINFO, o->trust_store);
+	}
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
 	if (o->post) {

@@ -17,6 +17,7 @@
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
+#include "core/fileload.h"
 #include "core/log.h"
 #include "core/xalloc.h"
 
@@ -157,27 +158,51 @@ long pki_cert_seconds_left(X509 *cert, long *notbefore_in)
 	return (long)days * 86400 + secs;
 }
 
+/* The PEM of path in a memory BIO (bounded, regular file, O_NONBLOCK: core/fileload.h). */
+static BIO *pki_pem_bio(const char *path, char **pem, size_t *len)
+{
+	struct fileload_fail f;
+	BIO *b;
+
+	if (fileload_read(path, FILELOAD_MAX_PEM, pem, len, &f) == -1)
+		return NULL;
+	b = BIO_new_mem_buf(*pem, (int)*len);
+	if (b == NULL) {
+		explicit_bzero(*pem, *len);
+		free(*pem);
+		*pem = NULL;
+	}
+	return b;
+}
+
 EVP_PKEY *pki_key_load(const char *path)
 {
-	FILE *f = fopen(path, "r");
 	EVP_PKEY *k;
+	char *pem;
+	size_t len;
+	BIO *b = pki_pem_bio(path, &pem, &len);
 
-	if (f == NULL)
+	if (b == NULL)
 		return NULL;
-	k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
-	fclose(f);
+	k = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
+	BIO_free(b);
+	explicit_bzero(pem, len);
+	free(pem);
 	return k;
 }
 
 X509 *pki_cert_load(const char *path)
 {
-	FILE *f = fopen(path, "r");
 	X509 *c;
+	char *pem;
+	size_t len;
+	BIO *b = pki_pem_bio(path, &pem, &len);
 
-	if (f == NULL)
+	if (b == NULL)
 		return NULL;
-	c = PEM_read_X509(f, NULL, NULL, NULL);
-	fclose(f);
+	c = PEM_read_bio_X509(b, NULL, NULL, NULL);
+	BIO_free(b);
+	free(pem);
 	return c;
 }
 

@@ -3,8 +3,11 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 
+#include "core/fileload.h"
 #include "transactions/txn_state.h"
 
 void scep_store_path(const char *dir, const char *file, char *buf, size_t len)
@@ -14,17 +17,15 @@ void scep_store_path(const char *dir, const char *file, char *buf, size_t len)
 
 int scep_store_read(const char *dir, const char *file, char *buf, size_t len)
 {
-	char path[600];
-	FILE *f;
+	struct fileload_fail f;
+	char path[600], *text;
 	size_t n;
 
 	scep_store_path(dir, file, path, sizeof path);
-	f = fopen(path, "r");
-	if (f == NULL)
+	if (fileload_read(path, len - 1, &text, &n, &f) == -1)
 		return -1;
-	n = fread(buf, 1, len - 1, f);
-	fclose(f);
-	buf[n] = '\0';
+	memcpy(buf, text, n + 1);
+	free(text);
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
 		buf[--n] = '\0';
 	return 0;

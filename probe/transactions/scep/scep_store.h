@@ -10,7 +10,7 @@
 
 /* dir/file into buf (len bytes, NUL-terminated, truncated if need be). */
 void scep_store_path(const char *dir, const char *file, char *buf, size_t len);
-/* The first len - 1 bytes of dir/file, trailing CR/LF stripped; 0, or -1 when unreadable. */
+/* dir/file, trailing CR/LF stripped; 0, or -1 when unreadable or longer than len - 1. */
 int scep_store_read(const char *dir, const char *file, char *buf, size_t len);
 /* Replace dir/file with text and a newline (temporary file, rename); 0 or -1. */
 int scep_store_write(const char *dir, const char *file, const char *text);

@@ -21,6 +21,28 @@
 #define CFG_MS_HOUR (60 * CFG_MS_MINUTE)
 #define CFG_MS_DAY (24 * CFG_MS_HOUR)
 
+/*
+ * The deepest flow nesting ('[', '{') any pass over a configuration accepts. libyaml's
+ * scanner holds back every token while a simple key is possible and checks all open
+ * levels per token, so '[' * 100,000 costs it a minute before a single event or token
+ * comes out; it must be stopped while it scans.
+ */
+#define CFG_MAX_FLOW_DEPTH 64
+
+/*
+ * Input for a libyaml parser that hands the text over 64 bytes at a time and fails the
+ * read (a reader error) once the scanner is more than CFG_MAX_FLOW_DEPTH flow levels
+ * deep; too_deep then tells that error from others. Set up with cfg_yaml_input().
+ */
+struct cfg_yaml_input {
+	const yaml_parser_t *parser;
+	const unsigned char *p;
+	size_t left;
+	bool too_deep;
+};
+void cfg_yaml_input(yaml_parser_t *parser, struct cfg_yaml_input *in, const unsigned char *text,
+                    size_t len);
+
 struct cfg_txn_state; /* config.c's bookkeeping of one transaction */
 
 struct cfg_loader {

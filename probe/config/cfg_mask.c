@@ -15,6 +15,7 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "config/cfg_loader.h"
 #include "config/cfg_walk.h"
 #include "core/xalloc.h"
 #include "transactions/txn_type.h"
@@ -495,6 +496,7 @@ void cfg_mask_compute(const struct cfg_source *src, const struct cfg_key *root,
                       struct cfg_span **masks, size_t *nmasks)
 {
 	struct mask_scan ms;
+	struct cfg_yaml_input in;
 	yaml_parser_t parser;
 	yaml_token_t token;
 	bool done = false;
@@ -511,7 +513,7 @@ void cfg_mask_compute(const struct cfg_source *src, const struct cfg_key *root,
 		mask_add(&ms, 0, src->len);
 		goto out;
 	}
-	yaml_parser_set_input_string(&parser, src->text, src->len);
+	cfg_yaml_input(&parser, &in, src->text, src->len); /* a scan of '[' * 100,000 stops */
 	while (!done) {
 		if (!yaml_parser_scan(&parser, &token)) {
 			mask_after_failure(&ms);

@@ -125,6 +125,10 @@ void cfg_source_verror(struct cfg_source *src, unsigned line, unsigned col, size
 	va_list aq;
 	int n;
 
+	if (src->nerrors >= CFG_SOURCE_MAX_ERRORS) {
+		src->dropped++;
+		return;
+	}
 	src->errors =
 	    cfg_source_grow(src->errors, &src->errors_cap, src->nerrors + 1, sizeof *src->errors);
 	e = &src->errors[src->nerrors];
@@ -397,5 +401,8 @@ void cfg_source_report(struct cfg_source *src, FILE *out, const struct cfg_span 
 			fputc('\n', out);
 		}
 	}
+	if (src->dropped > 0)
+		fprintf(out, "%s: %zu more error%s not shown (the first %d are)\n", src->name,
+		        src->dropped, src->dropped == 1 ? "" : "s", CFG_SOURCE_MAX_ERRORS);
 	fflush(out);
 }

@@ -31,9 +31,16 @@ struct cfg_source {
 	size_t *char_byte; /* byte offset of each character (libyaml's mark.index) */
 	size_t nchars;
 	struct cfg_error *errors;
-	size_t nerrors;
+	size_t nerrors; /* recorded: at most CFG_SOURCE_MAX_ERRORS */
 	size_t errors_cap;
+	size_t dropped; /* errors past the cap: counted, not recorded */
 };
+
+/*
+ * A file with 40,000 mistakes must not cost seconds and 120,000 lines of log: the first
+ * CFG_SOURCE_MAX_ERRORS are kept and shown, the rest counted ("and N more").
+ */
+#define CFG_SOURCE_MAX_ERRORS 50
 
 /*
  * Copy buf into src (name borrowed for messages) with every byte libyaml would refuse

@@ -799,3 +799,33 @@ void cfg_walk_pending_finish(struct cfg_loader *ld, struct pending_conf *p, stru
 	cfg_walk_error(ld, at, NULL, "%smax_wait (%s) is shorter than %spoll_interval (%s)", prefix,
 	               a, prefix, b);
 }
+
+/* ---- limited input ---- */
+
+static int cfg_yaml_read(void *data, unsigned char *buf, size_t size, size_t *size_read)
+{
+	struct cfg_yaml_input *in = data;
+	size_t n = size < 64 ? size : 64;
+
+	if (in->parser->flow_level > CFG_MAX_FLOW_DEPTH) {
+		in->too_deep = true;
+		return 0;
+	}
+	if (n > in->left)
+		n = in->left;
+	memcpy(buf, in->p, n);
+	in->p += n;
+	in->left -= n;
+	*size_read = n;
+	return 1;
+}
+
+void cfg_yaml_input(yaml_parser_t *parser, struct cfg_yaml_input *in, const unsigned char *text,
+                    size_t len)
+{
+	in->parser = parser;
+	in->p = text;
+	in->left = len;
+	in->too_deep = false;
+	yaml_parser_set_input(parser, cfg_yaml_read, in);
+}

@@ -45,6 +45,14 @@
 #include "transactions/txn_type.h"
 
 #define CONFIG_MAX_BYTES (1024 * 1024)
+/*
+ * Limits that keep a hostile or broken file cheap: libyaml's scanner costs grow with the
+ * square of the flow depth (100,000 '[' took 63 s) and its composer looks aliases up in a
+ * list (30,000 anchors: 8 s). A real configuration nests 6 deep and uses a few anchors.
+ */
+#define CONFIG_MAX_DEPTH CFG_MAX_FLOW_DEPTH
+#define CONFIG_MAX_ANCHORS 1000
+#define CONFIG_MAX_ALIASES 10000
 
 /* A type's keys as found in a transaction, kept for the type's conf_check. */
 struct cfg_txn_part {
@@ -467,6 +475,92 @@ static void report(struct cfg_loader *ld, FILE *errout)
 	free(masks);
 }
 
+static void parser_wipe_delete(yaml_parser_t *parser)
+{
+	if (parser->buffer.start != NULL)
+		explicit_bzero(parser->buffer.start,
+		               (size_t)(parser->buffer.end - parser->buffer.start));
+	if (parser->raw_buffer.start != NULL)
+		explicit_bzero(parser->raw_buffer.start,
+		               (size_t)(parser->raw_buffer.end - parser->raw_buffer.start));
+	yaml_parser_delete(parser);
+}
+
+/*
+ * One pass over the events before the document is composed: false, with an error at the
+ * place, when the file nests deeper than CONFIG_MAX_DEPTH or has more anchors or aliases
+ * than allowed. A syntax error ends the pass quietly: the load reports it.
+ */
+static bool within_limits(struct cfg_loader *ld)
+{
+	size_t depth = 0, anchors = 0, aliases = 0;
+	struct cfg_yaml_input in;
+	yaml_parser_t parser;
+	yaml_event_t ev;
+	bool ok = true, end = false;
+
+	if (!yaml_parser_initialize(&parser))
+		return true; /* the load reports it */
+	cfg_yaml_input(&parser, &in, ld->src.text, ld->src.len);
+	while (ok && !end) {
+		const yaml_char_t *anchor = NULL;
+		if (!yaml_parser_parse(&parser, &ev)) {
+			if (in.too_deep) {
+				cfg_walk_error_mark(ld, &parser.mark, NULL,
+				                    "nested deeper than %d levels",
+				                    CONFIG_MAX_DEPTH);
+				ok = false;
+			}
+			break;
+		}
+		switch (ev.type) {
+		case YAML_SEQUENCE_START_EVENT:
+			anchor = ev.data.sequence_start.anchor;
+			goto open;
+		case YAML_MAPPING_START_EVENT:
+			anchor = ev.data.mapping_start.anchor;
+		open:
+			if (++depth > CONFIG_MAX_DEPTH) {
+				cfg_walk_error_mark(ld, &ev.start_mark, NULL,
+				                    "nested deeper than %d levels",
+				                    CONFIG_MAX_DEPTH);
+				ok = false;
+			}
+			break;
+		case YAML_SEQUENCE_END_EVENT:
+		case YAML_MAPPING_END_EVENT:
+			depth--;
+			break;
+		case YAML_SCALAR_EVENT:
+			anchor = ev.data.scalar.anchor;
+			/* scalars may be secrets: wiped like the document's */
+			if (ev.data.scalar.value != NULL)
+				explicit_bzero(ev.data.scalar.value, ev.data.scalar.length);
+			break;
+		case YAML_ALIAS_EVENT:
+			if (++aliases > CONFIG_MAX_ALIASES) {
+				cfg_walk_error_mark(ld, &ev.start_mark, NULL,
+				                    "more than %d aliases", CONFIG_MAX_ALIASES);
+				ok = false;
+			}
+			break;
+		case YAML_STREAM_END_EVENT:
+			end = true;
+			break;
+		default:
+			break;
+		}
+		if (ok && anchor != NULL && ++anchors > CONFIG_MAX_ANCHORS) {
+			cfg_walk_error_mark(ld, &ev.start_mark, NULL, "more than %d anchors",
+			                    CONFIG_MAX_ANCHORS);
+			ok = false;
+		}
+		yaml_event_delete(&ev);
+	}
+	parser_wipe_delete(&parser);
+	return ok;
+}
+
 static struct config *load(const char *name, const unsigned char *buf, size_t len, FILE *errout,
                            unsigned *nerrors, bool check_mode, mode_t mode)
 {
@@ -487,7 +581,7 @@ static struct config *load(const char *name, const unsigned char *buf, size_t le
 	ld.tail = &ld.cfg->txns;
 
 	rc = cfg_source_init(&ld.src, ld.name, buf, len);
-	if (rc == -1)
+	if (rc == -1 || !within_limits(&ld))
 		goto out;
 	if (!yaml_parser_initialize(&parser)) {
 		cfg_source_error(&ld.src, 0, 0, NULL, "cannot initialise the YAML parser");
@@ -513,17 +607,10 @@ static struct config *load(const char *name, const unsigned char *buf, size_t le
 out:
 	if (have_doc)
 		document_wipe_delete(&ld.doc);
-	if (have_parser) {
-		if (parser.buffer.start != NULL)
-			explicit_bzero(parser.buffer.start,
-			               (size_t)(parser.buffer.end - parser.buffer.start));
-		if (parser.raw_buffer.start != NULL)
-			explicit_bzero(parser.raw_buffer.start,
-			               (size_t)(parser.raw_buffer.end - parser.raw_buffer.start));
-		yaml_parser_delete(&parser);
-	}
+	if (have_parser)
+		parser_wipe_delete(&parser);
 	if (nerrors != NULL)
-		*nerrors = (unsigned)ld.src.nerrors;
+		*nerrors = (unsigned)(ld.src.nerrors + ld.src.dropped);
 	if (ld.src.nerrors == 0) {
 		cfg = ld.cfg;
 		ld.cfg = NULL;

@@ -760,6 +760,73 @@ static void test_inline_secret_file_mode(void **state)
 	free(path);
 }
 
+/* A hostile or broken file stays cheap: depth, anchors, aliases and errors are capped. */
+static char *repeat(const char *head, const char *unit, size_t n, const char *tail)
+{
+	size_t hl = strlen(head), ul = strlen(unit), tl = strlen(tail);
+	char *s = malloc(hl + ul * n + tl + 1), *p = s;
+
+	assert_non_null(s);
+	memcpy(p, head, hl);
+	p += hl;
+	for (size_t i = 0; i < n; i++, p += ul)
+		memcpy(p, unit, ul);
+	memcpy(p, tail, tl + 1);
+	return s;
+}
+
+static void test_parse_limits(void **state)
+{
+	const char *const deep[] = {"[", "{a: ", "[{b: "};
+	char *yaml, *out;
+	unsigned n = 0;
+	struct config *cfg;
+	size_t lines = 0;
+
+	(void)state;
+	/* 100,000 levels of flow nesting: stopped while libyaml scans (was 63 s) */
+	for (size_t i = 0; i < sizeof deep / sizeof deep[0]; i++) {
+		yaml = repeat("transactions: ", deep[i], 100000, "\n");
+		assert_int_equal(expect_error(yaml, "nested deeper than 64 levels"), 0);
+		free(yaml);
+	}
+	/* 64 levels in all (the top mapping and 63 lists) pass the parser; the schema then speaks
+	 */
+	yaml = repeat("x: ", "[", 63, "\n");
+	cfg = load_text(yaml, &out, &n);
+	assert_null(strstr(out, "nested deeper"));
+	config_free(cfg);
+	free(out);
+	free(yaml);
+	/* anchors and aliases */
+	{
+		size_t cap = 40 * 1100 + 64, off = 0;
+		yaml = malloc(cap);
+		off += (size_t)snprintf(yaml + off, cap - off, "x:\n");
+		for (int i = 0; i < 1100; i++)
+			off += (size_t)snprintf(yaml + off, cap - off, "  k%d: &a%d v\n", i, i);
+		assert_int_equal(expect_error(yaml, "more than 1000 anchors"), 0);
+		free(yaml);
+		yaml = repeat("x: &a v\ny:\n", "  - *a\n", 10001, "");
+		assert_int_equal(expect_error(yaml, "more than 10000 aliases"), 0);
+		free(yaml);
+	}
+	/* 40,000 errors: all counted, the first 50 shown, and a line that says so */
+	yaml =
+	    repeat("probe: {state_dir: /tmp/x}\ntransactions:\n  - name: a\n    type: enrollment\n"
+	           "    protocol: scep\n    url: http://127.0.0.1:1/scep\n    subject: CN=a\n",
+	           "    bogus: 1\n", 40000, "");
+	cfg = load_text(yaml, &out, &n);
+	assert_null(cfg);
+	assert_int_equal(n, 40000);
+	assert_non_null(strstr(out, "test.yaml: 39950 more errors not shown (the first 50 are)"));
+	for (const char *p = out; (p = strchr(p, '\n')) != NULL; p++)
+		lines++;
+	assert_true(lines < 50 * 4 + 2);
+	free(out);
+	free(yaml);
+}
+
 static void test_config_load_missing_file(void **state)
 {
 	size_t len = 0;
@@ -890,6 +957,7 @@ int main(void)
 	    cmocka_unit_test(test_type_secret_masked_on_caret_line),
 	    cmocka_unit_test(test_client_auth_spec),
 	    cmocka_unit_test(test_inline_secret_file_mode),
+	    cmocka_unit_test(test_parse_limits),
 	    cmocka_unit_test(test_config_load_missing_file),
 	    cmocka_unit_test(test_secret_resolve_file),
 	    cmocka_unit_test(test_secret_resolve_env_and_value),

@@ -35,6 +35,7 @@
 #include "config/config.h"
 #include "core/coredump.h"
 #include "core/log.h"
+#include "core/offload.h"
 #include "core/xalloc.h"
 #include "daemon/daemon.h"
 #include "exporters/statefile.h"
@@ -97,17 +98,12 @@ static void daemon_sinks_relabel(struct daemon *d, const struct config *cfg)
 
 /* ---- reload ---- */
 
-static void on_hup(evutil_socket_t sig, short what, void *arg)
+/* Apply a configuration loaded off the loop (cfg NULL: it had nerr errors). */
+static void reload_apply(struct daemon *d, struct config *cfg, unsigned nerr)
 {
-	struct daemon *d = arg;
-	unsigned nerr = 0;
-	struct config *cfg;
 	struct gen *g, *old = d->g;
 	bool *keep_due;
 
-	(void)sig;
-	(void)what;
-	cfg = config_load(d->cfgpath, stderr, &nerr);
 	if (cfg == NULL) {
 		d->reload_ok = false;
 		log_err("reload: %s has %u error%s; keeping the running configuration", d->cfgpath,
@@ -140,6 +136,91 @@ static void on_hup(evutil_socket_t sig, short what, void *arg)
 	d->reload_ts = time(NULL);
 	persist_schedule(d, true);
 	log_info("reload: %s applied, %zu transaction%s", d->cfgpath, g->n, g->n == 1 ? "" : "s");
+}
+
+/*
+ * A reload is read and parsed on d->loader (a 1 MiB file with every cap reached still
+ * costs a few hundred milliseconds): the loop goes on serving and probing meanwhile,
+ * and the new generation is applied on the loop when it is ready.
+ */
+struct reload_job {
+	struct daemon *d;
+	char *path;
+	struct config *cfg;
+	unsigned nerr;
+	char *errors; /* what the loader wrote, printed on the loop */
+	size_t errors_len;
+};
+
+static void reload_work(void *arg)
+{
+	struct reload_job *j = arg;
+	FILE *f = open_memstream(&j->errors, &j->errors_len);
+
+	j->cfg = config_load(j->path, f, &j->nerr);
+	if (f != NULL)
+		fclose(f);
+}
+
+static void reload_job_free(void *arg)
+{
+	struct reload_job *j = arg;
+
+	config_free(j->cfg);
+	free(j->errors);
+	free(j->path);
+	free(j);
+}
+
+static void reload_start(struct daemon *d);
+
+static void reload_done(void *arg)
+{
+	struct reload_job *j = arg;
+	struct daemon *d = j->d;
+
+	d->reloading = false;
+	if (j->errors != NULL && j->errors_len > 0) {
+		fwrite(j->errors, 1, j->errors_len, stderr);
+		fflush(stderr);
+	}
+	if (d->stopping) {
+		log_info("reload: not applied, the daemon is stopping");
+	} else {
+		reload_apply(d, j->cfg, j->nerr);
+		j->cfg = NULL;
+	}
+	reload_job_free(j);
+	if (d->reload_again && !d->stopping) {
+		d->reload_again = false;
+		reload_start(d);
+	}
+}
+
+static void reload_start(struct daemon *d)
+{
+	struct reload_job *j = xcalloc(1, sizeof *j);
+
+	j->d = d;
+	j->path = xstrdup(d->cfgpath);
+	d->reloading = true;
+	offload_submit(d->loader, j, reload_work, reload_done, reload_job_free);
+}
+
+static void on_hup(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	(void)sig;
+	(void)what;
+	if (d->stopping)
+		return;
+	if (d->reloading) {
+		/* one load at a time; the file is read again once this one is applied */
+		d->reload_again = true;
+		return;
+	}
+	reload_start(d);
 }
 
 /* ---- loop health ---- */
@@ -330,6 +411,13 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	d.base = d.env.base;
+	d.loader = offload_new(d.base, "certprobe-reload");
+	if (d.loader == NULL) {
+		log_err("cannot start the configuration loader thread");
+		config_free(cfg);
+		rc = 1;
+		goto out;
+	}
 	d.start = txn_start;
 	d.free_run = txn_free;
 	health_conf_defaults(&d.hconf);
@@ -374,6 +462,7 @@ int main(int argc, char **argv)
 	persist_flush(&d);
 
 out:
+	offload_free(d.loader); /* a reload still loading is discarded */
 	routes_free(&d);
 	gen_free(d.g, true);
 	persist_close(&d);

@@ -149,9 +149,14 @@ struct daemon {
 	struct snapshot_histogram lag;
 	uint64_t in_flight;
 	uint64_t state_write_failures; /* runs that could not store their files in state_dir */
+	uint64_t runs_cancelled;       /* runs in flight a reload cancelled (gen.c) */
 	time_t started;
 	time_t reload_ts;
 	bool reload_ok;
+	/* main.c: a reload is read and parsed on this worker, applied on the loop */
+	struct offload *loader;
+	bool reloading;    /* a load is on the worker */
+	bool reload_again; /* a SIGHUP came meanwhile: load once more after it */
 };
 
 /* ---- gen.c ---- */

@@ -12,6 +12,7 @@
 
 #include <event2/event.h>
 
+#include "core/log.h"
 #include "core/xalloc.h"
 #include "exporters/metrics.h"
 
@@ -173,8 +174,18 @@ void gen_free(struct gen *g, bool free_cfg)
 		return;
 	for (size_t i = 0; i < g->n; i++) {
 		struct target *t = &g->targets[i];
-		if (t->running)
+		if (t->running) {
 			g->d->in_flight--;
+			/* a reload carried every run it could (gen_carry): this one's transaction
+			 * is gone or probes something else now, so its result would mean nothing */
+			if (!g->d->stopping) {
+				g->d->runs_cancelled++;
+				log_info("reload: the run of '%s' in flight was cancelled (the "
+				         "transaction "
+				         "was removed or now probes something else)",
+				         t->conf->name);
+			}
+		}
 		g->d->free_run(t->run);
 		if (t->ctx != NULL) {
 			gen_hold_unref(t->ctx->hold);

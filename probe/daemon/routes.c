@@ -99,6 +99,7 @@ static struct snapshot *current_snapshot(struct daemon *d)
 	d->snap->self.reload_success_time = (int64_t)d->reload_ts;
 	routes_web_stats(d->web, &d->snap->self);
 	d->snap->self.state_write_failures = d->state_write_failures + d->state_failures_seen;
+	d->snap->self.runs_cancelled = d->runs_cancelled;
 	return snapshot_ref(d->snap);
 }
 

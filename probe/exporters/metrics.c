@@ -382,6 +382,15 @@ static bool get_http_accept_paused(const void *row, size_t i, struct metric_samp
 	return true;
 }
 
+static bool get_runs_cancelled(const void *row, size_t i, struct metric_sample *out)
+{
+	const struct snapshot_self *s = row;
+
+	(void)i;
+	set_uint(out, s->runs_cancelled);
+	return true;
+}
+
 static bool get_state_write_failures(const void *row, size_t i, struct metric_sample *out)
 {
 	const struct snapshot_self *s = row;
@@ -584,8 +593,9 @@ static const struct metric_def metric_table[] = {
     },
     {
         .name = "certprobe_http_connections_refused",
-        .help = "Connections the HTTP listener closed at once: over its connection cap, or "
-                "on a descriptor kept for transactions",
+        .help = "Connections the HTTP listener closed at once: at its connection cap (the "
+                "one that waited longest for a request, or the new one), or on a descriptor "
+                "kept for transactions",
         .type = METRIC_COUNTER,
         .scope = METRIC_SCOPE_SELF,
         .get = get_http_refused,
@@ -614,6 +624,15 @@ static const struct metric_def metric_table[] = {
         .type = METRIC_COUNTER,
         .scope = METRIC_SCOPE_SELF,
         .get = get_state_write_failures,
+    },
+    {
+        .name = "certprobe_reload_cancelled_runs",
+        .help = "Runs in flight that a reload cancelled because their transaction was removed "
+                "or changed what it probes (an unchanged one finishes into the new "
+                "configuration)",
+        .type = METRIC_COUNTER,
+        .scope = METRIC_SCOPE_SELF,
+        .get = get_runs_cancelled,
     },
     /* /probe?target=NAME: the blackbox_exporter names, then ours */
     {

@@ -105,6 +105,7 @@ struct snapshot_self {
 	uint64_t http_deadline_closed; /* closed: no whole request within the deadline */
 	uint64_t http_accept_paused;   /* accept failed (EMFILE, ...) and was paused */
 	uint64_t state_write_failures; /* writes to state_dir that failed (store, state file) */
+	uint64_t runs_cancelled;       /* runs in flight a reload cancelled (changed or removed) */
 };
 
 struct snapshot_owned;

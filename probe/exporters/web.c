@@ -39,9 +39,9 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
-#include "core/fileload.h"
 #include "core/clock.h"
 #include "core/errbuf.h"
+#include "core/fileload.h"
 #include "core/log.h"
 #include "core/xalloc.h"
 
@@ -81,7 +81,8 @@ struct web_conn {
 	int fd;                  /* -1 until known */
 	dev_t dev; /* of the socket's inode: fd may be reused after evhttp closes it */
 	ino_t ino;
-	struct event *timer; /* the first turn (active at once), then the deadline */
+	struct event *timer;    /* the first turn (active at once), then the deadline */
+	uint64_t waiting_since; /* WEB_CONN_WAITING: when it began to wait (monotonic us) */
 	struct web_conn *next;
 };
 
@@ -293,9 +294,12 @@ static SSL_CTX *web_tls_ctx_new(struct web *w, const char *cert, const char *key
 		const char *path = i == 0 ? cert : key;
 		struct fileload_fail f;
 		if (fileload_check(path, FILELOAD_MAX_PEM_BUNDLE, NULL, &f) == -1) {
-			errbuf_set(err, errlen, "TLS %s %s: %s", i == 0 ? "certificate" : "key",
-			           path,
-			           fileload_describe(&f, FILELOAD_MAX_PEM_BUNDLE, why, sizeof why));
+			errbuf_set(
+			    err, errlen, "cannot load TLS %s %s: %s",
+			    i == 0 ? "certificate" : "key", path,
+			    f.why == FILELOAD_UNREADABLE
+			        ? strerror(f.err)
+			        : fileload_describe(&f, FILELOAD_MAX_PEM_BUNDLE, why, sizeof why));
 			goto fail;
 		}
 	}
@@ -563,6 +567,7 @@ static void web_conn_arm(struct web_conn *c)
 	struct timeval tv = {.tv_sec = WEB_REQUEST_DEADLINE_S, .tv_usec = 0};
 
 	c->phase = WEB_CONN_WAITING;
+	c->waiting_since = clock_now_us();
 	evtimer_add(c->timer, &tv);
 }
 
@@ -609,6 +614,30 @@ static void web_conn_on_timer(evutil_socket_t fd, short what, void *arg)
 }
 
 /*
+ * At the cap, the connection that has waited longest for a whole request makes room for
+ * the new one (closed as a deadline would close it, counted as refused): 500 clients
+ * that trickle or say nothing cannot keep an operator's /-/healthy, or a scrape, out.
+ * Connections being answered are never chosen; when every one is, the new one is
+ * refused.
+ */
+static void web_conn_evict(struct web *w)
+{
+	struct web_conn *oldest = NULL;
+
+	for (struct web_conn *c = w->conns; c != NULL; c = c->next)
+		if (c->phase == WEB_CONN_WAITING &&
+		    (oldest == NULL || c->waiting_since < oldest->waiting_since))
+			oldest = c;
+	if (oldest == NULL || !web_conn_alive(oldest))
+		return;
+	w->stats.refused++;
+	log_debug("listener %s: at the connection cap; closing the longest-waiting connection",
+	          w->listen);
+	web_conn_shutdown(oldest, true);
+	web_conn_free(oldest);
+}
+
+/*
  * evhttp asks for a bufferevent per accepted connection, before it sets the descriptor:
  * the connection's record learns that in the first turn of the loop. Returning NULL would
  * make evhttp fall back to a plain socket on the TLS port, so failure is fatal.
@@ -630,6 +659,8 @@ static struct bufferevent *web_bev(struct event_base *base, void *arg)
 		abort();
 	}
 	web_conn_reap(w);
+	if (w->n_conns >= w->max_conns)
+		web_conn_evict(w);
 	c->w = w;
 	c->fd = -1;
 	/* held until the first turn: evhttp frees it at once when it cannot set up (OOM) */

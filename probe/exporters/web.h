@@ -48,7 +48,7 @@ struct web *web_new(struct event_base *base, const struct web_conf *conf, web_ha
 /* What a listener counted since it started (the certprobe_http_* families). */
 struct web_stats {
 	uint64_t open;            /* connections open now */
-	uint64_t refused;         /* closed at once: over the cap or short of descriptors */
+	uint64_t refused;         /* closed at the cap (evicted or refused) or short of fds */
 	uint64_t deadline_closed; /* closed because no whole request arrived in time */
 	uint64_t accept_paused;   /* times accept failed (EMFILE, ...) and was paused */
 };

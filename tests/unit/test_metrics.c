@@ -762,7 +762,8 @@ static const char tiny_prom[] =
     "# TYPE certprobe_http_connections_open gauge\n"
     "certprobe_http_connections_open 3\n"
     "# HELP certprobe_http_connections_refused_total Connections the HTTP listener closed at "
-    "once: over its connection cap, or on a descriptor kept for transactions\n"
+    "once: at its connection cap (the one that waited longest for a request, or the new "
+    "one), or on a descriptor kept for transactions\n"
     "# TYPE certprobe_http_connections_refused_total counter\n"
     "certprobe_http_connections_refused_total 7\n"
     "# HELP certprobe_http_request_deadline_closed_total Connections the HTTP listener closed "
@@ -777,7 +778,12 @@ static const char tiny_prom[] =
     "(an issued certificate and key, the state file): the probe's own disk, not a remote "
     "endpoint\n"
     "# TYPE certprobe_state_write_failures_total counter\n"
-    "certprobe_state_write_failures_total 2\n";
+    "certprobe_state_write_failures_total 2\n"
+    "# HELP certprobe_reload_cancelled_runs_total Runs in flight that a reload cancelled "
+    "because their transaction was removed or changed what it probes (an unchanged one "
+    "finishes into the new configuration)\n"
+    "# TYPE certprobe_reload_cancelled_runs_total counter\n"
+    "certprobe_reload_cancelled_runs_total 0\n";
 
 /*
  * The OpenMetrics rendering differs only in metadata: family names without _total and
@@ -830,7 +836,9 @@ static const char *const tiny_om_metadata[] = {
     "# TYPE certprobe_http_accept_paused counter\n"
     "certprobe_http_accept_paused_total 1\n",
     "# TYPE certprobe_state_write_failures counter\n"
-    "certprobe_state_write_failures_total 2\n"
+    "certprobe_state_write_failures_total 2\n",
+    "# TYPE certprobe_reload_cancelled_runs counter\n"
+    "certprobe_reload_cancelled_runs_total 0\n"
     "# EOF\n",
 };
 
@@ -1416,9 +1424,9 @@ static void test_large_render(void **state)
 		       "reusing it; %zu lines, %.1f MB\n",
 		       om ? "OpenMetrics" : "0.0.4", cold, best, lines, (double)b.len / 1e6);
 		fflush(stdout);
-		/* 23 series per transaction; 404 endpoint series, 24 self, 50 HELP/TYPE; 10 UNIT,
+		/* 23 series per transaction; 404 endpoint series, 25 self, 52 HELP/TYPE; 10 UNIT,
 		 * EOF (the interval family has no series here: its rows set no interval) */
-		assert_int_equal(lines, 10000 * 23 + 404 + 24 + 50 + (om ? 11 : 0));
+		assert_int_equal(lines, 10000 * 23 + 404 + 25 + 52 + (om ? 11 : 0));
 		assert_lint((const char *)b.data, om);
 		bbuf_free(&b);
 	}

@@ -48,6 +48,7 @@
 #define WEB_TIMEOUT_S 10
 #define WEB_REQUEST_DEADLINE_S 10 /* a whole request, from accept or the previous answer */
 #define WEB_CONNECTIONS_MAX 256
+#define WEB_ACCEPTS_PER_TURN 32
 #define WEB_FD_RESERVE_MIN 16   /* descriptors left to the transactions, at the least */
 #define WEB_ACCEPT_PAUSE_MS 500 /* after accept found no descriptor */
 #define WEB_ACCEPT_LOG_S 60     /* one line about it per minute, with a count */
@@ -94,6 +95,8 @@ struct web {
 	struct event *resume;       /* re-enables accept after a pause */
 	bool paused;                /* accept paused for want of descriptors */
 	bool cap_paused;            /* accept paused until an over-cap connection is refused */
+	bool burst_paused;          /* accept paused for the rest of this turn (a burst) */
+	unsigned turn_accepts;      /* connections accepted since the last first-turn timer */
 	struct web_conn *conns;
 	unsigned n_conns;   /* records in conns, including ones whose socket is already gone */
 	unsigned max_conns; /* the cap on open connections */
@@ -558,7 +561,7 @@ static void web_conn_shutdown(struct web_conn *c, bool refused)
 
 static void web_accept_resume(struct web *w)
 {
-	if (!w->paused && !w->cap_paused)
+	if (!w->paused && !w->cap_paused && !w->burst_paused)
 		evconnlistener_enable(w->lev);
 }
 
@@ -589,6 +592,11 @@ static void web_conn_on_timer(evutil_socket_t fd, short what, void *arg)
 		}
 		web_conn_free(c);
 		return;
+	}
+	w->turn_accepts = 0; /* a new turn of the loop */
+	if (w->burst_paused) {
+		w->burst_paused = false;
+		web_accept_resume(w);
 	}
 	c->fd = bufferevent_getfd(c->bev);
 	bufferevent_decref(c->bev);
@@ -628,8 +636,12 @@ static void web_conn_evict(struct web *w)
 		if (c->phase == WEB_CONN_WAITING &&
 		    (oldest == NULL || c->waiting_since < oldest->waiting_since))
 			oldest = c;
-	if (oldest == NULL || !web_conn_alive(oldest))
+	if (oldest == NULL)
 		return;
+	if (!web_conn_alive(oldest)) {
+		web_conn_free(oldest); /* gone already: room made */
+		return;
+	}
 	w->stats.refused++;
 	log_debug("listener %s: at the connection cap; closing the longest-waiting connection",
 	          w->listen);
@@ -658,7 +670,9 @@ static struct bufferevent *web_bev(struct event_base *base, void *arg)
 		log_err("listener %s: cannot set up a connection (out of memory)", w->listen);
 		abort();
 	}
-	web_conn_reap(w);
+	/* at the cap only: finding the closed ones costs an fstat per connection */
+	if (w->n_conns >= w->max_conns)
+		web_conn_reap(w);
 	if (w->n_conns >= w->max_conns)
 		web_conn_evict(w);
 	c->w = w;
@@ -674,6 +688,12 @@ static struct bufferevent *web_bev(struct event_base *base, void *arg)
 	/* one refusal per turn: a burst must not take every descriptor before the first goes */
 	if (c->refuse) {
 		w->cap_paused = true;
+		evconnlistener_disable(w->lev);
+	}
+	/* and a bounded number of accepts per turn: 1,000 waiting connections are taken over
+	 * several turns, each short, instead of in one callback that holds the loop */
+	if (++w->turn_accepts >= WEB_ACCEPTS_PER_TURN && !w->burst_paused) {
+		w->burst_paused = true;
 		evconnlistener_disable(w->lev);
 	}
 	event_active(c->timer, EV_TIMEOUT, 1);

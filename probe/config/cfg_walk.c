@@ -383,7 +383,7 @@ void cfg_walk_tables(struct cfg_loader *ld, struct cfg_node *mapping, struct cfg
 		found->value[i] = cfg_node(value);
 		if (tables[t].foreign)
 			cfg_walk_error_mark(ld, &key->start_mark, NULL, "'%s' does not apply to %s",
-			                    f->key, foreign);
+			                    f->key, foreign != NULL ? foreign : "this transaction");
 		/* the same key in two own tables means two things: neither parse applies */
 		for (size_t u = t + 1; u < n && !tables[t].foreign; u++) {
 			const struct cfg_key *g;

@@ -87,4 +87,23 @@ wait "$DPID" || RC=$?
 DPID=
 check "certprobed: clean stop" [ "$RC" = 0 ]
 
+# --strict on reload: the running configuration is kept when a secret file turns readable
+chmod 0600 "$LAB/challenge" "$LAB/client.key"
+"$BIN/certprobed" --strict -c "$LAB/c.yaml" >"$LAB/d2.log" 2>&1 &
+DPID=$!
+check "certprobed --strict: starts with owner-only secret files" \
+	until_true 20 curl -fsS "http://127.0.0.1:$PORT/-/healthy"
+chmod 0640 "$LAB/challenge"
+kill -HUP "$DPID"
+check "certprobed --strict: the reload is refused" \
+	until_true 20 grep -q "reload: .* has 1 error; keeping the running configuration" "$LAB/d2.log"
+check "certprobed --strict: ... naming the file" grep -q \
+	"c.yaml:8:23: secret file '$LAB/challenge' is readable by group/other" "$LAB/d2.log"
+check "certprobed --strict: still serving" quiet curl -fsS "http://127.0.0.1:$PORT/-/healthy"
+kill "$DPID"
+RC=0
+wait "$DPID" || RC=$?
+DPID=
+check "certprobed --strict: clean stop" [ "$RC" = 0 ]
+
 finish

@@ -27,7 +27,7 @@ static void usage(FILE *out)
 {
 	fputs(
 	    "Usage: certprobe run -c FILE [-j] [-v] [-s DIR] [NAME...]\n"
-	    "       certprobe check-config FILE\n"
+	    "       certprobe check-config [--strict] FILE\n"
 	    "       certprobe status [-c FILE | -s DIR | --state FILE] [--json]\n"
 	    "                        [--max-age DURATION] [NAME]\n"
 	    "       certprobe --help | --version\n"
@@ -56,6 +56,12 @@ static void usage(FILE *out)
 	    "  -v, --verbose         add a wire-level trace on stderr (credentials redacted)\n"
 	    "  -s, --state-dir DIR   keep issued certificates and keys here instead of the\n"
 	    "                        configured probe.state_dir\n"
+	    "\n"
+	    "Options for check-config:\n"
+	    "      --strict          treat warnings as errors: a secret file (a {file: ...}\n"
+	    "                        secret, certificate.key, probe.web.tls_key) that group\n"
+	    "                        or other can read fails the check (exit 1) instead of\n"
+	    "                        a warning on stderr (exit 0)\n"
 	    "\n"
 	    "Options for status:\n"
 	    "  -j, --json            print the stored JSON (one transaction's record with NAME)\n"
@@ -87,11 +93,30 @@ static bool cli_wanted(const struct txn_conf *tc, int nnames, char **names)
 	return false;
 }
 
-static int cli_check_config(const char *path)
+/* check-config [--strict] FILE: 0 when FILE loads, 1 when it does not, 3 on misuse. */
+static int cli_check_config(int argc, char **argv)
 {
+	const char *path = NULL;
+	bool strict = false;
 	unsigned nerr = 0;
-	struct config *cfg = config_load(path, stderr, &nerr);
+	struct config *cfg;
 
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--strict") == 0) {
+			strict = true;
+		} else if (path == NULL && argv[i][0] != '-') {
+			path = argv[i];
+		} else {
+			fprintf(stderr, "usage: certprobe check-config [--strict] FILE\n");
+			return EXIT_USAGE;
+		}
+	}
+	if (path == NULL) {
+		fprintf(stderr, "usage: certprobe check-config [--strict] FILE\n");
+		return EXIT_USAGE;
+	}
+	config_set_strict(strict);
+	cfg = config_load(path, stderr, &nerr);
 	if (cfg == NULL)
 		return 1;
 	printf("%s: OK (%zu transaction%s)\n", path, cfg->n_txns, cfg->n_txns == 1 ? "" : "s");
@@ -236,13 +261,8 @@ int main(int argc, char **argv)
 		printf("certprobe %s\n", CERTPROBE_VERSION);
 		return 0;
 	}
-	if (strcmp(argv[1], "check-config") == 0) {
-		if (argc != 3) {
-			fprintf(stderr, "usage: certprobe check-config FILE\n");
-			return EXIT_USAGE;
-		}
-		return cli_check_config(argv[2]);
-	}
+	if (strcmp(argv[1], "check-config") == 0)
+		return cli_check_config(argc - 1, argv + 1);
 	if (strcmp(argv[1], "run") == 0)
 		return cli_run(argc - 1, argv + 1);
 	if (strcmp(argv[1], "status") == 0)

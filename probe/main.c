@@ -296,7 +296,7 @@ static void raise_fd_limit(void)
 
 static void usage(FILE *out)
 {
-	fputs("Usage: certprobed -c FILE [-v] [-s DIR]\n"
+	fputs("Usage: certprobed -c FILE [-v] [-s DIR] [--strict]\n"
 	      "       certprobed --help | --version\n"
 	      "\n"
 	      "The certprobe daemon: runs every configured transaction (enrollment, client-auth)\n"
@@ -314,6 +314,11 @@ static void usage(FILE *out)
 	      "  -s, --state-dir DIR   override probe.state_dir\n"
 	      "  -v, --verbose         log every result and a wire-level trace (credentials\n"
 	      "                        redacted)\n"
+	      "      --strict          treat configuration warnings as errors, at start and on\n"
+	      "                        every reload: a secret file (a {file: ...} secret,\n"
+	      "                        certificate.key, probe.web.tls_key) that group or\n"
+	      "                        other can read stops the start (exit 3) or fails the\n"
+	      "                        reload, instead of a warning in the log\n"
 	      "\n"
 	      "Environment:\n"
 	      "  CERTPROBE_ALLOW_CORE=1  leave the process dumpable (core files, ptrace) for\n"
@@ -331,9 +336,13 @@ static void usage(FILE *out)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"config", required_argument, NULL, 'c'}, {"state-dir", required_argument, NULL, 's'},
-	    {"verbose", no_argument, NULL, 'v'},      {"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0},
+	    {"config", required_argument, NULL, 'c'},
+	    {"state-dir", required_argument, NULL, 's'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {"strict", no_argument, NULL, 'S'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct daemon d;
 	struct config *cfg;
@@ -367,6 +376,9 @@ int main(int argc, char **argv)
 		case 'V':
 			printf("certprobed %s\n", CERTPROBE_VERSION);
 			return 0;
+		case 'S':
+			config_set_strict(true);
+			break;
 		default:
 			usage(stderr);
 			return EXIT_USAGE;

@@ -89,7 +89,7 @@ static const struct cfg_key web_keys[] = {
                         .offset = offsetof(struct listener_conf, tls_cert)},
     [WEB_K_TLS_KEY] = {.key = "tls_key",
                        .kind = CFG_SCALAR,
-                       .handler = cfg_walk_path,
+                       .handler = cfg_walk_secret_path,
                        .offset = offsetof(struct listener_conf, tls_key)},
     /* basic_auth's keys live in listener_conf itself */
     [WEB_K_BASIC_AUTH] = {.key = "basic_auth",
@@ -415,7 +415,7 @@ static void handle_am_urls(struct cfg_loader *ld, struct cfg_node *list, void *o
 	     it < node->data.sequence.items.top; it++) {
 		yaml_node_t *item = cfg_walk_doc_node(ld, *it);
 		const char *why, *s;
-		char buf[80];
+		char buf[80], whybuf[160];
 
 		if (item == NULL)
 			continue;
@@ -428,7 +428,7 @@ static void handle_am_urls(struct cfg_loader *ld, struct cfg_node *list, void *o
 		if (cfg_walk_scalar_check(ld, item, "urls") == -1)
 			continue;
 		s = cfg_walk_scalar(cfg_node(item));
-		why = cfg_walk_url_problem(s);
+		why = cfg_walk_url_problem(s, whybuf, sizeof whybuf);
 		if (why != NULL) {
 			cfg_walk_error_mark(ld, &item->start_mark, NULL, "bad URL '%s': %s",
 			                    cfg_walk_clip(s, buf, sizeof buf), why);

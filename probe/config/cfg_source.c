@@ -24,6 +24,7 @@ struct cfg_error {
 	unsigned col;
 	size_t index; /* libyaml character index of the position, or SIZE_MAX */
 	size_t seq;   /* discovery order, keeps the sort stable */
+	bool warning; /* printed with "warning: "; does not fail the load */
 	char *msg;
 	char *hint;
 };
@@ -117,21 +118,25 @@ void cfg_source_position(const struct cfg_source *src, size_t off, unsigned *lin
 
 /* ---- errors ---- */
 
-void cfg_source_verror(struct cfg_source *src, unsigned line, unsigned col, size_t index,
-                       const char *hint, const char *fmt, va_list ap)
+/* Append one message to errors or warnings; seq counts both, so the sort keeps their order. */
+static void record(struct cfg_source *src, bool warning, unsigned line, unsigned col, size_t index,
+                   const char *hint, const char *fmt, va_list ap)
 {
+	struct cfg_error **arr = warning ? &src->warnings : &src->errors;
+	size_t *count = warning ? &src->nwarnings : &src->nerrors;
+	size_t *cap = warning ? &src->warnings_cap : &src->errors_cap;
 	struct cfg_error *e;
 	char small[256];
 	va_list aq;
 	int n;
 
-	if (src->nerrors >= CFG_SOURCE_MAX_ERRORS) {
-		src->dropped++;
+	if (*count >= CFG_SOURCE_MAX_ERRORS) {
+		if (!warning)
+			src->dropped++;
 		return;
 	}
-	src->errors =
-	    cfg_source_grow(src->errors, &src->errors_cap, src->nerrors + 1, sizeof *src->errors);
-	e = &src->errors[src->nerrors];
+	*arr = cfg_source_grow(*arr, cap, *count + 1, sizeof **arr);
+	e = &(*arr)[*count];
 	va_copy(aq, ap);
 	n = vsnprintf(small, sizeof small, fmt, aq);
 	va_end(aq);
@@ -149,8 +154,42 @@ void cfg_source_verror(struct cfg_source *src, unsigned line, unsigned col, size
 	e->line = line;
 	e->col = col;
 	e->index = index;
-	e->seq = src->nerrors;
-	src->nerrors++;
+	e->seq = src->nerrors + src->nwarnings;
+	e->warning = warning;
+	(*count)++;
+}
+
+void cfg_source_verror(struct cfg_source *src, unsigned line, unsigned col, size_t index,
+                       const char *hint, const char *fmt, va_list ap)
+{
+	record(src, false, line, col, index, hint, fmt, ap);
+}
+
+void cfg_source_vwarning(struct cfg_source *src, unsigned line, unsigned col, size_t index,
+                         const char *hint, const char *fmt, va_list ap)
+{
+	record(src, true, line, col, index, hint, fmt, ap);
+}
+
+void cfg_source_warnings_to_errors(struct cfg_source *src)
+{
+	for (size_t i = 0; i < src->nwarnings; i++) {
+		if (src->nerrors >= CFG_SOURCE_MAX_ERRORS) {
+			src->dropped++;
+			free(src->warnings[i].msg);
+			free(src->warnings[i].hint);
+			continue;
+		}
+		src->errors = cfg_source_grow(src->errors, &src->errors_cap, src->nerrors + 1,
+		                              sizeof *src->errors);
+		src->errors[src->nerrors] = src->warnings[i];
+		src->errors[src->nerrors].warning = false;
+		src->nerrors++;
+	}
+	free(src->warnings);
+	src->warnings = NULL;
+	src->nwarnings = 0;
+	src->warnings_cap = 0;
 }
 
 void cfg_source_error(struct cfg_source *src, unsigned line, unsigned col, const char *hint,
@@ -264,6 +303,11 @@ void cfg_source_free(struct cfg_source *src)
 		free(src->errors[i].hint);
 	}
 	free(src->errors);
+	for (size_t i = 0; i < src->nwarnings; i++) {
+		free(src->warnings[i].msg);
+		free(src->warnings[i].hint);
+	}
+	free(src->warnings);
 	memset(src, 0, sizeof *src);
 }
 
@@ -371,7 +415,8 @@ static void print_source_line(const struct cfg_source *src, FILE *out, const str
 
 static int error_cmp(const void *a, const void *b)
 {
-	const struct cfg_error *x = a, *y = b;
+	const struct cfg_error *x = *(const struct cfg_error *const *)a;
+	const struct cfg_error *y = *(const struct cfg_error *const *)b;
 
 	if (x->line != y->line)
 		return x->line < y->line ? -1 : 1;
@@ -383,15 +428,25 @@ static int error_cmp(const void *a, const void *b)
 void cfg_source_report(struct cfg_source *src, FILE *out, const struct cfg_span *masks,
                        size_t nmasks)
 {
-	if (out == NULL || src->nerrors == 0)
+	const struct cfg_error **all;
+	size_t n = 0;
+
+	if (out == NULL || src->nerrors + src->nwarnings == 0)
 		return;
-	qsort(src->errors, src->nerrors, sizeof *src->errors, error_cmp);
-	for (size_t i = 0; i < src->nerrors; i++) {
-		const struct cfg_error *e = &src->errors[i];
+	all = xcalloc(src->nerrors + src->nwarnings, sizeof *all);
+	for (size_t i = 0; i < src->nerrors; i++)
+		all[n++] = &src->errors[i];
+	for (size_t i = 0; i < src->nwarnings; i++)
+		all[n++] = &src->warnings[i];
+	qsort(all, n, sizeof *all, error_cmp);
+	for (size_t i = 0; i < n; i++) {
+		const struct cfg_error *e = all[i];
 		if (e->line == 0)
 			fprintf(out, "%s: ", src->name);
 		else
 			fprintf(out, "%s:%u:%u: ", src->name, e->line, e->col);
+		if (e->warning)
+			fputs("warning: ", out);
 		put_sanitized(out, e->msg);
 		fputc('\n', out);
 		print_source_line(src, out, e, masks, nmasks);
@@ -401,6 +456,7 @@ void cfg_source_report(struct cfg_source *src, FILE *out, const struct cfg_span 
 			fputc('\n', out);
 		}
 	}
+	free(all);
 	if (src->dropped > 0)
 		fprintf(out, "%s: %zu more error%s not shown (the first %d are)\n", src->name,
 		        src->dropped, src->dropped == 1 ? "" : "s", CFG_SOURCE_MAX_ERRORS);

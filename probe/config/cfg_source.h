@@ -33,7 +33,11 @@ struct cfg_source {
 	struct cfg_error *errors;
 	size_t nerrors; /* recorded: at most CFG_SOURCE_MAX_ERRORS */
 	size_t errors_cap;
-	size_t dropped; /* errors past the cap: counted, not recorded */
+	size_t dropped;             /* errors past the cap: counted, not recorded */
+	struct cfg_error *warnings; /* printed like errors, but the load succeeds; capped
+	                               like them, without a count */
+	size_t nwarnings;
+	size_t warnings_cap;
 };
 
 /*
@@ -64,6 +68,16 @@ void cfg_source_verror(struct cfg_source *src, unsigned line, unsigned col, size
 void cfg_source_error(struct cfg_source *src, unsigned line, unsigned col, const char *hint,
                       const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
+/*
+ * Record a warning the same way: printed with the errors (or alone) as
+ * "file:line:col: warning: message", but it does not fail the load.
+ */
+void cfg_source_vwarning(struct cfg_source *src, unsigned line, unsigned col, size_t index,
+                         const char *hint, const char *fmt, va_list ap);
+
+/* Strict loading: every warning recorded so far becomes an error. */
+void cfg_source_warnings_to_errors(struct cfg_source *src);
+
 /* Byte offset of a 0-based line and column (in characters), clamped to the line. */
 size_t cfg_source_offset(const struct cfg_source *src, size_t line, size_t col);
 
@@ -80,9 +94,10 @@ void cfg_source_position(const struct cfg_source *src, size_t off, unsigned *lin
 void cfg_source_index_chars(struct cfg_source *src);
 
 /*
- * Print every error to out, sorted by position (then discovery order): the message, the
- * source line with every byte inside masks (sorted, disjoint) replaced by ********, a
- * caret line, then an optional "  hint: ..." line. Call cfg_source_index_chars() first.
+ * Print every error and warning to out, sorted by position (then discovery order): the
+ * message ("warning: " first for a warning), the source line with every byte inside
+ * masks (sorted, disjoint) replaced by ********, a caret line, then an optional
+ * "  hint: ..." line. Call cfg_source_index_chars() first.
  */
 void cfg_source_report(struct cfg_source *src, FILE *out, const struct cfg_span *masks,
                        size_t nmasks);

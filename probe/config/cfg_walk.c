@@ -15,8 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #include "config/secret.h"
+#include "core/host.h"
 #include "core/xalloc.h"
 
 /* ---- nodes and errors ---- */
@@ -122,6 +124,18 @@ void cfg_walk_error(struct cfg_loader *ld, const struct cfg_node *node, const ch
 
 	va_start(ap, fmt);
 	error_vmark(ld, &cfg_yaml_const(node)->start_mark, hint, fmt, ap);
+	va_end(ap);
+}
+
+void cfg_walk_warning(struct cfg_loader *ld, const struct cfg_node *node, const char *hint,
+                      const char *fmt, ...)
+{
+	const yaml_mark_t *mark = &cfg_yaml_const(node)->start_mark;
+	va_list ap;
+
+	va_start(ap, fmt);
+	cfg_source_vwarning(&ld->src, (unsigned)mark->line + 1, (unsigned)mark->column + 1,
+	                    mark->index, hint, fmt, ap);
 	va_end(ap);
 }
 
@@ -527,9 +541,9 @@ static bool valid_env_name(const char *s)
 	return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_") == n;
 }
 
-const char *cfg_walk_url_problem(const char *s)
+const char *cfg_walk_url_problem(const char *s, char *buf, size_t size)
 {
-	const char *rest, *auth_end, *host_end, *port;
+	const char *rest, *auth_end, *host_end, *port, *why;
 	uint64_t v;
 
 	if (strncasecmp(s, "http://", 7) == 0)
@@ -552,6 +566,7 @@ const char *cfg_walk_url_problem(const char *s)
 		port = host_end + 1;
 		if (port != auth_end && *port != ':')
 			return "has junk after the IPv6 address";
+		host_end++; /* the brackets are part of the host */
 	} else {
 		host_end = memchr(rest, ':', (size_t)(auth_end - rest));
 		if (host_end == NULL)
@@ -559,6 +574,11 @@ const char *cfg_walk_url_problem(const char *s)
 		if (host_end == rest)
 			return "has no host";
 		port = host_end;
+	}
+	why = host_problem(rest, (size_t)(host_end - rest), HOST_URL);
+	if (why != NULL) {
+		snprintf(buf, size, "the host %s", why);
+		return buf;
 	}
 	if (port != auth_end) {
 		char digits[8];
@@ -598,12 +618,41 @@ void cfg_walk_path(struct cfg_loader *ld, struct cfg_node *node, void *obj,
 	cfg_walk_string(ld, node, obj, key);
 }
 
+void cfg_walk_secret_path(struct cfg_loader *ld, struct cfg_node *node, void *obj,
+                          const struct cfg_key *key)
+{
+	const char *s = cfg_walk_scalar(node);
+	struct stat st;
+	char buf[80], *hint;
+	int rc;
+
+	if (s[0] != '/') {
+		cfg_walk_path(ld, node, obj, key); /* its error */
+		return;
+	}
+	cfg_walk_string(ld, node, obj, key);
+	/*
+	 * Only the file as it is now: one missing or unreadable is an error of the run that
+	 * reads it. stat() does not open, so a FIFO here cannot block the load.
+	 */
+	if (!ld->check_mode)
+		return;
+	rc = stat(s, &st);
+	if (rc == -1 || !S_ISREG(st.st_mode) || (st.st_mode & 044) == 0)
+		return;
+	hint = xasprintf("chmod 600 %s (owned by the user certprobed runs as)", s);
+	cfg_walk_warning(ld, node, hint, "secret file '%s' is readable by group/other (mode %04o)",
+	                 cfg_walk_clip(s, buf, sizeof buf), (unsigned)(st.st_mode & 07777));
+	free(hint);
+}
+
 void cfg_walk_url(struct cfg_loader *ld, struct cfg_node *node, void *obj,
                   const struct cfg_key *key)
 {
-	const char *s = cfg_walk_scalar(node), *why = cfg_walk_url_problem(s);
-	char buf[80];
+	const char *s = cfg_walk_scalar(node), *why;
+	char buf[80], whybuf[160];
 
+	why = cfg_walk_url_problem(s, whybuf, sizeof whybuf);
 	if (why != NULL) {
 		cfg_walk_error(ld, node, NULL, "bad URL '%s': %s",
 		               cfg_walk_clip(s, buf, sizeof buf), why);
@@ -721,7 +770,7 @@ const struct cfg_key cfg_walk_secret_keys[] = {
                         .flags = CFG_SECRET},
     [SECRET_K_FILE] = {.key = "file",
                        .kind = CFG_SCALAR,
-                       .handler = cfg_walk_path,
+                       .handler = cfg_walk_secret_path,
                        .offset = offsetof(struct secret_ref, path)},
     [SECRET_K_ENV] = {.key = "env",
                       .kind = CFG_SCALAR,

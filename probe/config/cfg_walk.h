@@ -128,6 +128,10 @@ void *cfg_walk_field(void *obj, const struct cfg_key *key);
 void cfg_walk_error(struct cfg_loader *ld, const struct cfg_node *node, const char *hint,
                     const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 
+/* Record a warning there: printed like an error, but the load goes on to succeed. */
+void cfg_walk_warning(struct cfg_loader *ld, const struct cfg_node *node, const char *hint,
+                      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
 /*
  * The same at byte offset off inside a scalar's text, when the text maps one to one
  * onto its line (a plain scalar on one line); at the node's start otherwise.
@@ -151,8 +155,12 @@ int cfg_walk_choice2(struct cfg_loader *ld, struct cfg_node *node, const char *w
 /* A decimal number without sign or spaces, at most max: 0 and *out, or -1. */
 int cfg_walk_parse_uint(const char *s, uint64_t max, uint64_t *out);
 
-/* http(s)://host[:port][/...] without spaces or credentials: NULL, or why not. */
-const char *cfg_walk_url_problem(const char *s);
+/*
+ * http(s)://host[:port][/...] without spaces or credentials, the host as host_problem()
+ * (HOST_URL) takes it: NULL, or why not (a static string, or buf when the reason names
+ * the host; size 160 holds any).
+ */
+const char *cfg_walk_url_problem(const char *s, char *buf, size_t size);
 
 /* ---- handlers (cfg_key_handler) ---- */
 
@@ -162,6 +170,13 @@ void cfg_walk_string(struct cfg_loader *ld, struct cfg_node *node, void *obj,
 /* char *: an absolute path. */
 void cfg_walk_path(struct cfg_loader *ld, struct cfg_node *node, void *obj,
                    const struct cfg_key *key);
+/*
+ * char *: an absolute path to a file that holds a secret (a {file: ...} secret, a private
+ * key). A regular file that group or other can read is a warning (an error when the load
+ * is strict, config_set_strict()), at the node, naming the mode.
+ */
+void cfg_walk_secret_path(struct cfg_loader *ld, struct cfg_node *node, void *obj,
+                          const struct cfg_key *key);
 /* char *: an http(s) URL (cfg_walk_url_problem). */
 void cfg_walk_url(struct cfg_loader *ld, struct cfg_node *node, void *obj,
                   const struct cfg_key *key);

@@ -462,12 +462,20 @@ static void walk_document(struct cfg_loader *ld)
 	cfg_walk_required(ld, cfg_node(root), root_keys, &found, NULL);
 }
 
+/* Set once, before the first load, by the command line (--strict). */
+static bool config_strict;
+
+void config_set_strict(bool strict)
+{
+	config_strict = strict;
+}
+
 static void report(struct cfg_loader *ld, FILE *errout)
 {
 	struct cfg_span *masks = NULL;
 	size_t nmasks = 0;
 
-	if (errout == NULL || ld->src.nerrors == 0)
+	if (errout == NULL || ld->src.nerrors + ld->src.nwarnings == 0)
 		return;
 	cfg_source_index_chars(&ld->src);
 	cfg_mask_compute(&ld->src, root_keys, &masks, &nmasks);
@@ -609,14 +617,15 @@ out:
 		document_wipe_delete(&ld.doc);
 	if (have_parser)
 		parser_wipe_delete(&parser);
+	if (config_strict)
+		cfg_source_warnings_to_errors(&ld.src);
 	if (nerrors != NULL)
 		*nerrors = (unsigned)(ld.src.nerrors + ld.src.dropped);
 	if (ld.src.nerrors == 0) {
 		cfg = ld.cfg;
 		ld.cfg = NULL;
-	} else {
-		report(&ld, errout);
 	}
+	report(&ld, errout);
 	config_free(ld.cfg);
 	for (size_t i = 0; i < ld.ntxns; i++) {
 		for (size_t k = 0; k < ld.txns[i].nparts; k++)

@@ -107,6 +107,14 @@ struct config *config_load(const char *path, FILE *errout, unsigned *nerrors);
 struct config *config_load_buffer(const char *name, const char *buf, size_t len, FILE *errout,
                                   unsigned *nerrors);
 
+/*
+ * Strict loading (--strict), for every load from then on: a warning (a secret file that
+ * group or other can read) is an error and fails the load. Otherwise warnings are
+ * printed to errout the way errors are, "file:line:col: warning: message", and the
+ * load succeeds. Call once, before the first load.
+ */
+void config_set_strict(bool strict);
+
 /* NULL-safe. Inline secrets are wiped before being freed. */
 void config_free(struct config *cfg);
 

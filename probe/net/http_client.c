@@ -27,10 +27,20 @@ struct http_client {
 	struct http_request *requests; /* in flight */
 };
 
+/*
+ * Response headers, all lines of all header blocks (1xx, 401 rounds) together: no valid
+ * answer comes near it. Ours, so a flood is TXN_RESPONSE_TOO_LARGE, not libcurl's
+ * "Out of memory" at its own caps (CURL_MAX_HTTP_HEADER per line).
+ */
+#define HTTP_HEADER_MAX (64 * 1024)
+
 struct http_request {
 	struct http_client *client;
 	CURL *easy;
 	struct curl_slist *headers;
+	size_t header_bytes;  /* received so far, against HTTP_HEADER_MAX */
+	bool header_toobig;   /* http_header_cb stopped the transfer */
+	bool in_header_block; /* between a status line and the blank line that ends it */
 	unsigned char *body_copy;
 	char errbuf[CURL_ERROR_SIZE];
 	struct http_response resp;
@@ -95,7 +105,22 @@ static enum txn_status http_classify(struct http_request *req, CURLcode rc)
 	case CURLE_OPERATION_TIMEDOUT:
 		return TXN_TIMEOUT;
 	case CURLE_WRITE_ERROR:
-		return req->resp.body.toobig ? TXN_RESPONSE_TOO_LARGE : TXN_PROBE_INTERNAL;
+		return req->resp.body.toobig || req->header_toobig ? TXN_RESPONSE_TOO_LARGE
+		                                                   : TXN_PROBE_INTERNAL;
+	case CURLE_OUT_OF_MEMORY:
+#if LIBCURL_VERSION_NUM >= 0x080600
+	case CURLE_TOO_LARGE:
+#endif
+		/*
+		 * One header line past libcurl's own line cap never reaches http_header_cb:
+		 * curl fails it as out of memory (too large since 8.6). Our allocations exit
+		 * on failure, so inside a header block this is the peer's doing.
+		 */
+		if (req->in_header_block) {
+			req->header_toobig = true;
+			return TXN_RESPONSE_TOO_LARGE;
+		}
+		return TXN_PROBE_INTERNAL;
 	case CURLE_PEER_FAILED_VERIFICATION:
 		/* curl checks the host name itself after OpenSSL's chain verdict */
 		if (strstr(req->errbuf, "subject name") != NULL ||
@@ -184,7 +209,10 @@ static void http_finish(struct http_request *req, CURLcode rc)
 
 	resp->error = http_classify(req, rc);
 	if (resp->error != TXN_OK) {
-		if (resp->error == TXN_RESPONSE_TOO_LARGE)
+		if (resp->error == TXN_RESPONSE_TOO_LARGE && req->header_toobig)
+			snprintf(resp->error_detail, sizeof resp->error_detail,
+			         "response headers passed the %d-byte cap", HTTP_HEADER_MAX);
+		else if (resp->error == TXN_RESPONSE_TOO_LARGE)
 			snprintf(resp->error_detail, sizeof resp->error_detail,
 			         "response passed the %zu-byte cap", resp->body.max);
 		else
@@ -351,6 +379,24 @@ static size_t http_write_cb(char *ptr, size_t size, size_t nmemb, void *userdata
 	return n;
 }
 
+/* Each header line as it arrives (the blank line that ends a block too): count and cap. */
+static size_t http_header_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	struct http_request *req = userdata;
+	size_t n = size * nmemb;
+
+	if (n > HTTP_HEADER_MAX - req->header_bytes) {
+		req->header_toobig = true;
+		return 0; /* curl turns this into CURLE_WRITE_ERROR */
+	}
+	req->header_bytes += n;
+	if (n >= 5 && memcmp(ptr, "HTTP/", 5) == 0)
+		req->in_header_block = true;
+	else if ((n == 2 && ptr[0] == '\r' && ptr[1] == '\n') || (n == 1 && ptr[0] == '\n'))
+		req->in_header_block = false;
+	return n;
+}
+
 /* -v trace: headers only, with credentials redacted; bodies as sizes. */
 static int http_debug_cb(CURL *easy, curl_infotype type, char *data, size_t size, void *userp)
 {
@@ -421,6 +467,9 @@ struct http_request *http_client_start(struct http_client *c, const struct http_
 	curl_easy_setopt(e, CURLOPT_ERRORBUFFER, req->errbuf);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, http_write_cb);
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, req);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, http_header_cb);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, req);
+	req->in_header_block = true; /* until the first block ends */
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);

@@ -191,7 +191,9 @@ enum mkind {
 	M_NOISSUED,
 	M_WRONGKEY,
 	M_EXPIREDISSUED,
-	M_NEXTCA
+	M_NEXTCA,
+	M_BIGHEADER,
+	M_MANYHEADERS
 };
 
 struct mode {
@@ -253,6 +255,8 @@ static int parse_mode(const char *seg, struct mode *m)
 	    {"wrongkey", M_WRONGKEY},
 	    {"expiredissued", M_EXPIREDISSUED},
 	    {"nextca", M_NEXTCA},
+	    {"bigheader", M_BIGHEADER},
+	    {"manyheaders", M_MANYHEADERS},
 	};
 	size_t i;
 	memset(m, 0, sizeof *m);
@@ -2007,6 +2011,28 @@ static void handle_nextcacert(struct rq *q, const struct mode *m)
 	OPENSSL_free(der);
 }
 
+/*
+ * 1 MiB of response headers before a normal reply: one X-Flood line (bigheader, past
+ * libcurl's 100 KiB line cap) or 1024 lines of 1 KiB (manyheaders, past any total cap).
+ */
+#define FLOOD_TOTAL (1024 * 1024)
+static void add_header_flood(struct rq *q, int one_line)
+{
+	struct evkeyvalq *h = evhttp_request_get_output_headers(q->req);
+	size_t len = one_line ? FLOOD_TOTAL : 1024;
+	char *v = malloc(len + 1), name[32];
+
+	if (!v)
+		return;
+	memset(v, 'a', len);
+	v[len] = '\0';
+	for (size_t i = 0; i < FLOOD_TOTAL / len; i++) {
+		snprintf(name, sizeof name, "X-Flood-%zu", i);
+		evhttp_add_header(h, name, v);
+	}
+	free(v);
+}
+
 static void handle_caps(struct rq *q, const struct mode *m)
 {
 	const char *caps = CAPS_SUCCESS;
@@ -2024,6 +2050,10 @@ static void handle_caps(struct rq *q, const struct mode *m)
 		break;
 	case M_NEXTCA:
 		caps = CAPS_NEXTCA;
+		break;
+	case M_BIGHEADER:
+	case M_MANYHEADERS:
+		add_header_flood(q, m->kind == M_BIGHEADER);
 		break;
 	case M_CAPS: {
 		size_t i, n = strlen(m->arg);

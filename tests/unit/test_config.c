@@ -827,6 +827,129 @@ static void test_parse_limits(void **state)
 	free(yaml);
 }
 
+/*
+ * Every key that names a file holding a secret: a {file:} secret (challenge, NDES
+ * password, listener password), certificate.key and probe.web.tls_key. Group- or
+ * other-readable is a warning at the key, and an error with config_set_strict().
+ */
+static void test_secret_file_mode(void **state)
+{
+	static const char fmt[] =
+	    "probe:\n"
+	    "  web:\n"
+	    "    tls_cert: /etc/certprobe/web.crt\n"
+	    "    tls_key: %1$s\n"
+	    "    basic_auth: {username: prom, password: {file: %1$s}}\n"
+	    "transactions:\n"
+	    "  - name: t1\n"
+	    "    type: enrollment\n"
+	    "    protocol: scep\n"
+	    "    url: http://127.0.0.1:18080/scep\n"
+	    "    subject: CN=probe\n"
+	    "    challenge: {file: %1$s}\n"
+	    "  - name: t2\n"
+	    "    type: enrollment\n"
+	    "    protocol: scep\n"
+	    "    url: http://127.0.0.1:18080/scep\n"
+	    "    subject: CN=probe\n"
+	    "    challenge:\n"
+	    "      ndes_admin: {url: http://127.0.0.1/certsrv/mscep_admin/, username: u,\n"
+	    "                   password: {file: %1$s}}\n"
+	    "  - name: a\n"
+	    "    type: client-auth\n"
+	    "    registrar: {host: 127.0.0.1}\n"
+	    "    sip_uri: sip:a@b\n"
+	    "    trust_store: /etc/t.pem\n"
+	    "    certificate: {cert: /etc/c.pem, key: %1$s}\n";
+	static const unsigned lines[] = {4, 5, 12, 20, 26};
+	char yaml[2048], want[512];
+	char *secret, *path, *out = NULL, *p;
+	struct config *cfg;
+	size_t len = 0, nlines = sizeof lines / sizeof lines[0];
+	unsigned n = 0;
+	FILE *f;
+
+	(void)state;
+	secret = write_temp(SECRET "\n", 0640);
+	snprintf(yaml, sizeof yaml, fmt, secret);
+	path = write_temp(yaml, 0600);
+
+	f = open_memstream(&out, &len);
+	cfg = config_load(path, f, &n);
+	fclose(f);
+	if (cfg == NULL)
+		fail_msg("%s", out);
+	assert_int_equal(n, 0);
+	config_free(cfg);
+	p = out;
+	for (size_t i = 0; i < nlines; i++) {
+		snprintf(want, sizeof want, ":%u:", lines[i]);
+		p = strstr(p, want);
+		if (p == NULL)
+			fail_msg("no warning on line %u:\n%s", lines[i], out);
+		snprintf(want, sizeof want,
+		         "warning: secret file '%s' is readable by group/other (mode 0640)\n",
+		         secret);
+		assert_ptr_equal(strstr(p, want), strchr(p, ' ') + 1);
+		p++;
+	}
+	snprintf(want, sizeof want, "  hint: chmod 600 %s (owned by the user certprobed runs as)\n",
+	         secret);
+	assert_non_null(strstr(out, want));
+	assert_null(strstr(out, SECRET));
+	free(out);
+
+	/* strict: the same five are errors, and the load fails */
+	config_set_strict(true);
+	out = NULL;
+	f = open_memstream(&out, &len);
+	cfg = config_load(path, f, &n);
+	fclose(f);
+	config_set_strict(false);
+	assert_null(cfg);
+	assert_int_equal(n, nlines);
+	snprintf(want, sizeof want,
+	         "%s:26:42: secret file '%s' is readable by group/other (mode 0640)\n", path,
+	         secret);
+	if (strstr(out, "warning:") != NULL || strstr(out, want) == NULL)
+		fail_msg("%s", out);
+	free(out);
+
+	/* others only, too; owner-only and a missing file say nothing (the run reports it) */
+	assert_int_equal(chmod(secret, 0604), 0);
+	out = NULL;
+	f = open_memstream(&out, &len);
+	cfg = config_load(path, f, &n);
+	fclose(f);
+	assert_non_null(cfg);
+	config_free(cfg);
+	assert_non_null(strstr(out, "(mode 0604)"));
+	free(out);
+	assert_int_equal(chmod(secret, 0600), 0);
+	for (int round = 0; round < 2; round++) {
+		config_set_strict(true);
+		out = NULL;
+		f = open_memstream(&out, &len);
+		cfg = config_load(path, f, &n);
+		fclose(f);
+		config_set_strict(false);
+		if (cfg == NULL)
+			fail_msg("%s", out);
+		config_free(cfg);
+		assert_string_equal(out, "");
+		free(out);
+		unlink(secret);
+	}
+
+	/* a buffer has no files to check */
+	cfg = config_load_buffer("test.yaml", yaml, strlen(yaml), stderr, &n);
+	assert_non_null(cfg);
+	config_free(cfg);
+	unlink(path);
+	free(path);
+	free(secret);
+}
+
 static void test_config_load_missing_file(void **state)
 {
 	size_t len = 0;
@@ -958,6 +1081,7 @@ int main(void)
 	    cmocka_unit_test(test_client_auth_spec),
 	    cmocka_unit_test(test_inline_secret_file_mode),
 	    cmocka_unit_test(test_parse_limits),
+	    cmocka_unit_test(test_secret_file_mode),
 	    cmocka_unit_test(test_config_load_missing_file),
 	    cmocka_unit_test(test_secret_resolve_file),
 	    cmocka_unit_test(test_secret_resolve_env_and_value),

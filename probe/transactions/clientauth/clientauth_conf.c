@@ -10,33 +10,23 @@
 #include <string.h>
 
 #include "config/cfg_walk.h"
+#include "core/host.h"
 #include "core/xalloc.h"
 #include "transactions/txn_type.h"
 
 /* ---- registrar ---- */
 
-static bool valid_host(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > 253)
-		return false;
-	if (strchr(s, ':') != NULL) /* IPv6 literal */
-		return strspn(s, "0123456789abcdefABCDEF:.") == n;
-	return strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._") ==
-	           n &&
-	       s[0] != '.' && s[0] != '-';
-}
-
 static void handle_host(struct cfg_loader *ld, struct cfg_node *node, void *obj,
                         const struct cfg_key *key)
 {
+	const char *s = cfg_walk_scalar(node), *why;
 	char buf[80];
 
-	if (!valid_host(cfg_walk_scalar(node))) {
-		cfg_walk_error(ld, node, NULL,
-		               "bad host name '%s' for '%s' (a DNS name or an IP address)",
-		               cfg_walk_clip(cfg_walk_scalar(node), buf, sizeof buf), key->key);
+	why = host_problem(s, strlen(s), HOST_BARE);
+	if (why != NULL) {
+		cfg_walk_error(ld, node, "a DNS name, an IPv4 address or an IPv6 address",
+		               "bad host name '%s' for '%s': the host %s",
+		               cfg_walk_clip(s, buf, sizeof buf), key->key, why);
 		return;
 	}
 	cfg_walk_string(ld, node, obj, key);
@@ -254,7 +244,7 @@ static const struct cfg_key cert_keys[] = {
                      .offset = offsetof(struct client_cert_conf, cert)},
     [CERT_K_KEY] = {.key = "key",
                     .kind = CFG_SCALAR,
-                    .handler = cfg_walk_path,
+                    .handler = cfg_walk_secret_path,
                     .offset = offsetof(struct client_cert_conf, key)},
     {.key = NULL},
 };

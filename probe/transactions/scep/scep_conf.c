@@ -237,7 +237,7 @@ static const struct cfg_key challenge_keys[] = {
                            .flags = CFG_SECRET},
     [CHALLENGE_K_FILE] = {.key = "file",
                           .kind = CFG_SCALAR,
-                          .handler = cfg_walk_path,
+                          .handler = cfg_walk_secret_path,
                           .offset = offsetof(struct challenge_conf, secret.path)},
     [CHALLENGE_K_ENV] = {.key = "env",
                          .kind = CFG_SCALAR,

@@ -15,41 +15,29 @@
 #include <unistd.h>
 
 #include "core/errbuf.h"
+#include "core/fileload.h"
 #include "core/xalloc.h"
 
 #define SECRET_MAX_BYTES 4096
+#define SECRET_FILE_MAX_BYTES (64 * 1024) /* the first line is used; the file is bounded */
 
 static int secret_read_file(const char *path, char **out, char *err, size_t errlen)
 {
-	char buf[SECRET_MAX_BYTES + 2];
+	struct fileload_fail f;
+	char *buf = NULL, why[160];
 	size_t len = 0, line;
 	const char *nl;
-	int fd, rc = -1;
+	int rc = -1;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd == -1) {
-		errbuf_set(err, errlen, "cannot open secret file %s: %s", path, strerror(errno));
-		goto out;
-	}
-	while (len < sizeof buf) {
-		ssize_t n = read(fd, buf + len, sizeof buf - len);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1) {
-			errbuf_set(err, errlen, "cannot read secret file %s: %s", path,
-			           strerror(errno));
-			goto out;
-		}
-		if (n == 0)
-			break;
-		len += (size_t)n;
+	/* a regular file of bounded size, opened O_NONBLOCK: a FIFO here never waits */
+	if (fileload_read(path, SECRET_FILE_MAX_BYTES, &buf, &len, &f) == -1) {
+		errbuf_set(err, errlen, "cannot read secret file %s: %s", path,
+		           f.why == FILELOAD_UNREADABLE
+		               ? strerror(f.err)
+		               : fileload_describe(&f, SECRET_FILE_MAX_BYTES, why, sizeof why));
+		return -1;
 	}
 	nl = memchr(buf, '\n', len);
-	if (nl == NULL && len == sizeof buf) {
-		errbuf_set(err, errlen, "secret file %s: first line longer than %d bytes", path,
-		           SECRET_MAX_BYTES);
-		goto out;
-	}
 	line = nl != NULL ? (size_t)(nl - buf) : len;
 	if (line > 0 && buf[line - 1] == '\r')
 		line--;
@@ -69,9 +57,8 @@ static int secret_read_file(const char *path, char **out, char *err, size_t errl
 	*out = xstrndup(buf, line);
 	rc = 0;
 out:
-	explicit_bzero(buf, sizeof buf);
-	if (fd != -1)
-		close(fd);
+	explicit_bzero(buf, len);
+	free(buf);
 	return rc;
 }
 

@@ -50,6 +50,13 @@ ca() {
 	echo "    subject: CN=certprobe-files"
 	echo "    trust_store: $F/fifo"
 	echo "    key: {type: ec}"
+	echo "  - name: fifo-challenge"
+	echo "    type: enrollment"
+	echo "    protocol: scep"
+	echo "    url: http://127.0.0.1:$DEAD/scep"
+	echo "    subject: CN=certprobe-files"
+	echo "    challenge: {file: $F/fifo}"
+	echo "    key: {type: ec}"
 } >"$LAB/certprobe.yaml"
 chmod 600 "$LAB/certprobe.yaml"
 
@@ -58,14 +65,18 @@ status_of() { jq -r ".[] | select(.name == \"$1\") | .status" "$LAB/run.json"; }
 t0=$(date +%s%3N)
 timeout 20 "$BIN/certprobe" run -j -c "$LAB/certprobe.yaml" >"$LAB/run.json" 2>"$LAB/run.err"
 rc=$?
-echo "       certprobe run of 8 transactions: $(($(date +%s%3N) - t0)) ms, exit $rc"
+echo "       certprobe run of 9 transactions: $(($(date +%s%3N) - t0)) ms, exit $rc"
 check "certprobe run ends (no hang on a FIFO: exit 3 for the UNKNOWNs, not 124)" [ "$rc" = 3 ]
 for c in fifo-trust:probe_file_not_regular dir-trust:probe_file_not_regular \
 	missing-trust:probe_file_unreadable fifo-cert:probe_file_not_regular \
 	fifo-key:probe_file_not_regular huge-key:probe_file_too_large \
-	https-fifo:probe_file_not_regular good:tcp_refused; do
+	https-fifo:probe_file_not_regular fifo-challenge:probe_secret_unavailable \
+	good:tcp_refused; do
 	check "${c%%:*}: ${c#*:}" [ "$(status_of "${c%%:*}")" = "${c#*:}" ]
 done
+check "a FIFO secret file: the detail says so" \
+	contains "$(jq -r '.[] | select(.name == "fifo-challenge") | .error_detail' "$LAB/run.json")" \
+	"$F/fifo: not a regular file (a FIFO)"
 check "the detail names the file and what is wrong with it" \
 	contains "$(jq -r '.[] | select(.name == "huge-key") | .error_detail' "$LAB/run.json")" \
 	"client key $F/huge.key: too large (1073741824 bytes"

@@ -47,6 +47,7 @@ runs() {
 		awk -v t="transaction=\"$1\"" 'index($0, "certprobe_transaction_runs_total{") == 1 &&
 			index($0, t) { s += $NF } END { print s + 0 }'
 }
+log_since() { tail -n +"$(($1 + 1))" "$LAB/daemon.log" | grep -q "$2"; } # log_since LINES PATTERN
 runs_gt() { test "$(runs "$1")" -gt "$2"; }
 inflight() { test "$(metric certprobe_transactions_in_flight)" = "$1"; }
 
@@ -85,7 +86,7 @@ hostile() { # hostile NAME PYTHON-EXPR: write the file, HUP, watch /-/healthy, w
 	echo "       $1: /-/healthy worst of 10 during the reload = $worst ms"
 	check "$1: /-/healthy answers throughout (curl -m 1)" [ "$worst" -lt 1000 ]
 	check "$1: the reload is refused, the running configuration kept" \
-		until_true 10 grep -q "keeping the running configuration" <(tail -n +"$((lines0 + 1))" "$LAB/daemon.log")
+		until_true 10 log_since "$lines0" "keeping the running configuration"
 	HOSTILE_LINES=$(($(wc -l <"$LAB/daemon.log") - lines0))
 }
 hostile "100,000 nested [" '"transactions: " + "[" * 100000 + "\n"'

@@ -264,9 +264,13 @@ int cfg_source_init(struct cfg_source *src, const char *name, const unsigned cha
 		}
 		src->line_stop[src->nlines - 1] = i;
 		i += b;
-		src->line_start = cfg_source_grow(src->line_start, &lines_cap, src->nlines + 1,
-		                                  sizeof *src->line_start);
-		src->line_stop = xrealloc(src->line_stop, lines_cap * sizeof *src->line_stop);
+		if (src->nlines + 1 > lines_cap) {
+			/* both tables grow together, by doubling: never a realloc per line */
+			src->line_start = cfg_source_grow(src->line_start, &lines_cap,
+			                                  src->nlines + 1, sizeof *src->line_start);
+			src->line_stop =
+			    xrealloc(src->line_stop, lines_cap * sizeof *src->line_stop);
+		}
 		src->line_start[src->nlines++] = i;
 	}
 	src->line_stop[src->nlines - 1] = len;

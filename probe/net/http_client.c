@@ -502,6 +502,12 @@ struct http_request *http_client_start(struct http_client *c, const struct http_
 			return req;
 		}
 		curl_easy_setopt(e, CURLOPT_CAINFO, o->trust_store);
+		/*
+		 * libcurl keeps the parsed bundle for 24 h by default and knows it by its name
+		 * only: a trust store replaced in place (a new root) would go unseen for a day.
+		 * A minute keeps the parse off nearly every run and a change visible soon.
+		 */
+		curl_easy_setopt(e, CURLOPT_CA_CACHE_TIMEOUT, 60L);
 	}
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);

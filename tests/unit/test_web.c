@@ -27,6 +27,7 @@
 #include <netinet/in.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 #include <curl/curl.h>
 #include <event2/buffer.h>
@@ -530,6 +531,20 @@ static void test_reload_tls(void **state)
 	                 -1);
 	assert_string_equal(
 	    err, "cannot load TLS certificate /nonexistent/b.crt: No such file or directory");
+	{
+		/* a FIFO would hold OpenSSL's fopen() (and the loop) until a writer came */
+		char fifo[] = "/tmp/test_web_fifo.XXXXXX";
+		int fd = mkstemp(fifo);
+		assert_true(fd >= 0);
+		close(fd);
+		unlink(fifo);
+		assert_int_equal(mkfifo(fifo, 0600), 0);
+		assert_int_equal(web_reload_tls(s->web, fifo, fx.b_key, err, sizeof err), -1);
+		assert_non_null(strstr(err, ": not a regular file (a FIFO)"));
+		assert_int_equal(web_reload_tls(s->web, fx.b_crt, fifo, err, sizeof err), -1);
+		assert_non_null(strstr(err, "cannot load TLS key"));
+		unlink(fifo);
+	}
 	assert_int_equal(web_reload_tls(s->web, fx.junk, fx.b_key, err, sizeof err), -1);
 	assert_non_null(strstr(err, "cannot load TLS certificate"));
 	assert_non_null(strstr(err, ": no start line"));

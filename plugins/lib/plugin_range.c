@@ -56,8 +56,8 @@ int plugin_range_parse(const char *s, struct plugin_range *r)
 			tmp.end_inf = true;
 		else if (parse_number(e, strlen(e), &tmp.end) == -1)
 			return -1;
-		if (slen == 0 && tmp.end_inf)
-			return -1; /* ":" alone says nothing */
+		if ((slen == 0 || tmp.start_inf) && tmp.end_inf)
+			return -1; /* ":" and "~:" say nothing */
 	}
 	if (!tmp.start_inf && !tmp.end_inf && tmp.start > tmp.end)
 		return -1;

@@ -91,7 +91,8 @@ static void result_body(struct plugin_output *o, const struct txn_result *r,
 			    ss, (enum plugin_state)plugin_thresholds_check(t, secs));
 		if (s->status != TXN_OK)
 			plugin_output_sub(o, ss, "%s %.1f ms: %s%s%s", s->name, secs * 1000.0,
-			                  txn_status_code(s->status), s->detail[0] ? ": " : "",
+			                  txn_status_code(s->status),
+			                  opts->verbose >= 1 && s->detail[0] ? ": " : "",
 			                  opts->verbose >= 1 ? s->detail : "");
 		else if (opts->verbose >= 1 && s->detail[0] != '\0')
 			plugin_output_sub(o, ss, "%s %.1f ms: %s", s->name, secs * 1000.0,
@@ -118,7 +119,8 @@ static void result_body(struct plugin_output *o, const struct txn_result *r,
 		double days;
 		if (na == 0)
 			continue;
-		days = (double)(na - opts->now) / 86400.0;
+		/* a tenth of a day is what a threshold in days can tell apart */
+		days = (double)((na - opts->now) / 8640) / 10.0;
 		st = plugin_thresholds_check(&opts->days, days);
 		plugin_output_sub(o, (enum plugin_state)st, "%s expires in %.1f days (%s)",
 		                  certs[i].what, days, txn_result_get_fact(r, certs[i].fact));

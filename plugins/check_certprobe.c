@@ -23,6 +23,8 @@
 #define PREFIX "CERTPROBE"
 #define DEFAULT_STATE_DIR "/var/lib/certprobe"
 #define DEFAULT_INTERVAL_MS (15 * 60 * 1000) /* defaults.interval, for older state files */
+/* the daemon writes a change within 5 s (persist.c): a fresh run may reach the file late */
+#define STATE_WRITE_SLACK_S 10
 
 static const char usage_short[] =
     "Usage: check_certprobe [-s DIR | --state FILE] (-T NAME | -E NAME)\n"
@@ -178,7 +180,7 @@ static int64_t max_age_of(uint64_t max_age_ms, uint64_t interval_ms)
 		return (int64_t)(max_age_ms / 1000);
 	if (interval_ms == 0)
 		interval_ms = DEFAULT_INTERVAL_MS;
-	return (int64_t)(3 * interval_ms / 1000);
+	return (int64_t)(3 * interval_ms / 1000) + STATE_WRITE_SLACK_S;
 }
 
 int main(int argc, char **argv)

@@ -62,7 +62,7 @@ static void help(void)
 	      " --max-age DUR\n"
 	      "    A transaction whose last run is older than DUR (e.g. 45m, 1h) is stale:\n"
 	      "    UNKNOWN. Default 3 x the transaction's interval (endpoints: of their\n"
-	      "    shortest), so a stopped daemon is noticed.\n"
+	      "    shortest) + 10 s (the daemon writes its state within 5 s of a run).\n"
 	      " --stale-critical\n"
 	      "    Stale is CRITICAL instead of UNKNOWN.\n"
 	      " -w, --warning RANGE\n"

@@ -128,6 +128,12 @@ plugin check_certprobe "${S[@]}" -T nope
 check "check_certprobe: an unknown transaction is UNKNOWN" [ "$RC" = 3 ]
 plugin check_certprobe -s "$LAB/nowhere" -T logon
 check "check_certprobe: no state file is UNKNOWN" [ "$RC" = 3 ]
+jq '.transactions |= map(.last_run = 1000)' "$LAB/state/certprobed.state.json" >"$LAB/stale.json"
+plugin check_certprobe --state "$LAB/stale.json" -T logon
+check "check_certprobe: stale state (a stopped daemon) is UNKNOWN" [ "$RC" = 3 ]
+check "... and says when it last ran" contains "$(first_line)" "logon: last run "
+plugin check_certprobe --state "$LAB/stale.json" -T logon --stale-critical
+check "check_certprobe --stale-critical: CRITICAL" [ "$RC" = 2 ]
 t0=$(date +%s%N)
 for i in 1 2 3 4 5 6 7 8 9 10; do "$BIN/check_certprobe" "${S[@]}" -T logon >/dev/null; done
 t1=$(date +%s%N)

@@ -31,6 +31,7 @@ static void target_view(const struct target *t, const struct txn_result *r, stru
 	v->type = t->g->rows[t->index].type;
 	v->endpoint = t->ep->key;
 	v->endpoint_kind = endpoint_kind_name(t->ep->kind);
+	v->interval_ms = t->conf->interval_ms;
 	v->health = t->health;
 	v->have_last = r != NULL;
 	if (r != NULL)

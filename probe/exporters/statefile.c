@@ -135,12 +135,12 @@ char *statefile_txn_json(const struct sf_txn *t)
 	                         (json_int_t)t->runs[RESULT_CRITICAL], "unknown",
 	                         (json_int_t)t->runs[RESULT_UNKNOWN]);
 
-	return dump(json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:I, s:I, s:o}", "name", t->name,
+	return dump(json_pack("{s:s, s:s, s:s, s:s, s:I, s:o, s:o, s:I, s:I, s:o}", "name", t->name,
 	                      "type", t->type, "endpoint", t->endpoint, "endpoint_kind",
-	                      t->endpoint_kind, "health", health_json(&t->health), "runs", runs,
-	                      "last_run", (json_int_t)t->last_run, "last_success",
-	                      (json_int_t)t->last_success, "last",
-	                      t->have_last ? result_json(&t->last) : json_null()));
+	                      t->endpoint_kind, "interval_ms", (json_int_t)t->interval_ms, "health",
+	                      health_json(&t->health), "runs", runs, "last_run",
+	                      (json_int_t)t->last_run, "last_success", (json_int_t)t->last_success,
+	                      "last", t->have_last ? result_json(&t->last) : json_null()));
 }
 
 char *statefile_endpoint_json(const struct sf_endpoint *e)
@@ -607,6 +607,7 @@ static int result_load(struct sf_check *ck, json_t *o, const char *name, struct 
 static int txn_load(struct sf_check *ck, json_t *o, struct sf_txn *t)
 {
 	json_t *runs = json_object_get(o, "runs"), *last = json_object_get(o, "last");
+	int64_t iv = 0;
 
 	memset(t, 0, sizeof *t);
 	ck->where = "";
@@ -628,6 +629,9 @@ static int txn_load(struct sf_check *ck, json_t *o, struct sf_txn *t)
 	if (jtime(ck, o, "last_run", &t->last_run) == -1 ||
 	    jtime(ck, o, "last_success", &t->last_success) == -1)
 		return -1;
+	if (json_object_get(o, "interval_ms") != NULL && jtime(ck, o, "interval_ms", &iv) == -1)
+		return -1;
+	t->interval_ms = (uint64_t)iv;
 	if (last != NULL && !json_is_null(last)) {
 		if (result_load(ck, last, t->name, &t->last) == -1)
 			return -1;

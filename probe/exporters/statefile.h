@@ -10,7 +10,8 @@
  * Document (version 1):
  *   {"version":1, "generator":"certprobed 0.1.0", "written":UNIX, "pid":N,
  *    "config":PATH,
- *    "transactions":[{"name", "type", "endpoint", "endpoint_kind", "health":{...},
+ *    "transactions":[{"name", "type", "endpoint", "endpoint_kind", "interval_ms",
+ *                     "health":{...},
  *                     "runs":{"ok","warning","critical","unknown"}, "last_run":UNIX,
  *                     "last_success":UNIX, "last":{result...} | null}, ...],
  *    "endpoints":[{"name", "kind", "health":{...}}, ...],
@@ -37,6 +38,7 @@ struct sf_txn {
 	const char *type;          /* "enrollment", "client-auth" */
 	const char *endpoint;      /* endpoint key */
 	const char *endpoint_kind; /* "registrar", "web_service" */
+	uint64_t interval_ms;      /* the configured interval; 0 = not recorded (older files) */
 	struct health health;
 	bool have_last;
 	struct txn_result last;

@@ -38,6 +38,15 @@ expected() {
 		644 $p/share/doc/certprobe/prometheus/certprobe.rules.yml $SRCDIR/config/prometheus/certprobe.rules.yml
 		644 $p/share/doc/certprobe/prometheus/certprobe.rules.test.yml $SRCDIR/config/prometheus/certprobe.rules.test.yml
 		644 $p/share/doc/certprobe/examples/certprobe.yaml $SRCDIR/config/certprobe.example.yaml
+		755 $p/lib/nagios/plugins/check_certprobe $BIN/check_certprobe
+		755 $p/lib/nagios/plugins/check_clientauth $BIN/check_clientauth
+		755 $p/lib/nagios/plugins/check_enrollment $BIN/check_enrollment
+		644 $p/share/doc/certprobe/icinga2/certprobe-commands.conf $SRCDIR/config/icinga2/certprobe-commands.conf
+		644 $p/share/doc/certprobe/icinga2/certprobe-services.conf $SRCDIR/config/icinga2/certprobe-services.conf
+		644 $p/share/doc/certprobe/nagios/certprobe-commands.cfg $SRCDIR/config/nagios/certprobe-commands.cfg
+		644 $p/share/doc/certprobe/nagios/certprobe-services.cfg $SRCDIR/config/nagios/certprobe-services.cfg
+		644 $p/share/doc/certprobe/zabbix/certprobe-template.yaml $SRCDIR/config/zabbix/certprobe-template.yaml
+		644 $p/share/doc/certprobe/zabbix/certprobe-userparameters.conf $SRCDIR/config/zabbix/certprobe-userparameters.conf
 	EOF
 }
 

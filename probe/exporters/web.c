@@ -49,6 +49,8 @@
 #define WEB_REQUEST_DEADLINE_S 10 /* a whole request, from accept or the previous answer */
 #define WEB_CONNECTIONS_MAX 256
 #define WEB_ACCEPTS_PER_TURN 32
+/* libevent's default is 128: a flood that fills it makes a SYN wait for its 1 s retry */
+#define WEB_LISTEN_BACKLOG 1024
 #define WEB_FD_RESERVE_MIN 16   /* descriptors left to the transactions, at the least */
 #define WEB_ACCEPT_PAUSE_MS 500 /* after accept found no descriptor */
 #define WEB_ACCEPT_LOG_S 60     /* one line about it per minute, with a count */
@@ -909,7 +911,7 @@ struct web *web_new(struct event_base *base, const struct web_conf *conf, web_ha
 	w->lev = evconnlistener_new_bind(base, NULL, NULL,
 	                                 LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE |
 	                                     LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_DISABLED,
-	                                 -1, (struct sockaddr *)&ss, (int)sslen);
+	                                 WEB_LISTEN_BACKLOG, (struct sockaddr *)&ss, (int)sslen);
 	if (w->lev == NULL) {
 		errbuf_set(err, errlen, "cannot listen on %s: %s", w->listen, strerror(errno));
 		goto fail;

@@ -271,9 +271,14 @@ void alerts_endpoint_update(struct daemon *d, struct endpoint *e)
 			members[n++] = &e->members[i]->health;
 	c = health_endpoint_update(&e->health, &d->hconf, members, n, (uint64_t)time(NULL));
 	free(members);
+	if (e->g->eps[e->index].failing != e->health.members_failing) {
+		e->g->eps[e->index].failing = e->health.members_failing;
+		routes_invalidate(d);
+	}
 	if (!(c.state_changed || c.notify || c.flap_started || c.flap_stopped))
 		return;
 	e->g->eps[e->index].state = e->health.state;
+	e->g->eps[e->index].since = (int64_t)e->health.last_change;
 	routes_invalidate(d);
 	health_endpoint_change_describe(line, sizeof line, endpoint_kind_name(e->kind), e->key,
 	                                &e->health, &c);

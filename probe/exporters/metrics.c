@@ -927,7 +927,7 @@ static const struct metric_def metric_table[] = {
         .scope = METRIC_SCOPE_TXN,
         .get = get_txn_consecutive_failures,
         .snmp_column = 13,
-        .snmp_name = "certprobeResultConsecutiveFailures",
+        .snmp_name = "certprobeResultConsecutiveFails",
         .snmp_only = true,
     },
     {

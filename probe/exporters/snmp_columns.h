@@ -16,12 +16,12 @@
 #include "exporters/snapshot.h"
 
 /*
- * certprobeMIB's OID: net-snmp's experimental netSnmpPlaypen (1.3.6.1.4.1.8072.9999) until
+ * certprobeMIB's OID: net-snmp's experimental netSnmpPlaypen (1.3.6.1.4.1.8072.9999.9999) until
  * a Private Enterprise Number is assigned. Changing the arc is this line and the MIB's
  * MODULE-IDENTITY line (mibs/README.md); tests/integration/test_mib.sh checks they agree.
  */
-#define SNMP_COLUMNS_ROOT 1, 3, 6, 1, 4, 1, 8072, 9999, 1
-#define SNMP_COLUMNS_ROOT_LEN 9
+#define SNMP_COLUMNS_ROOT 1, 3, 6, 1, 4, 1, 8072, 9999, 9999, 1
+#define SNMP_COLUMNS_ROOT_LEN 10
 
 #define SNMP_OID_MAX 128
 /* Index bounds of the MIB (SnmpAdminString SIZE): longer names have no rows. */

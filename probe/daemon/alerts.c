@@ -142,6 +142,18 @@ static void resolve(struct daemon *d, const char *endpoint, enum endpoint_kind k
 		d->sinks[i]->ops->resolve(d->sinks[i], &a);
 }
 
+void alerts_reannounce(struct daemon *d, struct alert_sink *s)
+{
+	struct alert a;
+
+	for (const struct alert_entry *en = d->alerts; en != NULL; en = en->next) {
+		if (en->resolved)
+			continue;
+		entry_view(en, &a, true);
+		s->ops->raise(s, &a);
+	}
+}
+
 void alerts_add_sink(struct daemon *d, struct alert_sink *s)
 {
 	if (d->n_sinks == DAEMON_MAX_SINKS) {

@@ -136,8 +136,10 @@ struct daemon {
 	uint64_t state_failures_seen; /* writer failures already logged */
 	/* the SNMP subagent (exporters/snmp_agent.h); NULL when probe.snmp is off */
 	struct snmp_agent *snmp;
+	struct alert_sink *snmp_sink; /* among sinks: re-announces after a reconnect */
 	struct event *snmp_push; /* hands the subagent a fresh snapshot, at most once a second */
-	bool snmp_push_armed;
+	bool snmp_dirty;         /* the rows changed since the last one */
+	unsigned snmp_ticks;     /* ticks since the last one (the daemon's own numbers age) */
 	/* routes.c */
 	struct web *web;
 	struct probe_req *probes;  /* /probe runs in flight, each with its waiting clients */
@@ -212,6 +214,8 @@ void alerts_log_change(const char *kind, const char *name, const struct health *
 void alerts_reload(struct daemon *d, struct gen *g);
 /* Take the alerts of a loaded state file and re-announce them to every sink. */
 void alerts_restore(struct daemon *d, const struct sf_state *s);
+/* Tell sink s every open alert again, as restored (a sink whose peer came back). */
+void alerts_reannounce(struct daemon *d, struct alert_sink *s);
 /* Forget resolved alerts no sink still delivers. */
 void alerts_prune(struct daemon *d);
 /* Append the alerts as state-file records, comma-separated, to b. */

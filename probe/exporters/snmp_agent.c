@@ -295,13 +295,15 @@ static void notify_txn(struct snmp_agent *a, const struct msg *m)
 
 /* ---- connection state ---- */
 
+/* Callbacks take no client argument: snmp_shutdown() frees a callback's clientarg. */
 static int on_index_start(int major, int minor, void *serverarg, void *clientarg)
 {
-	struct snmp_agent *a = clientarg;
+	struct snmp_agent *a = the_agent;
 
 	(void)major;
 	(void)minor;
 	(void)serverarg;
+	(void)clientarg;
 	if (!atomic_exchange(&a->connected, true)) {
 		log_info("snmp: registered with the AgentX master %s", a->agentx);
 		atomic_store(&a->reannounce, true);
@@ -311,11 +313,12 @@ static int on_index_start(int major, int minor, void *serverarg, void *clientarg
 
 static int on_index_stop(int major, int minor, void *serverarg, void *clientarg)
 {
-	struct snmp_agent *a = clientarg;
+	struct snmp_agent *a = the_agent;
 
 	(void)major;
 	(void)minor;
 	(void)serverarg;
+	(void)clientarg;
 	if (atomic_exchange(&a->connected, false))
 		log_warn("snmp: lost the AgentX master %s; reconnecting every %llu s", a->agentx,
 		         (unsigned long long)(a->ping_interval_ms / 1000));
@@ -391,7 +394,7 @@ static void *agent_main(void *arg)
 		objects[i] = root[i];
 	objects[SNMP_COLUMNS_ROOT_LEN] = SNMP_COLUMNS_OBJECTS;
 	snmp_enable_calllog();
-	snmp_register_callback(SNMP_CALLBACK_LIBRARY, SNMP_CALLBACK_LOGGING, on_log, a);
+	snmp_register_callback(SNMP_CALLBACK_LIBRARY, SNMP_CALLBACK_LOGGING, on_log, NULL);
 	netsnmp_ds_set_boolean(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_ROLE, 1);
 	netsnmp_ds_set_string(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_X_SOCKET, a->agentx);
 	netsnmp_ds_set_boolean(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_NO_CONNECTION_WARNINGS,
@@ -407,9 +410,9 @@ static void *agent_main(void *arg)
 	netsnmp_ds_set_int(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_TIMEOUT, 1);
 	netsnmp_ds_set_int(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_RETRIES, 0);
 	snmp_register_callback(SNMP_CALLBACK_APPLICATION, SNMPD_CALLBACK_INDEX_START,
-	                       on_index_start, a);
+	                       on_index_start, NULL);
 	snmp_register_callback(SNMP_CALLBACK_APPLICATION, SNMPD_CALLBACK_INDEX_STOP, on_index_stop,
-	                       a);
+	                       NULL);
 	reg = netsnmp_create_handler_registration("certprobe", handler, objects,
 	                                          SNMP_COLUMNS_ROOT_LEN + 1, HANDLER_CAN_RONLY);
 	netsnmp_register_handler(reg);

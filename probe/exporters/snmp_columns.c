@@ -315,7 +315,9 @@ struct snmp_view *snmp_view_new(struct snapshot *s)
 			}
 			v->hist[n_hist++] = history_get(t->history, j);
 		}
-		qsort(v->hist + first_hist, n_hist - first_hist, sizeof *v->hist, hist_order);
+		if (n_hist > first_hist)
+			qsort(v->hist + first_hist, n_hist - first_hist, sizeof *v->hist,
+			      hist_order);
 		/* a history row's sub is its entry's position in v->hist */
 		for (size_t j = first_hist; j < n_hist; j++)
 			add_row(&v->t[METRIC_SNMP_HISTORY], &cap[METRIC_SNMP_HISTORY], i,

@@ -32,12 +32,14 @@
 
 #include "alert/alertmanager_sink.h"
 #include "alert/sink.h"
+#include "alert/snmp_sink.h"
 #include "config/config.h"
 #include "core/coredump.h"
 #include "core/log.h"
 #include "core/offload.h"
 #include "core/xalloc.h"
 #include "daemon/daemon.h"
+#include "exporters/snmp_agent.h"
 #include "exporters/statefile.h"
 #include "transactions/runner.h"
 #include "transactions/txn_state.h"
@@ -96,6 +98,61 @@ static void daemon_sinks_relabel(struct daemon *d, const struct config *cfg)
 	alertmanager_sink_set_labels(d->am_sink, labels, nl);
 }
 
+/* ---- the SNMP subagent ---- */
+
+/* Every second: hand the subagent a fresh snapshot when the rows changed (or every 5 s). */
+static void on_snmp_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	(void)fd;
+	(void)what;
+	if (d->snmp == NULL || d->g == NULL)
+		return;
+	if (snmp_agent_take_reannounce(d->snmp))
+		alerts_reannounce(d, d->snmp_sink);
+	if (!d->snmp_dirty && ++d->snmp_ticks < 5)
+		return;
+	d->snmp_dirty = false;
+	d->snmp_ticks = 0;
+	snmp_agent_publish(d->snmp, routes_snapshot(d, SNAPSHOT_COPY_HISTORY));
+}
+
+/* Start, reconfigure or stop the subagent as probe.snmp says (start and every reload). */
+static void daemon_snmp_apply(struct daemon *d, const struct config *cfg)
+{
+	char *dir;
+	struct snmp_agent_conf c = {
+	    .agentx = cfg->snmp.agentx,
+	    .ping_interval_ms = cfg->snmp.ping_interval_ms,
+	    .notifications = cfg->snmp.notifications,
+	};
+
+	static bool started; /* net-snmp can be initialised once per process */
+
+	if (!cfg->snmp.enabled) {
+		if (d->snmp != NULL)
+			log_info("snmp: subagent stopped (probe.snmp is off)");
+		snmp_agent_stop(d->snmp);
+		d->snmp = NULL;
+		return;
+	}
+	if (d->snmp == NULL && started) {
+		log_warn("reload: probe.snmp turned on again takes effect at the next restart");
+		return;
+	}
+	started = true;
+	dir = xasprintf("%s/snmp", d->state_dir);
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST)
+		log_warn_errno("snmp: cannot create %s", dir);
+	c.persist_dir = dir;
+	d->snmp = d->snmp == NULL ? snmp_agent_start(&c) : snmp_agent_configure(d->snmp, &c);
+	free(dir);
+	d->snmp_dirty = true;
+	if (d->g != NULL)
+		on_snmp_tick(-1, 0, d);
+}
+
 /* ---- reload ---- */
 
 /* Apply a configuration loaded off the loop (cfg NULL: it had nerr errors). */
@@ -127,6 +184,7 @@ static void reload_apply(struct daemon *d, struct config *cfg, unsigned nerr)
 	daemon_sinks_relabel(d, cfg);
 	d->g = g;
 	routes_invalidate(d);
+	daemon_snmp_apply(d, cfg);
 	gen_free(old, true);
 	log_syslog(cfg->syslog);
 	d->hconf.max_attempts = cfg->max_attempts;
@@ -445,6 +503,9 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	alerts_add_sink(&d, log_sink_new());
+	d.snmp_sink = snmp_sink_new(&d.snmp);
+	alerts_add_sink(&d, d.snmp_sink);
+	daemon_snmp_apply(&d, cfg);
 	if (daemon_sinks_open(&d, cfg) == -1) {
 		config_free(cfg);
 		rc = EXIT_USAGE;
@@ -460,6 +521,12 @@ int main(int argc, char **argv)
 		struct timeval tv = {.tv_sec = 0, .tv_usec = SCHED_STALL_TICK_MS * 1000};
 		event_add(d.stall_timer, &tv);
 	}
+	d.snmp_push = event_new(d.base, -1, EV_PERSIST, on_snmp_tick, &d);
+	{
+		struct timeval tv = {.tv_sec = 1, .tv_usec = 0};
+		event_add(d.snmp_push, &tv);
+	}
+	d.snmp_dirty = true;
 	d.sig_term = evsignal_new(d.base, SIGTERM, on_term, &d);
 	d.sig_int = evsignal_new(d.base, SIGINT, on_term, &d);
 	d.sig_hup = evsignal_new(d.base, SIGHUP, on_hup, &d);
@@ -474,7 +541,11 @@ int main(int argc, char **argv)
 	persist_flush(&d);
 
 out:
-	offload_free(d.loader); /* a reload still loading is discarded */
+	offload_free(d.loader);  /* a reload still loading is discarded */
+	snmp_agent_stop(d.snmp); /* before the master goes: it unregisters */
+	d.snmp = NULL;
+	if (d.snmp_push != NULL)
+		event_free(d.snmp_push);
 	routes_free(&d);
 	gen_free(d.g, true);
 	persist_close(&d);

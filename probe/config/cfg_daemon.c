@@ -15,6 +15,7 @@
 #include "config/cfg_loader.h"
 #include "core/xalloc.h"
 #include "health/health.h"
+#include "health/history.h"
 #include "transactions/txn_type.h"
 
 /* ---- probe: ---- */
@@ -113,6 +114,62 @@ static void handle_web(struct cfg_loader *ld, struct cfg_node *node, void *obj,
 		               "web: 'tls_key' needs a 'tls_cert'");
 }
 
+/* agentx: where the master listens, in net-snmp's transport syntax */
+static void handle_agentx(struct cfg_loader *ld, struct cfg_node *node, void *obj,
+                          const struct cfg_key *key)
+{
+	const char *s = cfg_walk_scalar(node), *colon;
+	char buf[80];
+	uint64_t port;
+
+	if (strncmp(s, "unix:/", 6) == 0 || s[0] == '/') {
+		cfg_walk_string(ld, node, obj, key);
+		return;
+	}
+	colon = strrchr(s, ':');
+	if (strncmp(s, "tcp:", 4) != 0 || colon == NULL || colon == s + 3 || colon[1] == '\0' ||
+	    cfg_walk_parse_uint(colon + 1, 65535, &port) == -1 || port == 0) {
+		cfg_walk_error(ld, node,
+		               "e.g. agentx: unix:/var/agentx/master, or tcp:127.0.0.1:705",
+		               "bad agentx address '%s'", cfg_walk_clip(s, buf, sizeof buf));
+		return;
+	}
+	cfg_walk_string(ld, node, obj, key);
+}
+
+static const struct cfg_key snmp_keys[] = {
+    {.key = "enable",
+     .kind = CFG_SCALAR,
+     .handler = cfg_walk_bool,
+     .offset = offsetof(struct snmp_conf, enabled)},
+    {.key = "agentx",
+     .kind = CFG_SCALAR,
+     .handler = handle_agentx,
+     .offset = offsetof(struct snmp_conf, agentx)},
+    {.key = "ping_interval",
+     .kind = CFG_SCALAR,
+     .handler = cfg_walk_duration,
+     .offset = offsetof(struct snmp_conf, ping_interval_ms),
+     .min = CFG_MS_SECOND,
+     .max = CFG_MS_HOUR},
+    {.key = "notifications",
+     .kind = CFG_SCALAR,
+     .handler = cfg_walk_bool,
+     .offset = offsetof(struct snmp_conf, notifications)},
+    {.key = NULL},
+};
+
+/* The section's presence enables the subagent; `enable: false` keeps it written but off. */
+static void handle_snmp(struct cfg_loader *ld, struct cfg_node *node, void *obj,
+                        const struct cfg_key *key)
+{
+	struct snmp_conf *sc = cfg_walk_field(obj, key);
+	struct cfg_found found;
+
+	sc->enabled = true;
+	cfg_walk_mapping(ld, node, snmp_keys, sc, "in snmp", &found);
+}
+
 const struct cfg_key cfg_daemon_probe_keys[] = {
     {.key = "state_dir",
      .kind = CFG_SCALAR,
@@ -137,6 +194,16 @@ const struct cfg_key cfg_daemon_probe_keys[] = {
      .handler = handle_web,
      .offset = offsetof(struct config, web),
      .sub = web_keys},
+    {.key = "history",
+     .kind = CFG_SCALAR,
+     .handler = cfg_walk_uint,
+     .offset = offsetof(struct config, history),
+     .max = HISTORY_MAX_CAPACITY},
+    {.key = "snmp",
+     .kind = CFG_MAPPING,
+     .handler = handle_snmp,
+     .offset = offsetof(struct config, snmp),
+     .sub = snmp_keys},
     {.key = NULL},
 };
 
@@ -481,6 +548,9 @@ void cfg_daemon_init(struct config *cfg)
 	cfg_daemon_warn_init(&cfg->default_warn);
 	cfg->alertmanager.resend_interval_ms = CFG_DURATION_UNSET;
 	cfg->alertmanager.timeout_ms = CFG_DURATION_UNSET;
+	cfg->history = UINT_MAX;
+	cfg->snmp.ping_interval_ms = CFG_DURATION_UNSET;
+	cfg->snmp.notifications = true;
 }
 
 void cfg_daemon_finish(struct cfg_loader *ld, struct config *cfg)
@@ -509,6 +579,12 @@ void cfg_daemon_finish(struct cfg_loader *ld, struct config *cfg)
 		cfg->alertmanager.resend_interval_ms = CFG_MS_MINUTE;
 	if (cfg->alertmanager.timeout_ms == CFG_DURATION_UNSET)
 		cfg->alertmanager.timeout_ms = 10 * CFG_MS_SECOND;
+	if (cfg->history == UINT_MAX)
+		cfg->history = 20;
+	if (cfg->snmp.agentx == NULL)
+		cfg->snmp.agentx = xstrdup("unix:/var/agentx/master");
+	if (cfg->snmp.ping_interval_ms == CFG_DURATION_UNSET)
+		cfg->snmp.ping_interval_ms = 15 * CFG_MS_SECOND;
 }
 
 void cfg_daemon_free(struct config *cfg)
@@ -528,5 +604,6 @@ void cfg_daemon_free(struct config *cfg)
 	}
 	free(cfg->alertmanager.labels);
 	free(cfg->alertmanager.trust_store);
+	free(cfg->snmp.agentx);
 	cfg_daemon_warn_clear(&cfg->default_warn);
 }

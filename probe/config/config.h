@@ -76,6 +76,15 @@ struct alertmanager_conf {
 	char *trust_store; /* CA bundle for https URLs; NULL = system */
 };
 
+/* probe.snmp: the AgentX subagent (exporters/snmp_agent.h). */
+struct snmp_conf {
+	bool enabled;              /* the section is present and enable is not false */
+	char *agentx;              /* "unix:/path", "/path" or "tcp:host:port"; default
+	                              unix:/var/agentx/master */
+	uint64_t ping_interval_ms; /* AgentX ping and reconnect interval; default 15 s */
+	bool notifications;        /* send notifications; default true */
+};
+
 struct config {
 	char *path;
 	char *state_dir; /* default /var/lib/certprobe */
@@ -83,6 +92,8 @@ struct config {
 	unsigned max_per_endpoint; /* daemon: concurrent transactions per endpoint, default 2 */
 	unsigned max_attempts; /* daemon: consecutive failures before a state is hard, default 3 */
 	bool syslog;           /* daemon: also log to syslog (facility daemon) */
+	unsigned history; /* daemon: results kept per transaction (probe.history), default 20 */
+	struct snmp_conf snmp;
 	struct listener_conf web;
 	struct alertmanager_conf alertmanager;
 	struct warn_conf default_warn;

@@ -142,6 +142,18 @@ static void resolve(struct daemon *d, const char *endpoint, enum endpoint_kind k
 		d->sinks[i]->ops->resolve(d->sinks[i], &a);
 }
 
+void alerts_reannounce(struct daemon *d, struct alert_sink *s)
+{
+	struct alert a;
+
+	for (const struct alert_entry *en = d->alerts; en != NULL; en = en->next) {
+		if (en->resolved)
+			continue;
+		entry_view(en, &a, true);
+		s->ops->raise(s, &a);
+	}
+}
+
 void alerts_add_sink(struct daemon *d, struct alert_sink *s)
 {
 	if (d->n_sinks == DAEMON_MAX_SINKS) {
@@ -271,9 +283,14 @@ void alerts_endpoint_update(struct daemon *d, struct endpoint *e)
 			members[n++] = &e->members[i]->health;
 	c = health_endpoint_update(&e->health, &d->hconf, members, n, (uint64_t)time(NULL));
 	free(members);
+	if (e->g->eps[e->index].failing != e->health.members_failing) {
+		e->g->eps[e->index].failing = e->health.members_failing;
+		routes_invalidate(d);
+	}
 	if (!(c.state_changed || c.notify || c.flap_started || c.flap_stopped))
 		return;
 	e->g->eps[e->index].state = e->health.state;
+	e->g->eps[e->index].since = (int64_t)e->health.last_change;
 	routes_invalidate(d);
 	health_endpoint_change_describe(line, sizeof line, endpoint_kind_name(e->kind), e->key,
 	                                &e->health, &c);

@@ -32,6 +32,7 @@ struct bbuf;
 struct event;
 struct probe_req;
 struct sf_state;
+struct snmp_agent;
 struct statefile_writer;
 struct web;
 
@@ -91,6 +92,8 @@ struct target {
 	struct target *ep_next; /* endpoint wait queue */
 	char *record;           /* state-file record (with the last result); NULL = to be made */
 	size_t record_len;
+	char *row_text;          /* the strings the row points at (detail, certificates); owned */
+	struct history *history; /* recent results (probe.history of them); owned */
 };
 
 /* Everything one configuration builds. */
@@ -131,6 +134,12 @@ struct daemon {
 	struct event *state_timer, *state_now;
 	bool state_dirty;
 	uint64_t state_failures_seen; /* writer failures already logged */
+	/* the SNMP subagent (exporters/snmp_agent.h); NULL when probe.snmp is off */
+	struct snmp_agent *snmp;
+	struct alert_sink *snmp_sink; /* among sinks: re-announces after a reconnect */
+	struct event *snmp_push; /* hands the subagent a fresh snapshot, at most once a second */
+	bool snmp_dirty;         /* the rows changed since the last one */
+	unsigned snmp_ticks;     /* ticks since the last one (the daemon's own numbers age) */
 	/* routes.c */
 	struct web *web;
 	struct probe_req *probes;  /* /probe runs in flight, each with its waiting clients */
@@ -210,6 +219,8 @@ void alerts_log_change(const char *kind, const char *name, const struct health *
 void alerts_reload(struct daemon *d, struct gen *g);
 /* Take the alerts of a loaded state file and re-announce them to every sink. */
 void alerts_restore(struct daemon *d, const struct sf_state *s);
+/* Tell sink s every open alert again, as restored (a sink whose peer came back). */
+void alerts_reannounce(struct daemon *d, struct alert_sink *s);
 /* Forget resolved alerts no sink still delivers. */
 void alerts_prune(struct daemon *d);
 /* Append the alerts as state-file records, comma-separated, to b. */
@@ -242,8 +253,13 @@ void routes_cancel_probes(struct daemon *d, const char *why);
  * scraper sees why instead of a closed connection.
  */
 void routes_stop(struct daemon *d);
-/* The rows changed: the next reader gets a new snapshot copy. */
+/* The rows changed: the next reader gets a new snapshot copy (and the subagent one soon). */
 void routes_invalidate(struct daemon *d);
+/*
+ * A fresh copy of the rows (flags: snapshot_copy_flags) with the daemon's own numbers,
+ * not shared with the scrapes: for a reader on another thread (the SNMP subagent).
+ */
+struct snapshot *routes_snapshot(struct daemon *d, unsigned flags);
 void routes_free(struct daemon *d);
 
 #endif

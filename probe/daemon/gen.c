@@ -57,6 +57,90 @@ static int64_t fact_time(const struct txn_result *r, const char *key)
 	return (int64_t)timegm(&tm);
 }
 
+/* "403 Forbidden" (sip_status) or "200" (http_status) → the number; 0 when absent */
+static int32_t protocol_code(const struct txn_result *r)
+{
+	static const char *const facts[] = {"sip_status", "http_status"};
+
+	for (size_t i = 0; i < sizeof facts / sizeof facts[0]; i++) {
+		const char *v = txn_result_get_fact(r, facts[i]);
+		char *end;
+		long n;
+
+		if (v == NULL)
+			continue;
+		n = strtol(v, &end, 10);
+		if (end != v && n > 0 && n < 1000)
+			return (int32_t)n;
+	}
+	return 0;
+}
+
+/* The certificate facts of a result, by role: "<prefix>_subject", ... */
+static const struct {
+	enum cert_role role;
+	const char *prefix;
+} cert_facts[] = {
+    {CERT_ROLE_ISSUED, "issued"},
+    {CERT_ROLE_CLIENT, "client"},
+    {CERT_ROLE_SERVER, "server"},
+};
+static const char *const cert_text_facts[] = {"subject", "issuer", "serial", "fingerprint"};
+#define CERT_TEXTS (sizeof cert_text_facts / sizeof cert_text_facts[0])
+
+static const char **cert_text_field(struct snapshot_cert *c, size_t k)
+{
+	const char **f[CERT_TEXTS] = {&c->subject, &c->issuer, &c->serial, &c->fingerprint};
+
+	return f[k];
+}
+
+/*
+ * The row's strings from result r, packed into one allocation t owns: the detail, and
+ * each certificate's texts where r has them (a certificate r did not see keeps what the
+ * last run that saw it said).
+ */
+static void row_text_update(struct target *t, struct snapshot_txn *row, const struct txn_result *r,
+                            const char *detail)
+{
+	const char *src[1 + CERT_ROLE_COUNT * CERT_TEXTS];
+	const char **dst[1 + CERT_ROLE_COUNT * CERT_TEXTS];
+	char key[40], *text, *p;
+	size_t n = 0, total = 0;
+
+	src[n] = detail != NULL && detail[0] != '\0' ? detail : NULL;
+	dst[n++] = &row->detail;
+	for (size_t i = 0; i < sizeof cert_facts / sizeof cert_facts[0]; i++) {
+		struct snapshot_cert *c = &row->certs[cert_facts[i].role];
+		bool seen;
+		snprintf(key, sizeof key, "%s_not_after", cert_facts[i].prefix);
+		seen = txn_result_get_fact(r, key) != NULL;
+		for (size_t k = 0; k < CERT_TEXTS; k++) {
+			snprintf(key, sizeof key, "%s_%s", cert_facts[i].prefix,
+			         cert_text_facts[k]);
+			src[n] = seen ? txn_result_get_fact(r, key) : *cert_text_field(c, k);
+			dst[n++] = cert_text_field(c, k);
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		total += src[i] != NULL ? strlen(src[i]) + 1 : 0;
+	text = xmalloc(total + 1);
+	p = text;
+	for (size_t i = 0; i < n; i++) {
+		size_t len;
+		if (src[i] == NULL) {
+			*dst[i] = NULL;
+			continue;
+		}
+		len = strlen(src[i]) + 1;
+		memcpy(p, src[i], len);
+		*dst[i] = p;
+		p += len;
+	}
+	free(t->row_text); /* after the copy: src may point into it */
+	t->row_text = text;
+}
+
 /*
  * The exporters' view of a target: its health, and the result r when one just arrived
  * (NULL: the row keeps the result it has). Only the row keeps a result's numbers; the
@@ -65,27 +149,31 @@ static int64_t fact_time(const struct txn_result *r, const char *key)
 void gen_row_update(struct target *t, const struct txn_result *r)
 {
 	struct snapshot_txn *row = &t->g->rows[t->index];
-	static const struct {
-		enum cert_role role;
-		const char *fact;
-	} certs[] = {
-	    {CERT_ROLE_ISSUED, "issued_not_after"},
-	    {CERT_ROLE_CLIENT, "client_not_after"},
-	    {CERT_ROLE_SERVER, "server_not_after"},
-	};
 
 	if (r != NULL) {
 		const char *detail;
+		struct history_entry he;
 		metrics_txn_set_result(row, r);
 		t->last_reason = txn_result_reason(r, &detail);
 		snprintf(t->last_detail, sizeof t->last_detail, "%s", detail);
-		for (size_t i = 0; i < sizeof certs / sizeof certs[0]; i++) {
-			int64_t na = fact_time(r, certs[i].fact);
+		row->reason = t->last_reason;
+		row->protocol_code = protocol_code(r);
+		for (size_t i = 0; i < sizeof cert_facts / sizeof cert_facts[0]; i++) {
+			char key[40];
+			int64_t na, nb;
+			snprintf(key, sizeof key, "%s_not_after", cert_facts[i].prefix);
+			na = fact_time(r, key);
+			snprintf(key, sizeof key, "%s_not_before", cert_facts[i].prefix);
+			nb = fact_time(r, key);
 			if (na != 0) {
-				row->certs[certs[i].role].present = true;
-				row->certs[certs[i].role].not_after = na;
+				row->certs[cert_facts[i].role].present = true;
+				row->certs[cert_facts[i].role].not_after = na;
+				row->certs[cert_facts[i].role].not_before = nb;
 			}
 		}
+		row_text_update(t, row, r, detail);
+		history_entry_from_result(&he, r, (int64_t)t->last_wall, row->protocol_code);
+		history_add(t->history, &he);
 	}
 	if (t->have_last) {
 		row->last_run = (int64_t)t->last_wall;
@@ -94,6 +182,8 @@ void gen_row_update(struct target *t, const struct txn_result *r)
 	row->state = t->health.state;
 	row->hard = t->health.state_type == HEALTH_HARD;
 	row->flapping = t->health.flap.flapping;
+	row->consecutive_failures = t->health.consecutive_fail;
+	row->history = t->history;
 	memcpy(row->runs, t->runs, sizeof row->runs);
 }
 
@@ -124,6 +214,7 @@ struct gen *gen_new(struct daemon *d, struct config *cfg)
 		t->ep->members[t->ep->n_members++] = t;
 		t->timer = evtimer_new(d->base, sched_on_timer, t);
 		t->reap = evtimer_new(d->base, sched_on_reap, t);
+		t->history = history_new(cfg->history);
 		health_init(&t->health);
 	}
 	g->rows = xcalloc(g->n + 1, sizeof *g->rows);
@@ -134,6 +225,8 @@ struct gen *gen_new(struct daemon *d, struct config *cfg)
 		g->rows[i].protocol = t->type->protocol(t->conf);
 		g->rows[i].endpoint = t->ep->key;
 		g->rows[i].interval_ms = t->conf->interval_ms;
+		g->rows[i].timeout_ms = t->conf->timeout_ms;
+		g->rows[i].history = t->history;
 		g->rows[i].hard = true;
 	}
 	g->eps = xcalloc(g->n_eps + 1, sizeof *g->eps);
@@ -143,6 +236,7 @@ struct gen *gen_new(struct daemon *d, struct config *cfg)
 		g->eps[i].name = e->key;
 		g->eps[i].kind = e->kind;
 		g->eps[i].state = RESULT_OK;
+		g->eps[i].members = (unsigned)e->n_members;
 	}
 	for (i = 0; i < g->n; i++) {
 		const struct target *t = &g->targets[i];
@@ -194,6 +288,8 @@ void gen_free(struct gen *g, bool free_cfg)
 		event_free(t->timer);
 		event_free(t->reap);
 		free(t->record);
+		free(t->row_text);
+		history_free(t->history);
 	}
 	while (g->endpoints != NULL) {
 		struct endpoint *e = g->endpoints;
@@ -244,7 +340,16 @@ void gen_carry(struct gen *g, struct gen *old, bool *keep_due)
 			g->rows[i].protocol = keep.protocol;
 			g->rows[i].endpoint = keep.endpoint;
 			g->rows[i].interval_ms = keep.interval_ms;
+			g->rows[i].timeout_ms = keep.timeout_ms;
 		}
+		/* the strings the row points at, and the history, move with it */
+		free(t->row_text);
+		t->row_text = o->row_text;
+		o->row_text = NULL;
+		history_free(t->history);
+		t->history = o->history;
+		o->history = NULL;
+		history_resize(t->history, g->cfg->history);
 		t->last_wall = o->last_wall;
 		t->last_success = o->last_success;
 		memcpy(t->runs, o->runs, sizeof t->runs);
@@ -274,5 +379,7 @@ void gen_carry(struct gen *g, struct gen *old, bool *keep_due)
 		e->alert = o->alert;
 		e->alert_since = o->alert_since;
 		g->eps[e->index].state = e->health.state;
+		g->eps[e->index].since = (int64_t)e->health.last_change;
+		g->eps[e->index].failing = e->health.members_failing;
 	}
 }

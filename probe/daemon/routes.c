@@ -24,6 +24,7 @@
 #include "core/xalloc.h"
 #include "exporters/metrics.h"
 #include "exporters/prometheus.h"
+#include "exporters/snmp_agent.h"
 #include "exporters/web.h"
 #include "net/http_client.h"
 #include "pki/pki.h"
@@ -75,32 +76,55 @@ static void routes_web_stats(struct web *w, struct snapshot_self *self)
 	self->http_accept_paused = ws.accept_paused;
 }
 
+/* The daemon's own numbers: they change with every run and cost nothing to copy. */
+static void fill_self(struct daemon *d, struct snapshot_self *self)
+{
+	self->version = CERTPROBE_VERSION;
+	self->openssl_version = pki_version();
+	self->libcurl_version = http_client_version();
+	self->start_time = (int64_t)d->started;
+	self->in_flight = d->in_flight;
+	self->lag = d->lag;
+	self->max_stall_us = d->max_stall_us;
+	self->reload_ok = d->reload_ok;
+	self->reload_success_time = (int64_t)d->reload_ts;
+	routes_web_stats(d->web, self);
+	self->state_write_failures = d->state_write_failures + d->state_failures_seen;
+	self->runs_cancelled = d->runs_cancelled;
+	if (d->snmp != NULL)
+		snmp_agent_stats(d->snmp, &self->snmp_connected, &self->snmp_notifications,
+		                 &self->snmp_dropped);
+}
+
+static void rows_view(struct daemon *d, struct snapshot *s)
+{
+	memset(s, 0, sizeof *s);
+	s->txns = d->g->rows;
+	s->n_txns = d->g->n;
+	s->endpoints = d->g->eps;
+	s->n_endpoints = d->g->n_eps;
+}
+
 /* The snapshot readers share: a copy of the rows, made again only after they changed. */
 static struct snapshot *current_snapshot(struct daemon *d)
 {
 	struct snapshot s;
 
-	memset(&s, 0, sizeof s);
-	s.txns = d->g->rows;
-	s.n_txns = d->g->n;
-	s.endpoints = d->g->eps;
-	s.n_endpoints = d->g->n_eps;
+	rows_view(d, &s);
 	if (d->snap == NULL)
 		d->snap = snapshot_copy(&s);
-	/* the daemon's own numbers change with every run and cost nothing to copy */
-	d->snap->self.version = CERTPROBE_VERSION;
-	d->snap->self.openssl_version = pki_version();
-	d->snap->self.libcurl_version = http_client_version();
-	d->snap->self.start_time = (int64_t)d->started;
-	d->snap->self.in_flight = d->in_flight;
-	d->snap->self.lag = d->lag;
-	d->snap->self.max_stall_us = d->max_stall_us;
-	d->snap->self.reload_ok = d->reload_ok;
-	d->snap->self.reload_success_time = (int64_t)d->reload_ts;
-	routes_web_stats(d->web, &d->snap->self);
-	d->snap->self.state_write_failures = d->state_write_failures + d->state_failures_seen;
-	d->snap->self.runs_cancelled = d->runs_cancelled;
+	fill_self(d, &d->snap->self);
 	return snapshot_ref(d->snap);
+}
+
+struct snapshot *routes_snapshot(struct daemon *d, unsigned flags)
+{
+	struct snapshot s, *c;
+
+	rows_view(d, &s);
+	c = snapshot_copy_flags(&s, flags);
+	fill_self(d, &c->self);
+	return c;
 }
 
 static void free_rendering(const void *data, size_t len, void *arg)
@@ -558,6 +582,7 @@ void routes_invalidate(struct daemon *d)
 {
 	snapshot_unref(d->snap);
 	d->snap = NULL;
+	d->snmp_dirty = true;
 }
 
 void routes_free(struct daemon *d)

@@ -18,6 +18,7 @@
 #include "core/log.h"
 #include "core/xalloc.h"
 #include "exporters/metrics.h"
+#include "exporters/snmp_agent.h"
 
 static void target_arm(struct target *t, uint64_t due_us)
 {
@@ -154,6 +155,9 @@ void sched_result(const struct txn_result *r, void *arg)
 	          txn_status_code(r->status), (double)r->duration_us / 1000.0);
 	if (c.state_changed || c.notify || c.flap_started || c.flap_stopped)
 		alerts_log_change("transaction", t->conf->name, &t->health, &c);
+	if (c.notify && d->snmp != NULL)
+		snmp_agent_txn_event(d->snmp, t->conf->name, c.from, c.to, t->last_reason,
+		                     t->last_detail);
 	alerts_endpoint_update(d, t->ep);
 
 	/* keep the cadence of the schedule; never run back to back after a slow run */

@@ -400,6 +400,260 @@ static bool get_state_write_failures(const void *row, size_t i, struct metric_sa
 	return true;
 }
 
+/* ---- getters of the SNMP-only rows (strings, enums Prometheus has as labels) ---- */
+
+static void set_str(struct metric_sample *out, const char *v)
+{
+	out->value.kind = METRIC_VALUE_STRING;
+	out->value.s = v != NULL ? v : "";
+}
+
+static bool get_version(const void *row, size_t i, struct metric_sample *out)
+{
+	const struct snapshot_self *s = row;
+
+	(void)i;
+	set_str(out, s->version);
+	return true;
+}
+
+static bool get_snmp_notifications(const void *row, size_t i, struct metric_sample *out)
+{
+	const struct snapshot_self *s = row;
+
+	(void)i;
+	set_uint(out, s->snmp_notifications);
+	return true;
+}
+
+static bool get_snmp_dropped(const void *row, size_t i, struct metric_sample *out)
+{
+	const struct snapshot_self *s = row;
+
+	(void)i;
+	set_uint(out, s->snmp_dropped);
+	return true;
+}
+
+static bool get_snmp_connected(const void *row, size_t i, struct metric_sample *out)
+{
+	const struct snapshot_self *s = row;
+
+	(void)i;
+	set_uint(out, s->snmp_connected);
+	return true;
+}
+
+static bool get_txn_type(const void *row, size_t i, struct metric_sample *out)
+{
+	(void)i;
+	set_str(out, ((const struct snapshot_txn *)row)->type);
+	return true;
+}
+
+static bool get_txn_protocol(const void *row, size_t i, struct metric_sample *out)
+{
+	(void)i;
+	set_str(out, ((const struct snapshot_txn *)row)->protocol);
+	return true;
+}
+
+static bool get_txn_endpoint(const void *row, size_t i, struct metric_sample *out)
+{
+	(void)i;
+	set_str(out, ((const struct snapshot_txn *)row)->endpoint);
+	return true;
+}
+
+static bool get_txn_timeout(const void *row, size_t i, struct metric_sample *out)
+{
+	(void)i;
+	set_micro(out, ((const struct snapshot_txn *)row)->timeout_ms * 1000);
+	return true;
+}
+
+static bool get_txn_state_value(const void *row, size_t i, struct metric_sample *out)
+{
+	(void)i;
+	set_uint(out, (uint64_t)result_clamp(((const struct snapshot_txn *)row)->state));
+	return true;
+}
+
+static bool get_txn_result_class(const void *row, size_t i, struct metric_sample *out)
+{
+	const struct snapshot_txn *t = row;
+
+	(void)i;
+	if (!t->have_result)
+		return false;
+	set_uint(out, (uint64_t)result_clamp(t->result));
+	return true;
+}
+
+static bool get_txn_status_value(const void *row, size_t i, struct metric_sample *out)
+{
+	const struct snapshot_txn *t = row;
+
+	(void)i;
+	if (!t->have_result)
+		return false;
+	set_uint(out, (uint64_t)t->status);
+	return true;
+}
+
+static bool get_txn_reason(const void *row, size_t i, struct metric_sample *out)
+{
+	const struct snapshot_txn *t = row;
+
+	(void)i;
+	if (!t->have_result)
+		return false;
+	set_uint(out, (uint64_t)t->reason);
+	return true;
+}
+
+static bool get_txn_reason_code(const void *row, size_t i, struct metric_sample *out)
+{
+	const struct snapshot_txn *t = row;
+
+	(void)i;
+	if (!t->have_result)
+		return false;
+	set_str(out, txn_status_code(t->reason));
+	return true;
+}
+
+static bool get_txn_detail(const void *row, size_t i, struct metric_sample *out)
+{
+	const struct snapshot_txn *t = row;
+
+	(void)i;
+	if (!t->have_result)
+		return false;
+	set_str(out, t->detail);
+	return true;
+}
+
+static bool get_txn_protocol_code(const void *row, size_t i, struct metric_sample *out)
+{
+	const struct snapshot_txn *t = row;
+
+	(void)i;
+	if (!t->have_result)
+		return false;
+	set_int(out, t->protocol_code);
+	return true;
+}
+
+static bool get_txn_consecutive_failures(const void *row, size_t i, struct metric_sample *out)
+{
+	(void)i;
+	set_uint(out, ((const struct snapshot_txn *)row)->consecutive_failures);
+	return true;
+}
+
+static bool get_txn_runs_total(const void *row, size_t i, struct metric_sample *out)
+{
+	const struct snapshot_txn *t = row;
+	uint64_t n = 0;
+
+	(void)i;
+	for (size_t r = 0; r <= RESULT_UNKNOWN; r++)
+		n += t->runs[r];
+	set_uint(out, n);
+	return true;
+}
+
+static bool get_txn_failures(const void *row, size_t i, struct metric_sample *out)
+{
+	const struct snapshot_txn *t = row;
+
+	(void)i;
+	set_uint(out, t->runs[RESULT_CRITICAL] + t->runs[RESULT_UNKNOWN]);
+	return true;
+}
+
+static bool get_step_name(const void *row, size_t i, struct metric_sample *out)
+{
+	struct metric_sample dup;
+
+	/* a step exists where its duration does (repeated names summed into the first) */
+	if (!get_txn_step(row, i, &dup))
+		return false;
+	set_str(out, dup.label_values[0]);
+	return true;
+}
+
+/* One text of certificate role i; k: 0 subject, 1 issuer, 2 serial, 3 fingerprint. */
+static bool cert_text(const void *row, size_t i, size_t k, struct metric_sample *out)
+{
+	const struct snapshot_cert *c = &((const struct snapshot_txn *)row)->certs[i];
+	const char *v[] = {c->subject, c->issuer, c->serial, c->fingerprint};
+
+	if (!c->present || v[k] == NULL)
+		return false;
+	set_str(out, v[k]);
+	return true;
+}
+
+static bool get_cert_subject(const void *row, size_t i, struct metric_sample *out)
+{
+	return cert_text(row, i, 0, out);
+}
+
+static bool get_cert_issuer(const void *row, size_t i, struct metric_sample *out)
+{
+	return cert_text(row, i, 1, out);
+}
+
+static bool get_cert_serial(const void *row, size_t i, struct metric_sample *out)
+{
+	return cert_text(row, i, 2, out);
+}
+
+static bool get_cert_fingerprint(const void *row, size_t i, struct metric_sample *out)
+{
+	return cert_text(row, i, 3, out);
+}
+
+static bool get_cert_not_before(const void *row, size_t i, struct metric_sample *out)
+{
+	const struct snapshot_cert *c = &((const struct snapshot_txn *)row)->certs[i];
+
+	if (!c->present || c->not_before == 0)
+		return false;
+	set_int(out, c->not_before);
+	return true;
+}
+
+static bool get_endpoint_state_value(const void *row, size_t i, struct metric_sample *out)
+{
+	(void)i;
+	set_uint(out, (uint64_t)result_clamp(((const struct snapshot_endpoint *)row)->state));
+	return true;
+}
+
+static bool get_endpoint_since(const void *row, size_t i, struct metric_sample *out)
+{
+	(void)i;
+	set_int(out, ((const struct snapshot_endpoint *)row)->since);
+	return true;
+}
+
+static bool get_endpoint_members(const void *row, size_t i, struct metric_sample *out)
+{
+	(void)i;
+	set_uint(out, ((const struct snapshot_endpoint *)row)->members);
+	return true;
+}
+
+static bool get_endpoint_failing(const void *row, size_t i, struct metric_sample *out)
+{
+	(void)i;
+	set_uint(out, ((const struct snapshot_endpoint *)row)->failing);
+	return true;
+}
+
 /* ---- the table ---- */
 
 /*
@@ -418,6 +672,9 @@ static const struct metric_def metric_table[] = {
         .type = METRIC_GAUGE,
         .scope = METRIC_SCOPE_TXN,
         .get = get_txn_success,
+        .snmp_column = 16,
+        .snmp_name = "certprobeResultSuccess",
+        .snmp_syntax = METRIC_SNMP_TRUTH,
     },
     {
         .name = "certprobe_transaction_status",
@@ -435,6 +692,9 @@ static const struct metric_def metric_table[] = {
         .unit = METRIC_UNIT_SECONDS,
         .scope = METRIC_SCOPE_TXN,
         .get = get_txn_duration,
+        .snmp_column = 10,
+        .snmp_name = "certprobeResultDuration",
+        .snmp_syntax = METRIC_SNMP_MICROS,
     },
     {
         .name = "certprobe_step_duration_seconds",
@@ -446,6 +706,10 @@ static const struct metric_def metric_table[] = {
         .labels = {"step"},
         .series = series_steps,
         .get = get_txn_step,
+        .snmp_column = 3,
+        .snmp_name = "certprobeStepDuration",
+        .snmp_table = METRIC_SNMP_STEP,
+        .snmp_syntax = METRIC_SNMP_MICROS,
     },
     {
         .name = "certprobe_transaction_interval_seconds",
@@ -454,6 +718,10 @@ static const struct metric_def metric_table[] = {
         .unit = METRIC_UNIT_SECONDS,
         .scope = METRIC_SCOPE_TXN,
         .get = get_txn_interval,
+        .snmp_column = 5,
+        .snmp_name = "certprobeTxnInterval",
+        .snmp_table = METRIC_SNMP_TXN,
+        .snmp_syntax = METRIC_SNMP_MILLIS,
     },
     {
         .name = "certprobe_transaction_last_run_timestamp_seconds",
@@ -462,6 +730,9 @@ static const struct metric_def metric_table[] = {
         .unit = METRIC_UNIT_SECONDS,
         .scope = METRIC_SCOPE_TXN,
         .get = get_txn_last_run,
+        .snmp_column = 11,
+        .snmp_name = "certprobeResultLastRun",
+        .snmp_syntax = METRIC_SNMP_DATE,
     },
     {
         .name = "certprobe_transaction_last_success_timestamp_seconds",
@@ -471,6 +742,9 @@ static const struct metric_def metric_table[] = {
         .unit = METRIC_UNIT_SECONDS,
         .scope = METRIC_SCOPE_TXN,
         .get = get_txn_last_success,
+        .snmp_column = 12,
+        .snmp_name = "certprobeResultLastSuccess",
+        .snmp_syntax = METRIC_SNMP_DATE,
     },
     {
         .name = "certprobe_transaction_runs",
@@ -499,6 +773,9 @@ static const struct metric_def metric_table[] = {
         .type = METRIC_GAUGE,
         .scope = METRIC_SCOPE_TXN,
         .get = get_txn_hard,
+        .snmp_column = 2,
+        .snmp_name = "certprobeResultStateHard",
+        .snmp_syntax = METRIC_SNMP_TRUTH,
     },
     {
         .name = "certprobe_transaction_flapping",
@@ -506,6 +783,9 @@ static const struct metric_def metric_table[] = {
         .type = METRIC_GAUGE,
         .scope = METRIC_SCOPE_TXN,
         .get = get_txn_flapping,
+        .snmp_column = 3,
+        .snmp_name = "certprobeResultFlapping",
+        .snmp_syntax = METRIC_SNMP_TRUTH,
     },
     {
         .name = "certprobe_certificate_not_after_timestamp_seconds",
@@ -517,6 +797,259 @@ static const struct metric_def metric_table[] = {
         .labels = {"role"},
         .series = series_cert_roles,
         .get = get_txn_cert,
+        .snmp_column = 6,
+        .snmp_name = "certprobeCertNotAfter",
+        .snmp_table = METRIC_SNMP_CERT,
+        .snmp_syntax = METRIC_SNMP_DATE,
+    },
+    /* SNMP only: strings, and values Prometheus has as labels or per-state series */
+    {
+        .name = "certprobe_transaction_type",
+        .help = "The transaction's type (SNMP only: a label in Prometheus)",
+        .type = METRIC_GAUGE,
+        .scope = METRIC_SCOPE_TXN,
+        .get = get_txn_type,
+        .snmp_column = 2,
+        .snmp_name = "certprobeTxnType",
+        .snmp_table = METRIC_SNMP_TXN,
+        .snmp_syntax = METRIC_SNMP_STRING,
+        .snmp_only = true,
+    },
+    {
+        .name = "certprobe_transaction_protocol",
+        .help = "The protocol it speaks (SNMP only: a label in Prometheus)",
+        .type = METRIC_GAUGE,
+        .scope = METRIC_SCOPE_TXN,
+        .get = get_txn_protocol,
+        .snmp_column = 3,
+        .snmp_name = "certprobeTxnProtocol",
+        .snmp_table = METRIC_SNMP_TXN,
+        .snmp_syntax = METRIC_SNMP_STRING,
+        .snmp_only = true,
+    },
+    {
+        .name = "certprobe_transaction_endpoint",
+        .help = "The endpoint it hits (SNMP only: a label in Prometheus)",
+        .type = METRIC_GAUGE,
+        .scope = METRIC_SCOPE_TXN,
+        .get = get_txn_endpoint,
+        .snmp_column = 4,
+        .snmp_name = "certprobeTxnEndpoint",
+        .snmp_table = METRIC_SNMP_TXN,
+        .snmp_syntax = METRIC_SNMP_STRING,
+        .snmp_only = true,
+    },
+    {
+        .name = "certprobe_transaction_timeout_seconds",
+        .help = "The overall deadline of one run (SNMP only)",
+        .type = METRIC_GAUGE,
+        .unit = METRIC_UNIT_SECONDS,
+        .scope = METRIC_SCOPE_TXN,
+        .get = get_txn_timeout,
+        .snmp_column = 6,
+        .snmp_name = "certprobeTxnTimeout",
+        .snmp_table = METRIC_SNMP_TXN,
+        .snmp_syntax = METRIC_SNMP_MILLIS,
+        .snmp_only = true,
+    },
+    {
+        .name = "certprobe_transaction_state_value",
+        .help =
+            "Current health state as one value (SNMP only: Prometheus has one series per state)",
+        .type = METRIC_GAUGE,
+        .scope = METRIC_SCOPE_TXN,
+        .get = get_txn_state_value,
+        .snmp_column = 1,
+        .snmp_name = "certprobeResultState",
+        .snmp_syntax = METRIC_SNMP_ENUM,
+        .snmp_only = true,
+    },
+    {
+        .name = "certprobe_transaction_result_class",
+        .help = "Result class of the last run (SNMP only: a label in Prometheus)",
+        .type = METRIC_GAUGE,
+        .scope = METRIC_SCOPE_TXN,
+        .get = get_txn_result_class,
+        .snmp_column = 4,
+        .snmp_name = "certprobeResultClass",
+        .snmp_syntax = METRIC_SNMP_ENUM,
+        .snmp_only = true,
+    },
+    {
+        .name = "certprobe_transaction_status_value",
+        .help = "The status that ended the last run (SNMP only: the reason label in Prometheus)",
+        .type = METRIC_GAUGE,
+        .scope = METRIC_SCOPE_TXN,
+        .get = get_txn_status_value,
+        .snmp_column = 5,
+        .snmp_name = "certprobeResultStatus",
+        .snmp_syntax = METRIC_SNMP_ENUM,
+        .snmp_only = true,
+    },
+    {
+        .name = "certprobe_transaction_reason",
+        .help = "The status that explains the result class of the last run (SNMP only)",
+        .type = METRIC_GAUGE,
+        .scope = METRIC_SCOPE_TXN,
+        .get = get_txn_reason,
+        .snmp_column = 6,
+        .snmp_name = "certprobeResultReason",
+        .snmp_syntax = METRIC_SNMP_ENUM,
+        .snmp_only = true,
+    },
+    {
+        .name = "certprobe_transaction_reason_code",
+        .help = "The short code of that status (SNMP only)",
+        .type = METRIC_GAUGE,
+        .scope = METRIC_SCOPE_TXN,
+        .get = get_txn_reason_code,
+        .snmp_column = 7,
+        .snmp_name = "certprobeResultReasonCode",
+        .snmp_syntax = METRIC_SNMP_STRING,
+        .snmp_only = true,
+    },
+    {
+        .name = "certprobe_transaction_detail",
+        .help = "What went wrong, in detail (SNMP only)",
+        .type = METRIC_GAUGE,
+        .scope = METRIC_SCOPE_TXN,
+        .get = get_txn_detail,
+        .snmp_column = 8,
+        .snmp_name = "certprobeResultDetail",
+        .snmp_syntax = METRIC_SNMP_STRING,
+        .snmp_only = true,
+    },
+    {
+        .name = "certprobe_transaction_protocol_code",
+        .help = "SIP or HTTP status code of the last answer, 0 if none (SNMP only)",
+        .type = METRIC_GAUGE,
+        .scope = METRIC_SCOPE_TXN,
+        .get = get_txn_protocol_code,
+        .snmp_column = 9,
+        .snmp_name = "certprobeResultProtocolCode",
+        .snmp_only = true,
+    },
+    {
+        .name = "certprobe_transaction_consecutive_failures",
+        .help = "Non-OK results in a row (SNMP only)",
+        .type = METRIC_GAUGE,
+        .scope = METRIC_SCOPE_TXN,
+        .get = get_txn_consecutive_failures,
+        .snmp_column = 13,
+        .snmp_name = "certprobeResultConsecutiveFails",
+        .snmp_only = true,
+    },
+    {
+        .name = "certprobe_transaction_runs_all",
+        .help = "Completed runs, all result classes (SNMP only: Prometheus sums the runs series)",
+        .type = METRIC_COUNTER,
+        .scope = METRIC_SCOPE_TXN,
+        .get = get_txn_runs_total,
+        .snmp_column = 14,
+        .snmp_name = "certprobeResultRuns",
+        .snmp_only = true,
+    },
+    {
+        .name = "certprobe_transaction_failures",
+        .help = "Completed runs that failed, critical or unknown (SNMP only)",
+        .type = METRIC_COUNTER,
+        .scope = METRIC_SCOPE_TXN,
+        .get = get_txn_failures,
+        .snmp_column = 15,
+        .snmp_name = "certprobeResultFailures",
+        .snmp_only = true,
+    },
+    {
+        .name = "certprobe_step_name",
+        .help = "Name of each step of the last run (SNMP only: a label in Prometheus)",
+        .type = METRIC_GAUGE,
+        .scope = METRIC_SCOPE_TXN,
+        .series = series_steps,
+        .get = get_step_name,
+        .snmp_column = 2,
+        .snmp_name = "certprobeStepName",
+        .snmp_table = METRIC_SNMP_STEP,
+        .snmp_syntax = METRIC_SNMP_STRING,
+        .snmp_only = true,
+    },
+    {
+        .name = "certprobe_certificate_subject",
+        .help = "The certificate's subject by role (SNMP only)",
+        .type = METRIC_GAUGE,
+        .scope = METRIC_SCOPE_TXN,
+        .series = series_cert_roles,
+        .get = get_cert_subject,
+        .snmp_column = 2,
+        .snmp_name = "certprobeCertSubject",
+        .snmp_table = METRIC_SNMP_CERT,
+        .snmp_syntax = METRIC_SNMP_STRING,
+        .snmp_only = true,
+    },
+    {
+        .name = "certprobe_certificate_issuer",
+        .help = "The certificate's issuer by role (SNMP only)",
+        .type = METRIC_GAUGE,
+        .scope = METRIC_SCOPE_TXN,
+        .series = series_cert_roles,
+        .get = get_cert_issuer,
+        .snmp_column = 3,
+        .snmp_name = "certprobeCertIssuer",
+        .snmp_table = METRIC_SNMP_CERT,
+        .snmp_syntax = METRIC_SNMP_STRING,
+        .snmp_only = true,
+    },
+    {
+        .name = "certprobe_certificate_serial",
+        .help = "The certificate's serial by role (SNMP only)",
+        .type = METRIC_GAUGE,
+        .scope = METRIC_SCOPE_TXN,
+        .series = series_cert_roles,
+        .get = get_cert_serial,
+        .snmp_column = 4,
+        .snmp_name = "certprobeCertSerial",
+        .snmp_table = METRIC_SNMP_CERT,
+        .snmp_syntax = METRIC_SNMP_STRING,
+        .snmp_only = true,
+    },
+    {
+        .name = "certprobe_certificate_fingerprint",
+        .help = "The certificate's fingerprint by role (SNMP only)",
+        .type = METRIC_GAUGE,
+        .scope = METRIC_SCOPE_TXN,
+        .series = series_cert_roles,
+        .get = get_cert_fingerprint,
+        .snmp_column = 8,
+        .snmp_name = "certprobeCertFingerprint",
+        .snmp_table = METRIC_SNMP_CERT,
+        .snmp_syntax = METRIC_SNMP_FINGERPRINT,
+        .snmp_only = true,
+    },
+    {
+        .name = "certprobe_certificate_not_before_timestamp_seconds",
+        .help = "Start of validity of the certificates by role (SNMP only)",
+        .type = METRIC_GAUGE,
+        .unit = METRIC_UNIT_SECONDS,
+        .scope = METRIC_SCOPE_TXN,
+        .series = series_cert_roles,
+        .get = get_cert_not_before,
+        .snmp_column = 5,
+        .snmp_name = "certprobeCertNotBefore",
+        .snmp_table = METRIC_SNMP_CERT,
+        .snmp_syntax = METRIC_SNMP_DATE,
+        .snmp_only = true,
+    },
+    {
+        .name = "certprobe_certificate_expiry",
+        .help = "Seconds from now to the end of validity, negative once expired (SNMP only)",
+        .type = METRIC_GAUGE,
+        .scope = METRIC_SCOPE_TXN,
+        .series = series_cert_roles,
+        .get = get_txn_cert,
+        .snmp_column = 7,
+        .snmp_name = "certprobeCertSecondsToExpiry",
+        .snmp_table = METRIC_SNMP_CERT,
+        .snmp_syntax = METRIC_SNMP_SECONDS_TO,
+        .snmp_only = true,
     },
     {
         .name = "certprobe_endpoint_state",
@@ -527,6 +1060,49 @@ static const struct metric_def metric_table[] = {
         .labels = {"state"},
         .series = series_result_classes,
         .get = get_endpoint_state,
+    },
+    {
+        .name = "certprobe_endpoint_state_value",
+        .help = "Health state of the endpoint as one value (SNMP only)",
+        .type = METRIC_GAUGE,
+        .scope = METRIC_SCOPE_ENDPOINT,
+        .get = get_endpoint_state_value,
+        .snmp_column = 3,
+        .snmp_name = "certprobeEndpointState",
+        .snmp_syntax = METRIC_SNMP_ENUM,
+        .snmp_only = true,
+    },
+    {
+        .name = "certprobe_endpoint_state_since_timestamp_seconds",
+        .help = "When the endpoint's state last changed (SNMP only)",
+        .type = METRIC_GAUGE,
+        .unit = METRIC_UNIT_SECONDS,
+        .scope = METRIC_SCOPE_ENDPOINT,
+        .get = get_endpoint_since,
+        .snmp_column = 4,
+        .snmp_name = "certprobeEndpointSince",
+        .snmp_syntax = METRIC_SNMP_DATE,
+        .snmp_only = true,
+    },
+    {
+        .name = "certprobe_endpoint_transactions",
+        .help = "Transactions that hit the endpoint (SNMP only)",
+        .type = METRIC_GAUGE,
+        .scope = METRIC_SCOPE_ENDPOINT,
+        .get = get_endpoint_members,
+        .snmp_column = 5,
+        .snmp_name = "certprobeEndpointTransactions",
+        .snmp_only = true,
+    },
+    {
+        .name = "certprobe_endpoint_failing_transactions",
+        .help = "Of those, the ones judged and hard not OK (SNMP only)",
+        .type = METRIC_GAUGE,
+        .scope = METRIC_SCOPE_ENDPOINT,
+        .get = get_endpoint_failing,
+        .snmp_column = 6,
+        .snmp_name = "certprobeEndpointFailing",
+        .snmp_only = true,
     },
     {
         .name = "certprobe_build",
@@ -544,6 +1120,9 @@ static const struct metric_def metric_table[] = {
         .unit = METRIC_UNIT_SECONDS,
         .scope = METRIC_SCOPE_SELF,
         .get = get_start_time,
+        .snmp_column = 2,
+        .snmp_name = "certprobeStartTime",
+        .snmp_syntax = METRIC_SNMP_DATE,
     },
     {
         .name = "certprobe_transactions_in_flight",
@@ -551,6 +1130,8 @@ static const struct metric_def metric_table[] = {
         .type = METRIC_GAUGE,
         .scope = METRIC_SCOPE_SELF,
         .get = get_in_flight,
+        .snmp_column = 3,
+        .snmp_name = "certprobeTransactionsInFlight",
     },
     {
         .name = "certprobe_scheduler_lag_seconds",
@@ -568,6 +1149,9 @@ static const struct metric_def metric_table[] = {
         .unit = METRIC_UNIT_SECONDS,
         .scope = METRIC_SCOPE_SELF,
         .get = get_max_stall,
+        .snmp_column = 4,
+        .snmp_name = "certprobeLoopMaxStall",
+        .snmp_syntax = METRIC_SNMP_MICROS,
     },
     {
         .name = "certprobe_config_last_reload_successful",
@@ -575,6 +1159,9 @@ static const struct metric_def metric_table[] = {
         .type = METRIC_GAUGE,
         .scope = METRIC_SCOPE_SELF,
         .get = get_reload_ok,
+        .snmp_column = 5,
+        .snmp_name = "certprobeConfigReloadOk",
+        .snmp_syntax = METRIC_SNMP_TRUTH,
     },
     {
         .name = "certprobe_config_last_reload_success_timestamp_seconds",
@@ -583,6 +1170,9 @@ static const struct metric_def metric_table[] = {
         .unit = METRIC_UNIT_SECONDS,
         .scope = METRIC_SCOPE_SELF,
         .get = get_reload_time,
+        .snmp_column = 6,
+        .snmp_name = "certprobeConfigReloadTime",
+        .snmp_syntax = METRIC_SNMP_DATE,
     },
     {
         .name = "certprobe_http_connections_open",
@@ -624,6 +1214,45 @@ static const struct metric_def metric_table[] = {
         .type = METRIC_COUNTER,
         .scope = METRIC_SCOPE_SELF,
         .get = get_state_write_failures,
+        .snmp_column = 7,
+        .snmp_name = "certprobeStateWriteFailures",
+    },
+    {
+        .name = "certprobe_snmp_notifications",
+        .help = "SNMP notifications the subagent handed to the AgentX master",
+        .type = METRIC_COUNTER,
+        .scope = METRIC_SCOPE_SELF,
+        .get = get_snmp_notifications,
+        .snmp_column = 8,
+        .snmp_name = "certprobeNotificationsSent",
+    },
+    {
+        .name = "certprobe_snmp_notifications_dropped",
+        .help = "SNMP notifications dropped because no AgentX master was connected (or the queue "
+                "to the subagent was full)",
+        .type = METRIC_COUNTER,
+        .scope = METRIC_SCOPE_SELF,
+        .get = get_snmp_dropped,
+        .snmp_column = 9,
+        .snmp_name = "certprobeNotificationsDropped",
+    },
+    {
+        .name = "certprobe_snmp_agentx_connected",
+        .help = "1 if the SNMP subagent is registered with the AgentX master",
+        .type = METRIC_GAUGE,
+        .scope = METRIC_SCOPE_SELF,
+        .get = get_snmp_connected,
+    },
+    {
+        .name = "certprobe_version",
+        .help = "The version of certprobe (SNMP only: Prometheus has it as a label)",
+        .type = METRIC_GAUGE,
+        .scope = METRIC_SCOPE_SELF,
+        .get = get_version,
+        .snmp_column = 1,
+        .snmp_name = "certprobeVersion",
+        .snmp_syntax = METRIC_SNMP_STRING,
+        .snmp_only = true,
     },
     {
         .name = "certprobe_reload_cancelled_runs",

@@ -39,6 +39,37 @@ enum metric_value_kind {
 	METRIC_VALUE_INT,       /* i (timestamps) */
 	METRIC_VALUE_MICRO,     /* u, in millionths of the unit (microseconds for seconds) */
 	METRIC_VALUE_HISTOGRAM, /* hist */
+	METRIC_VALUE_STRING,    /* s: only snmp_only rows (Prometheus has no string values) */
+};
+
+/*
+ * The SNMP tables of CERTPROBE-MIB a row's column belongs to (snmp_columns.h lays them
+ * out). A family of scope TXN goes to the result table unless it says otherwise; one
+ * with series (certificates by role, steps) goes to the table whose rows are its series.
+ */
+enum metric_snmp_table {
+	METRIC_SNMP_NONE,
+	METRIC_SNMP_DAEMON,   /* scope SELF: scalars */
+	METRIC_SNMP_TXN,      /* scope TXN: the configuration as the probe sees it */
+	METRIC_SNMP_RESULT,   /* scope TXN: the latest run and the health */
+	METRIC_SNMP_STEP,     /* scope TXN, series = step slot */
+	METRIC_SNMP_HISTORY,  /* history rows (columns in snmp_columns.c, not here) */
+	METRIC_SNMP_CERT,     /* scope TXN, series = enum cert_role */
+	METRIC_SNMP_ENDPOINT, /* scope ENDPOINT */
+	METRIC_SNMP_TABLE_COUNT
+};
+
+/* How the SNMP tables encode a value (snmp_columns.c); the MIB's SYNTAX says the same. */
+enum metric_snmp_syntax {
+	METRIC_SNMP_AUTO,        /* UINT: Gauge32 (COUNTER: Counter64), INT: Integer32 */
+	METRIC_SNMP_ENUM,        /* u + 1: SNMP enumerations start at 1 (result class, reason) */
+	METRIC_SNMP_TRUTH,       /* u: 1 true(1), 0 false(2) */
+	METRIC_SNMP_DATE,        /* i Unix seconds as DateAndTime (UTC); 0: no instance */
+	METRIC_SNMP_MICROS,      /* MICRO as Unsigned32 microseconds, saturating */
+	METRIC_SNMP_MILLIS,      /* MICRO as Unsigned32 milliseconds, saturating */
+	METRIC_SNMP_STRING,      /* s as an OCTET STRING, at most 255 octets */
+	METRIC_SNMP_FINGERPRINT, /* s "sha256:<hex>" as SnmpTLSFingerprint (algorithm 4) */
+	METRIC_SNMP_SECONDS_TO,  /* i Unix seconds: Integer32 seconds from the GET to it */
 };
 
 struct metric_value {
@@ -47,6 +78,7 @@ struct metric_value {
 		uint64_t u;
 		int64_t i;
 		const struct snapshot_histogram *hist;
+		const char *s;
 	};
 };
 
@@ -74,9 +106,14 @@ struct metric_def {
 	enum metric_unit unit;
 	enum metric_scope scope;
 	const char *labels[METRIC_MAX_LABELS]; /* the family's own labels; unused slots NULL */
-	unsigned snmp_column;     /* column in the scope's SNMP table; 0 = not exported there */
-	metric_series_fn *series; /* NULL: one series per row */
+	metric_series_fn *series;              /* NULL: one series per row */
 	metric_get_fn *get;
+	/* SNMP (CERTPROBE-MIB): the same getter feeds the MIB's column */
+	unsigned snmp_column;              /* column (or scalar) number; 0 = not in the MIB */
+	const char *snmp_name;             /* the MIB's descriptor of that column */
+	enum metric_snmp_table snmp_table; /* NONE: the scope's default (see above) */
+	enum metric_snmp_syntax snmp_syntax;
+	bool snmp_only; /* no Prometheus family: a string, or a value Prometheus has as labels */
 };
 
 /* The table, in exposition order (families grouped by scope); *n gets its length. */

@@ -184,7 +184,9 @@ static void w_value(struct writer *w, const struct metric_value *v)
 		w_micro(w, v->u);
 		break;
 	case METRIC_VALUE_HISTOGRAM:
-		w_char(w, '0'); /* not reached: histograms are written by w_histogram() */
+	case METRIC_VALUE_STRING:
+		/* not reached: histograms are written by w_histogram(), strings are SNMP only */
+		w_char(w, '0');
 		break;
 	}
 }
@@ -416,7 +418,8 @@ int prometheus_render(struct bbuf *out, const struct snapshot *s, bool openmetri
 		const struct prefixes *p = NULL;
 
 		/* a /probe answer is its own families alone; /metrics has every other */
-		if ((table[f].scope == METRIC_SCOPE_PROBE) != (s->probe != NULL))
+		if ((table[f].scope == METRIC_SCOPE_PROBE) != (s->probe != NULL) ||
+		    table[f].snmp_only)
 			continue;
 		if (table[f].scope == METRIC_SCOPE_TXN)
 			p = &txn;

@@ -6,6 +6,7 @@
 #include "exporters/snapshot.h"
 
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,16 +41,29 @@ static const char *str_put(char *arena, size_t *pos, const char *s)
 
 struct snapshot *snapshot_copy(const struct snapshot *from)
 {
+	return snapshot_copy_flags(from, 0);
+}
+
+static size_t txn_strings_size(const struct snapshot_txn *t)
+{
+	size_t n = str_size(t->name) + str_size(t->type) + str_size(t->protocol) +
+	           str_size(t->endpoint) + str_size(t->detail);
+
+	for (size_t r = 0; r < CERT_ROLE_COUNT; r++)
+		n += str_size(t->certs[r].subject) + str_size(t->certs[r].issuer) +
+		     str_size(t->certs[r].serial) + str_size(t->certs[r].fingerprint);
+	return n;
+}
+
+struct snapshot *snapshot_copy_flags(const struct snapshot *from, unsigned flags)
+{
 	struct snapshot_owned *o = xcalloc(1, sizeof *o);
 	size_t total = 0, pos = 0;
 
 	o->s = *from;
 	atomic_init(&o->refs, 1);
-	for (size_t i = 0; i < from->n_txns; i++) {
-		const struct snapshot_txn *t = &from->txns[i];
-		total += str_size(t->name) + str_size(t->type) + str_size(t->protocol) +
-		         str_size(t->endpoint);
-	}
+	for (size_t i = 0; i < from->n_txns; i++)
+		total += txn_strings_size(&from->txns[i]);
 	for (size_t i = 0; i < from->n_endpoints; i++)
 		total += str_size(from->endpoints[i].name);
 	o->strings = xmalloc(total + 1);
@@ -66,6 +80,15 @@ struct snapshot *snapshot_copy(const struct snapshot *from)
 		t->type = str_put(o->strings, &pos, t->type);
 		t->protocol = str_put(o->strings, &pos, t->protocol);
 		t->endpoint = str_put(o->strings, &pos, t->endpoint);
+		t->detail = str_put(o->strings, &pos, t->detail);
+		for (size_t r = 0; r < CERT_ROLE_COUNT; r++) {
+			struct snapshot_cert *c = &t->certs[r];
+			c->subject = str_put(o->strings, &pos, c->subject);
+			c->issuer = str_put(o->strings, &pos, c->issuer);
+			c->serial = str_put(o->strings, &pos, c->serial);
+			c->fingerprint = str_put(o->strings, &pos, c->fingerprint);
+		}
+		t->history = (flags & SNAPSHOT_COPY_HISTORY) ? history_copy(t->history) : NULL;
 	}
 	for (size_t i = 0; i < from->n_endpoints; i++)
 		o->endpoints[i].name = str_put(o->strings, &pos, o->endpoints[i].name);
@@ -90,6 +113,8 @@ void snapshot_unref(struct snapshot *s)
 	o = s->owned;
 	if (atomic_fetch_sub(&o->refs, 1) != 1)
 		return;
+	for (size_t i = 0; i < o->s.n_txns; i++)
+		history_free((struct history *)(uintptr_t)o->txns[i].history);
 	free(o->txns);
 	free(o->endpoints);
 	free(o->strings);

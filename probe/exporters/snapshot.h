@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "health/history.h"
 #include "transactions/transaction.h"
 #include "transactions/txn_type.h"
 #include "transactions/transaction_status.h"
@@ -35,8 +36,11 @@ struct snapshot_step {
  * the state directory is known before the first run).
  */
 struct snapshot_cert {
-	bool present;      /* false: the transaction has no certificate of this role */
-	int64_t not_after; /* Unix seconds */
+	bool present;       /* false: the transaction has no certificate of this role */
+	int64_t not_after;  /* Unix seconds */
+	int64_t not_before; /* Unix seconds; 0 = not known */
+	/* from the last run that saw it (NULL = not known): "CN=...", hex, "sha256:<hex>" */
+	const char *subject, *issuer, *serial, *fingerprint;
 };
 
 /*
@@ -49,6 +53,7 @@ struct snapshot_txn {
 	const char *protocol; /* "scep", "sip-register": the type's ops say, never a result */
 	const char *endpoint; /* the endpoint it hits: equal to a snapshot_endpoint name */
 	uint64_t interval_ms; /* its schedule; 0 = not scheduled (not exported) */
+	uint64_t timeout_ms;  /* its overall deadline */
 
 	/* the last completed run */
 	bool have_result;
@@ -60,11 +65,17 @@ struct snapshot_txn {
 	struct snapshot_step steps[TXN_MAX_STEPS]; /* same-named steps are summed on export */
 	size_t n_steps;
 	struct snapshot_cert certs[CERT_ROLE_COUNT]; /* indexed by enum cert_role */
+	enum txn_status reason; /* what explains the result class (txn_result_reason) */
+	const char *detail;     /* the reason's detail ("SIP 403 Forbidden"); NULL = none */
+	int32_t protocol_code;  /* SIP or HTTP status code of the last answer; 0 = none */
+	/* recent results, oldest first; NULL in a copy made without SNAPSHOT_COPY_HISTORY */
+	const struct history *history;
 
 	/* health (the health module decides; this is its current view) */
 	enum result_class state; /* current state, SOFT or HARD */
 	bool hard;               /* state is HARD */
 	bool flapping;
+	unsigned consecutive_failures;     /* non-OK results in a row */
 	uint64_t runs[RESULT_UNKNOWN + 1]; /* completed runs by result class, since start */
 };
 
@@ -73,6 +84,9 @@ struct snapshot_endpoint {
 	const char *name; /* "host:port" or SIP domain; what snapshot_txn.endpoint holds */
 	enum endpoint_kind kind;
 	enum result_class state; /* from the health module */
+	int64_t since;           /* Unix seconds the state last changed; 0 = never */
+	unsigned members;        /* transactions that hit it */
+	unsigned failing;        /* of those, judged and HARD not OK */
 };
 
 /* Upper bounds of the histogram buckets, in microseconds (see metrics.c). */
@@ -106,6 +120,10 @@ struct snapshot_self {
 	uint64_t http_accept_paused;   /* accept failed (EMFILE, ...) and was paused */
 	uint64_t state_write_failures; /* writes to state_dir that failed (store, state file) */
 	uint64_t runs_cancelled;       /* runs in flight a reload cancelled (changed or removed) */
+	/* the SNMP subagent (snmp_agent.h); all 0 when it is off */
+	bool snmp_connected;         /* registered with the AgentX master now */
+	uint64_t snmp_notifications; /* notifications handed to the master */
+	uint64_t snmp_dropped;       /* notifications dropped: no master, or queue full */
 };
 
 struct snapshot_owned;
@@ -128,6 +146,9 @@ struct snapshot {
  * snapshot_unref() drops one and frees the copy with the last (NULL-safe; thread-safe).
  */
 struct snapshot *snapshot_copy(const struct snapshot *s);
+/* snapshot_copy(), and with SNAPSHOT_COPY_HISTORY each row's history ring too. */
+#define SNAPSHOT_COPY_HISTORY 1u
+struct snapshot *snapshot_copy_flags(const struct snapshot *s, unsigned flags);
 struct snapshot *snapshot_ref(struct snapshot *s);
 void snapshot_unref(struct snapshot *s);
 

@@ -194,6 +194,7 @@ static enum step_ret step_cert(struct clientauth_txn *t)
 	txn_result_fact(&t->result, "client_subject", "%s", t->client.subject);
 	txn_result_fact(&t->result, "client_issuer", "%s", t->client.issuer);
 	txn_result_fact(&t->result, "client_serial", "%s", t->client.serial);
+	txn_result_fact(&t->result, "client_not_before", "%s", t->client.not_before);
 	txn_result_fact(&t->result, "client_not_after", "%s", t->client.not_after);
 	txn_result_fact(&t->result, "client_fingerprint", "%s", t->client.fingerprint);
 	if (t->client.seconds_left < 0)
@@ -232,6 +233,7 @@ static void record_peer(struct clientauth_txn *t)
 	txn_result_fact(&t->result, "server_subject", "%s", pi->leaf.subject);
 	txn_result_fact(&t->result, "server_issuer", "%s", pi->leaf.issuer);
 	txn_result_fact(&t->result, "server_serial", "%s", pi->leaf.serial);
+	txn_result_fact(&t->result, "server_not_before", "%s", pi->leaf.not_before);
 	txn_result_fact(&t->result, "server_not_after", "%s", pi->leaf.not_after);
 	txn_result_fact(&t->result, "server_fingerprint", "%s", pi->leaf.fingerprint);
 	if (pi->leaf.names[0] != '\0')

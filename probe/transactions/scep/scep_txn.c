@@ -166,6 +166,8 @@ static void scep_http_done(struct http_response *resp, void *arg)
 
 	t->http = NULL;
 	t->http_status = resp->status;
+	if (resp->status > 0) /* the last answer's code: the SNMP result table's protocol code */
+		txn_result_fact(&t->result, "http_status", "%ld", resp->status);
 	snprintf(t->http_ctype, sizeof t->http_ctype, "%s", resp->content_type);
 	snprintf(t->http_charset, sizeof t->http_charset, "%s", resp->charset);
 	bbuf_free(&t->body);
@@ -668,6 +670,15 @@ static enum step_ret scep_step_verify(struct scep_txn *t)
 		                   "requested %s, issued %s", t->spec->subject, name);
 	left = pki_cert_seconds_left(t->issued, NULL);
 	txn_result_fact(&t->result, "issued_subject", "%s", name);
+	{
+		char more[200];
+		pki_name_string(X509_get_issuer_name(t->issued), more, sizeof more);
+		txn_result_fact(&t->result, "issued_issuer", "%s", more);
+		pki_cert_fingerprint_string(t->issued, more, sizeof more);
+		txn_result_fact(&t->result, "issued_fingerprint", "%s", more);
+		pki_time_string(X509_get0_notBefore(t->issued), more, sizeof more);
+		txn_result_fact(&t->result, "issued_not_before", "%s", more);
+	}
 	{
 		ASN1_INTEGER *sn = X509_get_serialNumber(t->issued);
 		BIGNUM *bn = ASN1_INTEGER_to_BN(sn, NULL);

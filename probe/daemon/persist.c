@@ -84,18 +84,20 @@ void persist_flush(struct daemon *d)
 	bbuf_init(&b, SIZE_MAX);
 	bbuf_reserve(&b, total + 4096 + 1024 * g->n_eps);
 	statefile_doc_open(&b, d->cfgpath);
+	/* one record per line (statefile_load_some reads one out of 10,000 so) */
 	for (size_t i = 0; i < g->n; i++) {
-		if (i > 0)
-			bbuf_append(&b, ",", 1);
+		bbuf_append(&b, i > 0 ? "\n," : "\n", i > 0 ? 2 : 1);
 		bbuf_append(&b, g->targets[i].record, g->targets[i].record_len);
 	}
+	bbuf_append(&b, "\n", 1);
 	statefile_doc_section(&b, "endpoints");
 	for (struct endpoint *e = g->endpoints; e != NULL; e = e->next) {
 		struct sf_endpoint v = {e->key, endpoint_kind_name(e->kind), e->health};
 		char *rec = statefile_endpoint_json(&v);
-		bbuf_appendf(&b, "%s%s", e != g->endpoints ? "," : "", rec);
+		bbuf_appendf(&b, "\n%s%s", e != g->endpoints ? "," : "", rec);
 		free(rec);
 	}
+	bbuf_append(&b, "\n", 1);
 	statefile_doc_section(&b, "alerts");
 	alerts_prune(d);
 	alerts_persist(d, &b);

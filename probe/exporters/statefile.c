@@ -1,5 +1,5 @@
 /* statefile: the persisted state document and its writer thread (see statefile.h). */
-#define _DEFAULT_SOURCE 1
+#define _GNU_SOURCE 1 /* memmem */
 #include "exporters/statefile.h"
 
 #include <errno.h>
@@ -699,26 +699,49 @@ struct sf_priv {
 	json_t *root;
 };
 
+/* The whole file (bounded, regular: an attacker with write access to the state directory
+ * may leave a FIFO here), or NULL with err and errno set. */
+static char *read_state(const char *path, size_t *len, char *err, size_t errlen)
+{
+	struct fileload_fail ff;
+	char *text, why[160];
+
+	if (fileload_read(path, FILELOAD_MAX_STATE, &text, len, &ff) == -1) {
+		snprintf(err, errlen, "cannot read %s: %s", path,
+		         fileload_describe(&ff, FILELOAD_MAX_STATE, why, sizeof why));
+		errno = ff.why == FILELOAD_UNREADABLE ? ff.err : EINVAL;
+		return NULL;
+	}
+	return text;
+}
+
+static struct sf_state *parse_state(const char *path, const char *text, size_t len, char *err,
+                                    size_t errlen);
+
 struct sf_state *statefile_load(const char *path, char *err, size_t errlen)
+{
+	struct sf_state *s;
+	size_t len;
+	char *text = read_state(path, &len, err, errlen);
+
+	if (text == NULL)
+		return NULL;
+	s = parse_state(path, text, len, err, errlen);
+	free(text);
+	return s;
+}
+
+static struct sf_state *parse_state(const char *path, const char *text, size_t len, char *err,
+                                    size_t errlen)
 {
 	struct sf_state *s;
 	json_error_t je;
 	json_t *root, *a, *v;
 	struct sf_check ck = {"", ""};
 	long long n;
-	size_t i, len;
-	struct fileload_fail ff;
-	char *text, why[160];
+	size_t i;
 
-	/* an attacker with write access to the state directory may leave a FIFO here */
-	if (fileload_read(path, FILELOAD_MAX_STATE, &text, &len, &ff) == -1) {
-		snprintf(err, errlen, "cannot read %s: %s", path,
-		         fileload_describe(&ff, FILELOAD_MAX_STATE, why, sizeof why));
-		errno = ff.why == FILELOAD_UNREADABLE ? ff.err : EINVAL;
-		return NULL;
-	}
 	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
-	free(text);
 	if (root == NULL) {
 		snprintf(err, errlen, "%s:%d:%d: not a state file: %s", path, je.line, je.column,
 		         je.text);
@@ -811,4 +834,96 @@ const struct sf_txn *statefile_find_txn(const struct sf_state *s, const char *na
 		if (strcmp(s->txns[i].name, name) == 0)
 			return &s->txns[i];
 	return NULL;
+}
+
+/* ---- one transaction or endpoint out of a large file ---- */
+
+/*
+ * The daemon writes one record per line: the head (ending in "transactions":[), each
+ * transaction, the "endpoints" section line, each endpoint, then the alerts. A line is
+ * kept when it is a record of the wanted transaction, of the wanted endpoint, or a
+ * transaction of that endpoint; the kept lines make a small document of the same shape.
+ */
+static bool line_is(const char *p, size_t n, const char *lead, size_t ll)
+{
+	return n >= ll && memcmp(p, lead, ll) == 0;
+}
+
+struct sf_state *statefile_load_some(const char *path, const char *txn, const char *endpoint,
+                                     char *err, size_t errlen)
+{
+	char *text, *qt = NULL, *qe = NULL, *lead_t = NULL, *lead_e = NULL, *in_ep = NULL;
+	size_t len, ntxn = 0, nep = 0;
+	struct sf_state *s = NULL;
+	enum { HEAD, TXNS, EPS, REST } where = HEAD;
+	struct bbuf out;
+	const char *p, *end;
+
+	text = read_state(path, &len, err, errlen);
+	if (text == NULL)
+		return NULL;
+	end = text + len;
+	/* a file of the older layout (one line) or an odd one: read it all */
+	if (memchr(text, '\n', len < 65536 ? len : 65536) == NULL) {
+		s = parse_state(path, text, len, err, errlen);
+		free(text);
+		return s;
+	}
+	if (txn != NULL) {
+		qt = statefile_quote(txn);
+		lead_t = xasprintf("{\"name\":%s,", qt);
+	}
+	if (endpoint != NULL) {
+		qe = statefile_quote(endpoint);
+		lead_e = xasprintf("{\"name\":%s,", qe);
+		in_ep = xasprintf("\"endpoint\":%s,", qe);
+	}
+	bbuf_init(&out, len + 64);
+	for (p = text; p < end;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl != NULL ? (size_t)(nl - p) : (size_t)(end - p);
+		const char *line = p;
+		p += n + (nl != NULL);
+		if (n > 0 && line[0] == ',') { /* the separator leads the record */
+			line++;
+			n--;
+		}
+		if (where == HEAD) {
+			bbuf_append(&out, line, n);
+			where = TXNS;
+		} else if (line_is(line, n, "],\"endpoints\":[", 15)) {
+			bbuf_append(&out, "],\"endpoints\":[", 15);
+			where = EPS;
+		} else if (line_is(line, n, "],\"alerts\":[", 12)) {
+			where = REST;
+		} else if (where == TXNS &&
+		           ((lead_t != NULL && line_is(line, n, lead_t, strlen(lead_t))) ||
+		            (in_ep != NULL && memmem(line, n, in_ep, strlen(in_ep)) != NULL))) {
+			if (ntxn++ > 0)
+				bbuf_append(&out, ",", 1);
+			bbuf_append(&out, line, n);
+		} else if (where == EPS && lead_e != NULL &&
+		           line_is(line, n, lead_e, strlen(lead_e))) {
+			if (nep++ > 0)
+				bbuf_append(&out, ",", 1);
+			bbuf_append(&out, line, n);
+		}
+	}
+	if (where == HEAD || where == TXNS) {
+		/* not the layout this reader knows: read it all */
+		s = parse_state(path, text, len, err, errlen);
+	} else {
+		if (where == TXNS)
+			bbuf_append(&out, "],\"endpoints\":[", 15);
+		bbuf_append(&out, "],\"alerts\":[]}", 14);
+		s = parse_state(path, (const char *)out.data, out.len, err, errlen);
+	}
+	bbuf_free(&out);
+	free(text);
+	free(qt);
+	free(qe);
+	free(lead_t);
+	free(lead_e);
+	free(in_ep);
+	return s;
 }

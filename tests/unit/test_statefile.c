@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -93,6 +94,84 @@ static void test_round_trip(void **state)
 	assert_int_equal(s->n_alerts, 1);
 	assert_int_equal(s->alerts[0].starts_at, 1700000000);
 	statefile_state_free(s);
+}
+
+/* ---- one service out of many (statefile_load_some) ---- */
+
+/* A document in the daemon's layout (one record per line) or on one line. */
+static void write_layout(const char *path, bool lines)
+{
+	const char *const names[] = {"a", "b \"quoted\"", "c", "d"};
+	const char *const eps[] = {"h1:5061", "h2:5061", "h1:5061", "h3"};
+	const char *nl = lines ? "\n" : "";
+	struct bbuf b;
+	char *rec;
+
+	bbuf_init(&b, 1 << 20);
+	statefile_doc_open(&b, "/etc/certprobe/certprobe.yaml");
+	for (size_t i = 0; i < 4; i++) {
+		struct sf_txn t;
+		memset(&t, 0, sizeof t);
+		t.name = names[i];
+		t.type = "client-auth";
+		t.endpoint = eps[i];
+		t.endpoint_kind = "registrar";
+		t.runs[RESULT_OK] = i + 1;
+		rec = statefile_txn_json(&t);
+		bbuf_appendf(&b, "%s%s%s", nl, i > 0 ? "," : "", rec);
+		free(rec);
+	}
+	bbuf_appendf(&b, "%s", nl);
+	statefile_doc_section(&b, "endpoints");
+	for (size_t i = 0; i < 3; i++) {
+		struct sf_endpoint e;
+		memset(&e, 0, sizeof e);
+		e.name = i == 0 ? "h1:5061" : i == 1 ? "h2:5061" : "h3";
+		e.kind = "registrar";
+		rec = statefile_endpoint_json(&e);
+		bbuf_appendf(&b, "%s%s%s", nl, i > 0 ? "," : "", rec);
+		free(rec);
+	}
+	bbuf_appendf(&b, "%s", nl);
+	statefile_doc_section(&b, "alerts");
+	statefile_doc_close(&b);
+	write_file(path, &b);
+	bbuf_free(&b);
+}
+
+static void test_load_some(void **state)
+{
+	char path[] = "/tmp/test_statefile.XXXXXX";
+	struct sf_state *s;
+	char err[256];
+	int fd = mkstemp(path);
+
+	(void)state;
+	assert_true(fd != -1);
+	close(fd);
+	for (int lines = 1; lines >= 0; lines--) {
+		write_layout(path, lines);
+		s = statefile_load_some(path, "b \"quoted\"", NULL, err, sizeof err);
+		assert_non_null(s);
+		assert_non_null(statefile_find_txn(s, "b \"quoted\""));
+		assert_int_equal(statefile_find_txn(s, "b \"quoted\"")->runs[RESULT_OK], 2);
+		/* the one-line layout is read whole */
+		assert_int_equal(s->n_txns, lines ? 1 : 4);
+		statefile_state_free(s);
+		s = statefile_load_some(path, NULL, "h1:5061", err, sizeof err);
+		assert_non_null(s);
+		assert_int_equal(s->n_txns, lines ? 2 : 4);
+		assert_non_null(statefile_find_txn(s, "a"));
+		assert_non_null(statefile_find_txn(s, "c"));
+		assert_int_equal(s->n_endpoints, lines ? 1 : 3);
+		assert_string_equal(s->endpoints[0].name, "h1:5061");
+		statefile_state_free(s);
+		s = statefile_load_some(path, "none", NULL, err, sizeof err);
+		assert_non_null(s);
+		assert_null(statefile_find_txn(s, "none"));
+		statefile_state_free(s);
+	}
+	unlink(path);
 }
 
 /* ---- out-of-range numbers ---- */
@@ -312,6 +391,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_round_trip),
+	    cmocka_unit_test(test_load_some),
 	    cmocka_unit_test(test_out_of_range_dropped),
 	    cmocka_unit_test(test_envelope_out_of_range),
 	};

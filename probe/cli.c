@@ -17,6 +17,7 @@
 #include "core/log.h"
 #include "core/xalloc.h"
 #include "exporters/status_cmd.h"
+#include "config/shard.h"
 #include "transactions/report.h"
 #include "transactions/runner.h"
 #include "transactions/txn_state.h"
@@ -27,7 +28,7 @@ static void usage(FILE *out)
 {
 	fputs(
 	    "Usage: certprobe run -c FILE [-j] [-v] [-s DIR] [NAME...]\n"
-	    "       certprobe check-config [--strict] FILE\n"
+	    "       certprobe check-config [--strict] [--shard i/n | n] FILE\n"
 	    "       certprobe status [-c FILE | -s DIR | --state FILE] [--json]\n"
 	    "                        [--max-age DURATION] [NAME]\n"
 	    "       certprobe --help | --version\n"
@@ -62,6 +63,11 @@ static void usage(FILE *out)
 	    "                        secret, certificate.key, probe.web.tls_key) that group\n"
 	    "                        or other can read fails the check (exit 1) instead of\n"
 	    "                        a warning on stderr (exit 0)\n"
+	    "      --shard i/n       also list the transactions shard i of n runs (as\n"
+	    "                        probe.shard {index: i, count: n} and Prometheus's\n"
+	    "                        hashmod with modulus n pick them); --shard n lists\n"
+	    "                        every transaction with its shard. A configuration\n"
+	    "                        with probe.shard lists its own shard\n"
 	    "\n"
 	    "Options for status:\n"
 	    "  -j, --json            print the stored JSON (one transaction's record with NAME)\n"
@@ -93,33 +99,85 @@ static bool cli_wanted(const struct txn_conf *tc, int nnames, char **names)
 	return false;
 }
 
-/* check-config [--strict] FILE: 0 when FILE loads, 1 when it does not, 3 on misuse. */
+/*
+ * --shard: "i/n" lists the transactions shard i of n runs; "n" lists every transaction
+ * with its shard. A dependant goes with its root (certificate.from), named after it.
+ */
+static void print_shards(const struct config *cfg, const struct shard_conf *want, bool one)
+{
+	size_t k = 0;
+
+	for (const struct txn_conf *t = cfg->txns; t != NULL; t = t->next)
+		k += !one || shard_of(cfg, t, want->count) == want->index;
+	if (one)
+		printf("shard %u/%u: %zu of %zu transaction%s\n", want->index, want->count, k,
+		       cfg->n_txns, cfg->n_txns == 1 ? "" : "s");
+	for (const struct txn_conf *t = cfg->txns; t != NULL; t = t->next) {
+		const struct txn_conf *root = shard_root(cfg, t);
+		unsigned sh = shard_of(cfg, t, want->count);
+		if (one && sh != want->index)
+			continue;
+		if (!one)
+			printf("%u\t", sh);
+		if (root != t)
+			printf("%s\t(with %s)\n", t->name, root->name);
+		else
+			printf("%s\n", t->name);
+	}
+}
+
+/* check-config [--strict] [--shard i/n|n] FILE: 0 when FILE loads, 1 when not, 3 misuse. */
 static int cli_check_config(int argc, char **argv)
 {
-	const char *path = NULL;
-	bool strict = false;
+	static const char use[] =
+	    "usage: certprobe check-config [--strict] [--shard i/n | n] FILE\n";
+	const char *path = NULL, *shard = NULL;
+	struct shard_conf want = {0, 0};
+	bool strict = false, one = false;
 	unsigned nerr = 0;
 	struct config *cfg;
 
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--strict") == 0) {
 			strict = true;
+		} else if (strcmp(argv[i], "--shard") == 0 && i + 1 < argc) {
+			shard = argv[++i];
+		} else if (strncmp(argv[i], "--shard=", 8) == 0) {
+			shard = argv[i] + 8;
 		} else if (path == NULL && argv[i][0] != '-') {
 			path = argv[i];
 		} else {
-			fprintf(stderr, "usage: certprobe check-config [--strict] FILE\n");
+			fputs(use, stderr);
 			return EXIT_USAGE;
 		}
 	}
 	if (path == NULL) {
-		fprintf(stderr, "usage: certprobe check-config [--strict] FILE\n");
+		fputs(use, stderr);
 		return EXIT_USAGE;
+	}
+	if (shard != NULL) {
+		one = strchr(shard, '/') != NULL;
+		if (one ? shard_parse(shard, &want) == -1
+		        : (shard_parse_count(shard, &want) == -1)) {
+			fprintf(stderr,
+			        "certprobe check-config: bad --shard '%s' (i/n with 0 <= i < n <= "
+			        "%u, or n)\n",
+			        shard, SHARD_MAX_COUNT);
+			return EXIT_USAGE;
+		}
 	}
 	config_set_strict(strict);
 	cfg = config_load(path, stderr, &nerr);
 	if (cfg == NULL)
 		return 1;
 	printf("%s: OK (%zu transaction%s)\n", path, cfg->n_txns, cfg->n_txns == 1 ? "" : "s");
+	if (shard == NULL && cfg->shard.count > 0) {
+		want = cfg->shard;
+		shard = "probe.shard";
+		one = true;
+	}
+	if (shard != NULL)
+		print_shards(cfg, &want, one);
 	config_free(cfg);
 	return 0;
 }

@@ -34,6 +34,7 @@
 #include "alert/sink.h"
 #include "alert/snmp_sink.h"
 #include "config/config.h"
+#include "config/shard.h"
 #include "core/coredump.h"
 #include "core/log.h"
 #include "core/offload.h"
@@ -216,6 +217,8 @@ static void reload_work(void *arg)
 	FILE *f = open_memstream(&j->errors, &j->errors_len);
 
 	j->cfg = config_load(j->path, f, &j->nerr);
+	if (j->cfg != NULL)
+		shard_apply(j->cfg);
 	if (f != NULL)
 		fclose(f);
 }
@@ -449,6 +452,12 @@ int main(int argc, char **argv)
 	cfg = config_load(d.cfgpath, stderr, &nerr);
 	if (cfg == NULL)
 		return EXIT_USAGE;
+	if (cfg->shard.count > 0) {
+		size_t all = cfg->n_txns;
+		shard_apply(cfg);
+		log_info("shard %u of 0..%u: %zu of the %zu configured transactions",
+		         cfg->shard.index, cfg->shard.count - 1, cfg->n_txns, all);
+	}
 	if (verbose)
 		log_set_level(LOG_LEVEL_DEBUG);
 	log_syslog(cfg->syslog);

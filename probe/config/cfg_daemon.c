@@ -16,6 +16,7 @@
 #include "core/xalloc.h"
 #include "health/health.h"
 #include "health/history.h"
+#include "config/shard.h"
 #include "transactions/txn_type.h"
 
 /* ---- probe: ---- */
@@ -170,6 +171,48 @@ static void handle_snmp(struct cfg_loader *ld, struct cfg_node *node, void *obj,
 	cfg_walk_mapping(ld, node, snmp_keys, sc, "in snmp", &found);
 }
 
+/* shard: {index, count}, Prometheus hashmod's modulus and this probe's remainder */
+enum shard_key { SHARD_K_INDEX, SHARD_K_COUNT };
+
+static const struct cfg_key shard_keys[] = {
+    [SHARD_K_INDEX] = {.key = "index",
+                       .kind = CFG_SCALAR,
+                       .handler = cfg_walk_uint,
+                       .offset = offsetof(struct shard_conf, index),
+                       .max = SHARD_MAX_COUNT - 1,
+                       .flags = CFG_REQUIRED,
+                       .hint = "e.g. shard: {index: 0, count: 3}"},
+    [SHARD_K_COUNT] = {.key = "count",
+                       .kind = CFG_SCALAR,
+                       .handler = cfg_walk_uint,
+                       .offset = offsetof(struct shard_conf, count),
+                       .min = 1,
+                       .max = SHARD_MAX_COUNT,
+                       .flags = CFG_REQUIRED,
+                       .hint = "e.g. shard: {index: 0, count: 3}"},
+    {.key = NULL},
+};
+
+static void handle_shard(struct cfg_loader *ld, struct cfg_node *node, void *obj,
+                         const struct cfg_key *key)
+{
+	struct shard_conf *sc = cfg_walk_field(obj, key), got = {0, 0};
+	struct cfg_found found;
+
+	cfg_walk_mapping(ld, node, shard_keys, &got, "in shard", &found);
+	cfg_walk_required(ld, node, shard_keys, &found, "shard");
+	if (found.key[SHARD_K_INDEX] == NULL || found.key[SHARD_K_COUNT] == NULL || got.count == 0)
+		return;
+	if (got.index >= got.count) {
+		cfg_walk_error(ld, found.value[SHARD_K_INDEX],
+		               "shards are numbered from 0 to count - 1, as Prometheus's "
+		               "hashmod remainders are",
+		               "shard index %u is not below count %u", got.index, got.count);
+		return;
+	}
+	*sc = got;
+}
+
 const struct cfg_key cfg_daemon_probe_keys[] = {
     {.key = "state_dir",
      .kind = CFG_SCALAR,
@@ -204,6 +247,11 @@ const struct cfg_key cfg_daemon_probe_keys[] = {
      .handler = handle_snmp,
      .offset = offsetof(struct config, snmp),
      .sub = snmp_keys},
+    {.key = "shard",
+     .kind = CFG_MAPPING,
+     .handler = handle_shard,
+     .offset = offsetof(struct config, shard),
+     .sub = shard_keys},
     {.key = NULL},
 };
 

@@ -705,6 +705,15 @@ out:
 	return cfg;
 }
 
+void config_free_txn(struct txn_conf *t)
+{
+	free(t->name);
+	cfg_daemon_warn_clear(&t->warn);
+	if (t->type != NULL)
+		t->type->conf_free(t->spec);
+	free(t);
+}
+
 void config_free(struct config *cfg)
 {
 	struct txn_conf *t, *next;
@@ -713,11 +722,7 @@ void config_free(struct config *cfg)
 		return;
 	for (t = cfg->txns; t != NULL; t = next) {
 		next = t->next;
-		free(t->name);
-		cfg_daemon_warn_clear(&t->warn);
-		if (t->type != NULL)
-			t->type->conf_free(t->spec);
-		free(t);
+		config_free_txn(t);
 	}
 	free(cfg->path);
 	cfg_daemon_free(cfg);

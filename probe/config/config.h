@@ -85,6 +85,12 @@ struct snmp_conf {
 	bool notifications;        /* send notifications; default true */
 };
 
+/* probe.shard: run only the transactions whose shard is index (config/shard.h). */
+struct shard_conf {
+	unsigned index;
+	unsigned count; /* 0 = not sharded */
+};
+
 struct config {
 	char *path;
 	char *state_dir; /* default /var/lib/certprobe */
@@ -94,6 +100,7 @@ struct config {
 	bool syslog;           /* daemon: also log to syslog (facility daemon) */
 	unsigned history; /* daemon: results kept per transaction (probe.history), default 20 */
 	struct snmp_conf snmp;
+	struct shard_conf shard;
 	struct listener_conf web;
 	struct alertmanager_conf alertmanager;
 	struct warn_conf default_warn;
@@ -128,6 +135,8 @@ void config_set_strict(bool strict);
 
 /* NULL-safe. Inline secrets are wiped before being freed. */
 void config_free(struct config *cfg);
+/* One transaction taken off its list (shard.c). */
+void config_free_txn(struct txn_conf *t);
 
 /* Find a transaction by name; NULL if absent. */
 struct txn_conf *config_find_txn(const struct config *cfg, const char *name);

@@ -83,6 +83,12 @@ static void fill_self(struct daemon *d, struct snapshot_self *self)
 	self->openssl_version = pki_version();
 	self->libcurl_version = http_client_version();
 	self->start_time = (int64_t)d->started;
+	{
+		const struct shard_conf *sh = &d->g->cfg->shard;
+		snprintf(self->shard_index, sizeof self->shard_index, "%u", sh->index);
+		snprintf(self->shard_count, sizeof self->shard_count, "%u",
+		         sh->count > 0 ? sh->count : 1);
+	}
 	self->in_flight = d->in_flight;
 	self->lag = d->lag;
 	self->max_stall_us = d->max_stall_us;
@@ -460,8 +466,11 @@ static void serve_probe(struct daemon *d, struct evhttp_request *req)
 	}
 	tc = config_find_txn(d->g->cfg, pp.target);
 	if (tc == NULL) {
+		/* a sharded probe knows only its shard's: the target may be another's */
 		evhttp_send_error(req, HTTP_BADREQUEST,
-		                  "unknown target: not a configured transaction");
+		                  d->g->cfg->shard.count > 0
+		                      ? "unknown target: not a transaction of this shard"
+		                      : "unknown target: not a configured transaction");
 		goto out;
 	}
 	if (d->stopping) {

@@ -291,6 +291,19 @@ static bool get_build_info(const void *row, size_t i, struct metric_sample *out)
 	return true;
 }
 
+static bool get_shard_info(const void *row, size_t i, struct metric_sample *out)
+{
+	const struct snapshot_self *s = row;
+
+	(void)i;
+	if (s->shard_count[0] == '\0')
+		return false; /* not filled in (a snapshot made outside the daemon) */
+	out->label_values[0] = s->shard_index;
+	out->label_values[1] = s->shard_count;
+	set_uint(out, 1);
+	return true;
+}
+
 static bool get_start_time(const void *row, size_t i, struct metric_sample *out)
 {
 	const struct snapshot_self *s = row;
@@ -1111,6 +1124,15 @@ static const struct metric_def metric_table[] = {
         .scope = METRIC_SCOPE_SELF,
         .labels = {"version", "openssl", "libcurl"},
         .get = get_build_info,
+    },
+    {
+        .name = "certprobe_shard",
+        .help = "Which shard of probe.shard this daemon is: it runs the transactions whose "
+                "hashmod (Prometheus's, over the dependency root's name) modulo count is index",
+        .type = METRIC_INFO,
+        .scope = METRIC_SCOPE_SELF,
+        .labels = {"index", "count"},
+        .get = get_shard_info,
     },
     {
         /* the standard name of every client library's process collector */

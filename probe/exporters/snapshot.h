@@ -108,6 +108,8 @@ struct snapshot_self {
 	const char *openssl_version;   /* may be NULL */
 	const char *libcurl_version;   /* may be NULL */
 	int64_t start_time;            /* Unix seconds when the process started */
+	char shard_index[12];          /* probe.shard: which shard this is ("0" of "1" when */
+	char shard_count[12];          /* not sharded) */
 	uint64_t in_flight;            /* transactions running now */
 	struct snapshot_histogram lag; /* how late each run started against its schedule */
 	uint64_t max_stall_us;         /* longest loop stall the daemon measured (its window) */

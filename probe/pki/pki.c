@@ -98,6 +98,13 @@ void pki_name_string(const X509_NAME *name, char *buf, size_t len)
 	BIO_free(b);
 }
 
+int pki_md5(const void *data, size_t len, unsigned char out[16])
+{
+	unsigned int n = 16;
+
+	return EVP_Digest(data, len, out, &n, EVP_md5(), NULL) == 1 && n == 16 ? 0 : -1;
+}
+
 void pki_cert_sha256(X509 *cert, unsigned char out[32])
 {
 	unsigned int n = 32;

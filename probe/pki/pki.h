@@ -23,6 +23,9 @@ X509_NAME *pki_name_parse(const char *subject);
 /* One-line RFC 2253 rendering into buf. */
 void pki_name_string(const X509_NAME *name, char *buf, size_t len);
 
+/* MD5 of data (for Prometheus's hashmod, never for security); 0 or -1. */
+int pki_md5(const void *data, size_t len, unsigned char out[16]);
+
 /* SHA-256 over the DER of cert. */
 void pki_cert_sha256(X509 *cert, unsigned char out[32]);
 /* "sha256:<hex>" */

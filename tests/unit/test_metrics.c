@@ -109,6 +109,8 @@ static void tiny_snapshot(struct snapshot *s)
 	s->n_endpoints = 2;
 	s->self.version = "0.1.0";
 	s->self.openssl_version = "3.0.19";
+	strcpy(s->self.shard_index, "0");
+	strcpy(s->self.shard_count, "1");
 	s->self.start_time = 1699999000;
 	s->self.in_flight = 1;
 	metrics_histogram_observe(&s->self.lag, 500);
@@ -141,6 +143,8 @@ static void sample_snapshot(struct snapshot *s, bool empty)
 	memset(sample_eps, 0, sizeof sample_eps);
 	s->self.version = CERTPROBE_VERSION;
 	s->self.openssl_version = "3.0.19";
+	strcpy(s->self.shard_index, "2");
+	strcpy(s->self.shard_count, "3");
 	s->self.libcurl_version = "7.88.1";
 	s->self.start_time = 1763776800;
 	s->self.reload_ok = true;
@@ -728,6 +732,11 @@ static const char tiny_prom[] =
     "# HELP certprobe_build_info Version of certprobe and of the libraries it runs with\n"
     "# TYPE certprobe_build_info gauge\n"
     "certprobe_build_info{version=\"0.1.0\",openssl=\"3.0.19\",libcurl=\"\"} 1\n"
+    "# HELP certprobe_shard_info Which shard of probe.shard this daemon is: it runs the "
+    "transactions whose hashmod (Prometheus's, over the dependency root's name) modulo count "
+    "is index\n"
+    "# TYPE certprobe_shard_info gauge\n"
+    "certprobe_shard_info{index=\"0\",count=\"1\"} 1\n"
     "# HELP process_start_time_seconds Start time of the process since the Unix epoch\n"
     "# TYPE process_start_time_seconds gauge\n"
     "process_start_time_seconds 1699999000\n"
@@ -1446,9 +1455,10 @@ static void test_large_render(void **state)
 		       "reusing it; %zu lines, %.1f MB\n",
 		       om ? "OpenMetrics" : "0.0.4", cold, best, lines, (double)b.len / 1e6);
 		fflush(stdout);
-		/* 23 series per transaction; 404 endpoint series, 28 self, 58 HELP/TYPE; 10 UNIT,
+		/* 23 series per transaction; 404 endpoint series, 28 self (no shard set), 60
+		 * HELP/TYPE; 10 UNIT,
 		 * EOF (the interval family has no series here: its rows set no interval) */
-		assert_int_equal(lines, 10000 * 23 + 404 + 28 + 58 + (om ? 11 : 0));
+		assert_int_equal(lines, 10000 * 23 + 404 + 28 + 60 + (om ? 11 : 0));
 		assert_lint((const char *)b.data, om);
 		bbuf_free(&b);
 	}

@@ -83,6 +83,11 @@ static int daemon_sinks_open(struct daemon *d, const struct config *cfg)
 		return -1;
 	am_static_labels(cfg, labels, 64, &nl);
 	d->am_sink = alertmanager_sink_new(am, labels, nl);
+	{
+		char host[256] = "";
+		if (gethostname(host, sizeof host - 1) == 0)
+			alertmanager_sink_set_probe(d->am_sink, host);
+	}
 	alerts_add_sink(d, d->am_sink);
 	return 0;
 }

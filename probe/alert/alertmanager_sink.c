@@ -17,6 +17,7 @@ struct alertmanager_sink {
 	struct am_sink *am;
 	struct am_kv *static_labels; /* strings owned: name and value xstrdup'ed */
 	size_t n_static;
+	char *probe; /* the "probe" annotation: which host raised it; NULL = none */
 };
 
 static void static_labels_clear(struct alertmanager_sink *s)
@@ -50,14 +51,17 @@ static size_t am_labels(const struct alertmanager_sink *s, const struct alert *a
 static void am_raise(struct alert_sink *base, const struct alert *a)
 {
 	struct alertmanager_sink *s = base->impl;
-	struct am_kv labels[LABELS_MAX], ann[4];
-	size_t nl = am_labels(s, a, labels);
+	struct am_kv labels[LABELS_MAX], ann[5];
+	size_t nl = am_labels(s, a, labels), na = 4;
 
 	ann[0] = (struct am_kv){"summary", a->summary};
 	ann[1] = (struct am_kv){"description", a->description};
 	ann[2] = (struct am_kv){"reason", a->reason};
 	ann[3] = (struct am_kv){"transactions", a->transactions};
-	am_sink_fire(s->am, labels, nl, ann, 4, a->starts_at);
+	/* an annotation, never a label: the two probes of an HA pair raise one alert */
+	if (s->probe != NULL)
+		ann[na++] = (struct am_kv){"probe", s->probe};
+	am_sink_fire(s->am, labels, nl, ann, na, a->starts_at);
 }
 
 static void am_resolve(struct alert_sink *base, const struct alert *a)
@@ -84,6 +88,7 @@ static void am_free(struct alert_sink *base)
 
 	am_sink_free(s->am);
 	static_labels_clear(s);
+	free(s->probe);
 	free(s);
 }
 
@@ -106,6 +111,14 @@ void alertmanager_sink_set_labels(struct alert_sink *sink, const struct am_kv *l
 		s->static_labels[i] =
 		    (struct am_kv){xstrdup(labels[i].name), xstrdup(labels[i].value)};
 	s->n_static = n_labels;
+}
+
+void alertmanager_sink_set_probe(struct alert_sink *sink, const char *probe)
+{
+	struct alertmanager_sink *s = sink->impl;
+
+	free(s->probe);
+	s->probe = probe != NULL && probe[0] != '\0' ? xstrdup(probe) : NULL;
 }
 
 struct alert_sink *alertmanager_sink_new(struct am_sink *am, const struct am_kv *labels,

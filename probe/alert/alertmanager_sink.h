@@ -17,4 +17,11 @@ struct alert_sink *alertmanager_sink_new(struct am_sink *am, const struct am_kv 
 void alertmanager_sink_set_labels(struct alert_sink *sink, const struct am_kv *labels,
                                   size_t n_labels);
 
+/*
+ * The "probe" annotation of every alert raised from now on (the host name): an
+ * annotation, so that the two probes of an HA pair raise alerts with the same labels,
+ * which a clustered Alertmanager notifies once. NULL or "" = none.
+ */
+void alertmanager_sink_set_probe(struct alert_sink *sink, const char *probe);
+
 #endif

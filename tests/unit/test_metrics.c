@@ -109,8 +109,8 @@ static void tiny_snapshot(struct snapshot *s)
 	s->n_endpoints = 2;
 	s->self.version = "0.1.0";
 	s->self.openssl_version = "3.0.19";
-	strcpy(s->self.shard_index, "0");
-	strcpy(s->self.shard_count, "1");
+	snprintf(s->self.shard_index, sizeof s->self.shard_index, "0");
+	snprintf(s->self.shard_count, sizeof s->self.shard_count, "1");
 	s->self.start_time = 1699999000;
 	s->self.in_flight = 1;
 	metrics_histogram_observe(&s->self.lag, 500);
@@ -143,8 +143,8 @@ static void sample_snapshot(struct snapshot *s, bool empty)
 	memset(sample_eps, 0, sizeof sample_eps);
 	s->self.version = CERTPROBE_VERSION;
 	s->self.openssl_version = "3.0.19";
-	strcpy(s->self.shard_index, "2");
-	strcpy(s->self.shard_count, "3");
+	snprintf(s->self.shard_index, sizeof s->self.shard_index, "2");
+	snprintf(s->self.shard_count, sizeof s->self.shard_count, "3");
 	s->self.libcurl_version = "7.88.1";
 	s->self.start_time = 1763776800;
 	s->self.reload_ok = true;

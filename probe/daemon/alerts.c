@@ -17,6 +17,8 @@
 #include "core/bbuf.h"
 #include "core/log.h"
 #include "core/xalloc.h"
+#include "exporters/metrics.h"
+#include "exporters/snmp_agent.h"
 #include "exporters/statefile.h"
 
 struct alert_entry {
@@ -151,6 +153,51 @@ void alerts_reannounce(struct daemon *d, struct alert_sink *s)
 			continue;
 		entry_view(en, &a, true);
 		s->ops->raise(s, &a);
+	}
+}
+
+/* FNV-1a: which certificate was told, without keeping its fingerprint's text */
+static uint64_t text_hash(const char *s, int64_t salt)
+{
+	uint64_t h = 1469598103934665603ull ^ (uint64_t)salt;
+
+	for (; s != NULL && *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return h;
+}
+
+void alerts_cert_expiry(struct daemon *d, struct target *t)
+{
+	const struct snapshot_txn *row = &t->g->rows[t->index];
+	int64_t now = (int64_t)time(NULL);
+	uint64_t window = (uint64_t)t->conf->warn.expiry_days * 86400u;
+
+	if (d->snmp == NULL)
+		return;
+	for (unsigned r = 0; r < CERT_ROLE_COUNT; r++) {
+		const struct snapshot_cert *c = &row->certs[r];
+		uint64_t fp;
+		uint8_t level;
+
+		if (!c->present || c->not_after == 0)
+			continue;
+		level = c->not_after <= now                                     ? 2
+		        : window > 0 && (uint64_t)(c->not_after - now) < window ? 1
+		                                                                : 0;
+		fp = text_hash(c->fingerprint, c->not_after);
+		if (fp != t->cert_told_fp[r]) { /* another certificate: nothing told yet */
+			t->cert_told_fp[r] = fp;
+			t->cert_told[r] = 0;
+		}
+		if (level <= t->cert_told[r])
+			continue;
+		t->cert_told[r] = level;
+		log_info("%s: the %s certificate (%s) %s; SNMP notified", t->conf->name,
+		         metrics_cert_role_label((enum cert_role)r),
+		         c->subject != NULL ? c->subject : "?",
+		         level == 2 ? "has expired" : "expires within warn.expiry_days");
+		snmp_agent_cert_event(d->snmp, t->conf->name, r, c->subject, c->not_after,
+		                      level == 2);
 	}
 }
 

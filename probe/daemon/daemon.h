@@ -94,6 +94,10 @@ struct target {
 	size_t record_len;
 	char *row_text;          /* the strings the row points at (detail, certificates); owned */
 	struct history *history; /* recent results (probe.history of them); owned */
+	/* certificate notifications sent, per role: which certificate (a hash of its
+	 * fingerprint) and how far (1 expiring, 2 expired), once each per daemon start */
+	uint64_t cert_told_fp[CERT_ROLE_COUNT];
+	uint8_t cert_told[CERT_ROLE_COUNT];
 };
 
 /* Everything one configuration builds. */
@@ -221,6 +225,9 @@ void alerts_reload(struct daemon *d, struct gen *g);
 void alerts_restore(struct daemon *d, const struct sf_state *s);
 /* Tell sink s every open alert again, as restored (a sink whose peer came back). */
 void alerts_reannounce(struct daemon *d, struct alert_sink *s);
+/* After t's run: an SNMP notification for a certificate that entered its warning window
+ * (warn.expiry_days) or expired, once per certificate and daemon start. */
+void alerts_cert_expiry(struct daemon *d, struct target *t);
 /* Forget resolved alerts no sink still delivers. */
 void alerts_prune(struct daemon *d);
 /* Append the alerts as state-file records, comma-separated, to b. */

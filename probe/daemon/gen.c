@@ -352,6 +352,8 @@ void gen_carry(struct gen *g, struct gen *old, bool *keep_due)
 		history_resize(t->history, g->cfg->history);
 		t->last_wall = o->last_wall;
 		t->last_success = o->last_success;
+		memcpy(t->cert_told_fp, o->cert_told_fp, sizeof t->cert_told_fp);
+		memcpy(t->cert_told, o->cert_told, sizeof t->cert_told);
 		memcpy(t->runs, o->runs, sizeof t->runs);
 		t->ran_once = o->ran_once;
 		t->due_us = o->due_us;

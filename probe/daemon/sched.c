@@ -159,6 +159,7 @@ void sched_result(const struct txn_result *r, void *arg)
 		snmp_agent_txn_event(d->snmp, t->conf->name, c.from, c.to, t->last_reason,
 		                     t->last_detail);
 	alerts_endpoint_update(d, t->ep);
+	alerts_cert_expiry(d, t);
 
 	/* keep the cadence of the schedule; never run back to back after a slow run */
 	next = t->due_us + interval_us;

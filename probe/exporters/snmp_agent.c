@@ -15,6 +15,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -34,7 +35,7 @@
 #define QUEUE_MAX 10000 /* notifications waiting for the thread; more are dropped */
 #define APP_NAME "certprobed"
 
-enum msg_kind { MSG_ENDPOINT, MSG_TXN };
+enum msg_kind { MSG_ENDPOINT, MSG_TXN, MSG_CERT };
 
 struct msg {
 	enum msg_kind kind;
@@ -42,6 +43,9 @@ struct msg {
 	char *name, *detail, *text;
 	enum result_class previous, state;
 	enum txn_status reason;
+	unsigned role;     /* MSG_CERT: enum cert_role */
+	int64_t not_after; /* MSG_CERT */
+	bool expired;      /* MSG_CERT: certprobeCertificateExpired, else ...Expiring */
 	struct msg *next;
 };
 
@@ -293,6 +297,38 @@ static void notify_txn(struct snmp_agent *a, const struct msg *m)
 	send_notification(a, vl);
 }
 
+/* certprobeCertificateExpiring (4) or certprobeCertificateExpired (5) */
+static void notify_cert(struct snmp_agent *a, const struct msg *m)
+{
+	netsnmp_variable_list *vl = NULL;
+	uint32_t idx[SNMP_OID_MAX], o[SNMP_OID_MAX];
+	size_t ni = snmp_columns_index_txn(idx, m->name, m->role + 1), n;
+	int64_t left = m->not_after - (int64_t)time(NULL);
+	long secs = left > INT32_MAX ? INT32_MAX : left < INT32_MIN ? INT32_MIN : (long)left;
+	uint8_t date[11];
+	size_t sl = strlen(m->text), dl;
+	oid to[SNMP_OID_MAX];
+
+	if (ni == 0)
+		return;
+	for (size_t i = 0; i < SNMP_COLUMNS_ROOT_LEN; i++)
+		to[i] = root[i];
+	to[SNMP_COLUMNS_ROOT_LEN] = 0;
+	to[SNMP_COLUMNS_ROOT_LEN + 1] = m->expired ? 5 : 4;
+	a->sequence++;
+	snmp_varlist_add_variable(&vl, snmptrap_oid0, OID_LENGTH(snmptrap_oid0), ASN_OBJECT_ID, to,
+	                          (SNMP_COLUMNS_ROOT_LEN + 2) * sizeof(oid));
+	n = snmp_columns_oid(o, METRIC_SNMP_CERT, 2, idx, ni);
+	add_oid_var(&vl, o, n, ASN_OCTET_STR, m->text, sl > 255 ? 255 : sl);
+	dl = snmp_columns_date(date, m->not_after);
+	n = snmp_columns_oid(o, METRIC_SNMP_CERT, 6, idx, ni);
+	add_oid_var(&vl, o, n, ASN_OCTET_STR, date, dl);
+	n = snmp_columns_oid(o, METRIC_SNMP_CERT, 7, idx, ni);
+	add_oid_var(&vl, o, n, ASN_INTEGER, &secs, sizeof secs);
+	add_notif_int(&vl, 1, ASN_UNSIGNED, (long)a->sequence);
+	send_notification(a, vl);
+}
+
 /* ---- connection state ---- */
 
 /* Callbacks take no client argument: snmp_shutdown() frees a callback's clientarg. */
@@ -377,6 +413,8 @@ static void handle_messages(struct snmp_agent *a, struct msg *list)
 			; /* switched off since it was posted */
 		else if (m->kind == MSG_ENDPOINT)
 			notify_endpoint(a, &m->ep);
+		else if (m->kind == MSG_CERT)
+			notify_cert(a, m);
 		else
 			notify_txn(a, m);
 		msg_free(m);
@@ -616,6 +654,23 @@ void snmp_agent_txn_event(struct snmp_agent *a, const char *name, enum result_cl
 	m->previous = previous;
 	m->state = state;
 	m->reason = reason;
+	post(a, m);
+}
+
+void snmp_agent_cert_event(struct snmp_agent *a, const char *name, unsigned role,
+                           const char *subject, int64_t not_after, bool expired)
+{
+	struct msg *m;
+
+	if (!atomic_load(&a->notifications))
+		return;
+	m = xcalloc(1, sizeof *m);
+	m->kind = MSG_CERT;
+	m->name = xstrdup(name);
+	m->text = xstrdup(subject != NULL ? subject : "");
+	m->role = role;
+	m->not_after = not_after;
+	m->expired = expired;
 	post(a, m);
 }
 

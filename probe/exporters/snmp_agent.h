@@ -63,6 +63,14 @@ void snmp_agent_txn_event(struct snmp_agent *a, const char *name, enum result_cl
                           enum result_class state, enum txn_status reason, const char *detail);
 
 /*
+ * A certificate of transaction name (role: enum cert_role) expires within its warning
+ * window, or (expired) has expired: certprobeCertificateExpiring / ...Expired, with the
+ * certificate table's subject, notAfter and seconds to expiry (strings copied).
+ */
+void snmp_agent_cert_event(struct snmp_agent *a, const char *name, unsigned role,
+                           const char *subject, int64_t not_after, bool expired);
+
+/*
  * True once after each (re)registration with the master: the caller re-announces the
  * open problems (a master that was away lost what was sent meanwhile).
  */

@@ -118,6 +118,19 @@ transactions:
     sip_uri: sip:certprobe-snmp@rig.test
     certificate: {from: enroll}
     trust_store: $LAB/pki/trust.pem
+  - name: expiring
+    type: client-auth
+    registrar: {host: 127.0.0.1, port: $((KAM + 2)), tls_name: registrar.rig.test}
+    sip_uri: sip:alice@rig.test
+    certificate: {cert: $LAB/pki/alice.crt, key: $LAB/pki/alice.key}
+    trust_store: $LAB/pki/trust.pem
+    warn: {expiry_days: 3650}
+  - name: expired
+    type: client-auth
+    registrar: {host: 127.0.0.1, port: $((KAM + 2)), tls_name: registrar.rig.test}
+    sip_uri: sip:alice@rig.test
+    certificate: {cert: $LAB/pki/alice-expired.crt, key: $LAB/pki/alice-expired.key}
+    trust_store: $LAB/pki/trust.pem
 YAML
 # net-snmp keeps a few allocations past snmp_shutdown(): suppressed by library name only
 LSAN_OPTIONS=suppressions=$SRCDIR/tests/integration/lsan-netsnmp.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS} \
@@ -182,6 +195,26 @@ check "endpoint table: the registrar is ok(1) with 1 transaction" \
 	test "$(sget "$OBJ.7.1.3.$REG") $(sget "$OBJ.7.1.5.$REG")" = "1 1"
 check "daemon scalars: the version" test "$(sget "$OBJ.1.1.0")" = "\"$("$BIN/certprobed" --version | cut -d' ' -f2)\""
 check "no secret (the challenge password) in any SNMP answer" not grep -q "$CHALLENGE" "$LAB/walk.txt" "$LAB/walk3.txt"
+
+# ---- certificate notifications: once per certificate ----
+EXPIRING=$(idx expiring) EXPIRED=$(idx expired)
+cert_traps() { # NOTIF TXN_INDEX: how many of that notification name the client certificate (role 2)
+	grep "OID: $ROOT.0.$1|" "$LAB/traps/trapd.log" 2>/dev/null | grep -c "$OBJ.6.1.2.$2.2 = "
+}
+cert_told() { [ "$(cert_traps "$1" "$2")" -ge 1 ]; }
+check "a client certificate within warn.expiry_days: certprobeCertificateExpiring reaches snmptrapd" \
+	until_true 20 cert_told 4 "$EXPIRING"
+check "... with its subject, notAfter and seconds to expiry" \
+	sh -c "grep 'OID: $ROOT.0.4|' '$LAB/traps/trapd.log' | grep '$OBJ.6.1.2.$EXPIRING.2 = STRING: \"CN=alice' | grep -q '$OBJ.6.1.7.$EXPIRING.2 = INTEGER: [1-9]'"
+check "an expired client certificate: certprobeCertificateExpired reaches snmptrapd" \
+	until_true 20 cert_told 5 "$EXPIRED"
+check "the expired certificate is not also told as expiring" test "$(cert_traps 4 "$EXPIRED")" = 0
+exp_runs=$(curl -s "http://127.0.0.1:$DPORT/metrics" | grep -E '^certprobe_transaction_runs_total\{transaction="expiring"' | awk '{s += $NF} END {print s}')
+more_runs() { [ "$(curl -s "http://127.0.0.1:$DPORT/metrics" | grep -E '^certprobe_transaction_runs_total\{transaction="expiring"' | awk '{s += $NF} END {print s}')" -ge $((exp_runs + 2)) ]; }
+check "the expiring transaction runs twice more" until_true 15 more_runs
+check "... and the notification is not repeated (once per certificate and daemon start)" \
+	test "$(cert_traps 4 "$EXPIRING")" = 1
+check "the daemon logs what it notified" grep -q "expiring: the client certificate (CN=alice.*expires within warn.expiry_days; SNMP notified" "$LAB/daemon.log"
 
 # ---- named, with the MIB ----
 IETF=${CERTPROBE_SMIPATH:-$SRCDIR/../shared/ietf-mibs}

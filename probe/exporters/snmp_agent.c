@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -50,8 +51,10 @@ struct msg {
 };
 
 struct snmp_agent {
-	char *agentx, *persist_dir;
-	uint64_t ping_interval_ms;
+	char *agentx, *persist_dir; /* agentx: the thread's once it runs */
+	uint64_t ping_interval_ms;  /* the thread's once it runs */
+	char *conf_agentx;          /* the loop's: what it last configured */
+	uint64_t conf_ping_ms;
 	atomic_bool notifications;
 	pthread_t thread;
 	int efd;
@@ -60,7 +63,10 @@ struct snmp_agent {
 	size_t queued;            /* mu */
 	struct snapshot *pending; /* mu: the next snapshot */
 	bool stop;                /* mu */
+	char *new_agentx;         /* mu: a reload's master, NULL = none pending */
+	uint64_t new_ping_ms;     /* mu: with new_agentx */
 	/* the thread's own */
+	netsnmp_session *session; /* the AgentX session while registered */
 	struct snmp_view *view;
 	uint32_t sequence;
 	atomic_bool reannounce; /* set on (re)connecting, taken by the loop */
@@ -338,8 +344,8 @@ static int on_index_start(int major, int minor, void *serverarg, void *clientarg
 
 	(void)major;
 	(void)minor;
-	(void)serverarg;
 	(void)clientarg;
+	a->session = serverarg; /* net-snmp's main session (subagent_open_master_session) */
 	if (!atomic_exchange(&a->connected, true)) {
 		log_info("snmp: registered with the AgentX master %s", a->agentx);
 		atomic_store(&a->reannounce, true);
@@ -355,6 +361,7 @@ static int on_index_stop(int major, int minor, void *serverarg, void *clientarg)
 	(void)minor;
 	(void)serverarg;
 	(void)clientarg;
+	a->session = NULL;
 	if (atomic_exchange(&a->connected, false))
 		log_warn("snmp: lost the AgentX master %s; reconnecting every %llu s", a->agentx,
 		         (unsigned long long)(a->ping_interval_ms / 1000));
@@ -380,10 +387,45 @@ static int on_log(int major, int minor, void *serverarg, void *clientarg)
 
 /* ---- the thread ---- */
 
+static void set_ping_interval(uint64_t ms)
+{
+	netsnmp_ds_set_int(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_AGENTX_PING_INTERVAL,
+	                   (int)(ms / 1000 > 0 ? ms / 1000 : 1));
+}
+
+/*
+ * A reload changed the master or the ping interval. net-snmp cannot be initialised
+ * twice, but it reads both again whenever it reopens its session (the path of a master
+ * that restarted): set them, and end the session's connection so that net-snmp sees
+ * the disconnect, unregisters and reconnects to the new master after one interval.
+ */
+static void reconfigure(struct snmp_agent *a, char *agentx, uint64_t ping_ms)
+{
+	netsnmp_transport *t = NULL;
+
+	free(a->agentx);
+	a->agentx = agentx;
+	a->ping_interval_ms = ping_ms;
+	netsnmp_ds_set_string(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_X_SOCKET, a->agentx);
+	set_ping_interval(ping_ms);
+	if (a->session != NULL) {
+		void *sp = snmp_sess_pointer(a->session);
+		t = sp != NULL ? snmp_sess_transport(sp) : NULL;
+	}
+	if (t != NULL && t->sock >= 0) {
+		log_info("snmp: moving to the AgentX master %s (ping every %llu s)", a->agentx,
+		         (unsigned long long)(ping_ms / 1000));
+		shutdown(t->sock, SHUT_RDWR);
+	} else {
+		log_info("snmp: the next attempt goes to the AgentX master %s", a->agentx);
+	}
+}
+
 static void take_messages(struct snmp_agent *a, struct msg **list, struct snapshot **snap,
                           bool *stop)
 {
-	uint64_t junk;
+	uint64_t junk, ping_ms = 0;
+	char *agentx;
 
 	(void)!read(a->efd, &junk, sizeof junk);
 	pthread_mutex_lock(&a->mu);
@@ -393,7 +435,12 @@ static void take_messages(struct snmp_agent *a, struct msg **list, struct snapsh
 	*snap = a->pending;
 	a->pending = NULL;
 	*stop = a->stop;
+	agentx = a->new_agentx;
+	a->new_agentx = NULL;
+	ping_ms = a->new_ping_ms;
 	pthread_mutex_unlock(&a->mu);
+	if (agentx != NULL)
+		reconfigure(a, agentx, ping_ms);
 }
 
 static void msg_free(struct msg *m)
@@ -443,8 +490,7 @@ static void *agent_main(void *arg)
 	netsnmp_ds_set_boolean(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_DONT_READ_CONFIGS, 1);
 	init_agent(APP_NAME);
 	/* after init_agent(), which resets them (snmp.md) */
-	netsnmp_ds_set_int(NETSNMP_DS_APPLICATION_ID, NETSNMP_DS_AGENT_AGENTX_PING_INTERVAL,
-	                   (int)(a->ping_interval_ms / 1000 > 0 ? a->ping_interval_ms / 1000 : 1));
+	set_ping_interval(a->ping_interval_ms);
 	netsnmp_ds_set_int(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_TIMEOUT, 1);
 	netsnmp_ds_set_int(NETSNMP_DS_LIBRARY_ID, NETSNMP_DS_LIB_RETRIES, 0);
 	snmp_register_callback(SNMP_CALLBACK_APPLICATION, SNMPD_CALLBACK_INDEX_START,
@@ -537,6 +583,8 @@ struct snmp_agent *snmp_agent_start(const struct snmp_agent_conf *c)
 	a->agentx = xstrdup(c->agentx);
 	a->persist_dir = xstrdup(c->persist_dir);
 	a->ping_interval_ms = c->ping_interval_ms;
+	a->conf_agentx = xstrdup(c->agentx);
+	a->conf_ping_ms = c->ping_interval_ms;
 	atomic_init(&a->notifications, c->notifications);
 	atomic_init(&a->connected, false);
 	atomic_init(&a->reannounce, false);
@@ -566,6 +614,8 @@ fail:
 		close(a->efd);
 	pthread_mutex_destroy(&a->mu);
 	free(a->agentx);
+	free(a->conf_agentx);
+	free(a->new_agentx);
 	free(a->persist_dir);
 	free(a);
 	return NULL;
@@ -591,21 +641,29 @@ void snmp_agent_stop(struct snmp_agent *a)
 	close(a->efd);
 	pthread_mutex_destroy(&a->mu);
 	free(a->agentx);
+	free(a->conf_agentx);
+	free(a->new_agentx);
 	free(a->persist_dir);
 	free(a);
 }
 
 struct snmp_agent *snmp_agent_configure(struct snmp_agent *a, const struct snmp_agent_conf *c)
 {
-	/*
-	 * net-snmp reads the master and the ping interval when its session opens and cannot
-	 * be initialised twice in one process (a second init_agent() after snmp_shutdown()
-	 * crashed in a test), so those two wait for a restart.
-	 */
-	if (strcmp(a->agentx, c->agentx) != 0 || a->ping_interval_ms != c->ping_interval_ms)
-		log_warn(
-		    "reload: probe.snmp.agentx and probe.snmp.ping_interval take effect at the "
-		    "next restart");
+	uint64_t one = 1;
+
+	if (strcmp(a->conf_agentx, c->agentx) != 0 || a->conf_ping_ms != c->ping_interval_ms) {
+		log_info("reload: SNMP master %s, ping every %llu s: the subagent reconnects",
+		         c->agentx, (unsigned long long)(c->ping_interval_ms / 1000));
+		free(a->conf_agentx);
+		a->conf_agentx = xstrdup(c->agentx);
+		a->conf_ping_ms = c->ping_interval_ms;
+		pthread_mutex_lock(&a->mu);
+		free(a->new_agentx);
+		a->new_agentx = xstrdup(c->agentx);
+		a->new_ping_ms = c->ping_interval_ms;
+		pthread_mutex_unlock(&a->mu);
+		(void)!write(a->efd, &one, sizeof one);
+	}
 	if (atomic_exchange(&a->notifications, c->notifications) != c->notifications)
 		log_info("snmp: notifications %s", c->notifications ? "on" : "off");
 	return a;

@@ -34,8 +34,9 @@ void snmp_agent_stop(struct snmp_agent *a);
 
 /*
  * Apply a reloaded configuration: the notification switch at once; a changed master or
- * ping interval is logged as taking effect at the next restart (net-snmp cannot be
- * initialised twice in a process). Returns a.
+ * ping interval by ending the session, so that the subagent reconnects to the new
+ * master after one ping interval (net-snmp cannot be initialised twice in a process,
+ * but reopens its session with the new settings). Returns a.
  */
 struct snmp_agent *snmp_agent_configure(struct snmp_agent *a, const struct snmp_agent_conf *c);
 

@@ -297,6 +297,24 @@ sip_lab_kamailio_stop "$LAB/kam"
 check "notifications off: the registrar goes CRITICAL without a notification" \
 	until_true 20 holds '[ "$(sget "$OBJ.7.1.3.$REG")" = 3 ]'
 check "... none sent" test "$(metric certprobe_snmp_notifications_total)" = "$sent0"
+
+# ---- SIGHUP: another master (agentx) and ping interval, without a restart ----
+SNMPP2=19124
+mkdir -p "$LAB/snmpd2"
+sed -e "s|$LAB/snmpd/persist|$LAB/snmpd2/persist|" -e "s|udp:127.0.0.1:$SNMPP|udp:127.0.0.1:$SNMPP2|" \
+	-e "s|$LAB/agentx.sock|$LAB/agentx2.sock|" "$LAB/snmpd/snmpd.conf" >"$LAB/snmpd2/snmpd.conf"
+MIBS= snmpd -f -Lf "$LAB/snmpd2/snmpd.log" -C -c "$LAB/snmpd2/snmpd.conf" -p "$LAB/snmpd2/pid" &
+SNMPD2=$!
+LAB_PIDS="$LAB_PIDS $SNMPD2"
+until_true 10 test -S "$LAB/agentx2.sock" || echo "     snmpd2 made no AgentX socket"
+sed -i -e "s|agentx: unix:$LAB/agentx.sock|agentx: unix:$LAB/agentx2.sock|" -e 's/ping_interval: 1s/ping_interval: 2s/' "$LAB/certprobe.yaml"
+kill -HUP "$DPID"
+check "SIGHUP with another agentx: logged as a reconnect, not a restart" \
+	until_true 15 grep -q "reload: SNMP master unix:$LAB/agentx2.sock, ping every 2 s: the subagent reconnects" "$LAB/daemon.log"
+on_master2() { snmpget -v2c -c cpmon -On -t 2 -r 1 127.0.0.1:$SNMPP2 -Oqv "$OBJ.1.1.0" 2>/dev/null | grep -q '^"'; }
+check "the subagent answers through the new master" until_true 15 on_master2
+check "... and no longer through the old one" \
+	until_true 5 holds '! sget "$OBJ.1.1.0" | grep -q "^\""'
 check "the daemon logged no net-snmp assertion" not grep -q "netsnmp_assert" "$LAB/daemon.log"
 
 # stop the subagent before the master (snmp.md: the other order makes net-snmp assert)

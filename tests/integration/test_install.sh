@@ -43,6 +43,10 @@ expected() {
 		755 $p/lib/nagios/plugins/check_enrollment $BIN/check_enrollment
 		644 $p/share/doc/certprobe/icinga2/certprobe-commands.conf $SRCDIR/config/icinga2/certprobe-commands.conf
 		644 $p/share/doc/certprobe/icinga2/certprobe-services.conf $SRCDIR/config/icinga2/certprobe-services.conf
+		644 $p/share/doc/certprobe/icinga2/distributed/zones.conf $SRCDIR/config/icinga2/distributed/zones.conf
+		644 $p/share/doc/certprobe/icinga2/distributed/api-master.conf $SRCDIR/config/icinga2/distributed/api-master.conf
+		644 $p/share/doc/certprobe/icinga2/distributed/api-satellite.conf $SRCDIR/config/icinga2/distributed/api-satellite.conf
+		644 $p/share/doc/certprobe/icinga2/distributed/zones.d/site-a/certprobe-site-a.conf $SRCDIR/config/icinga2/distributed/zones.d/site-a/certprobe-site-a.conf
 		644 $p/share/doc/certprobe/nagios/certprobe-commands.cfg $SRCDIR/config/nagios/certprobe-commands.cfg
 		644 $p/share/doc/certprobe/nagios/certprobe-services.cfg $SRCDIR/config/nagios/certprobe-services.cfg
 		644 $p/share/doc/certprobe/zabbix/certprobe-template.yaml $SRCDIR/config/zabbix/certprobe-template.yaml

@@ -282,7 +282,7 @@ static const struct txn_status_info txn_status_table[] = {
 	[TXN_REGISTRAR_TLS_DSK_REQUIRED] = {RESULT_CRITICAL, "registrar_tls_dsk_required",
 		"the registrar wants Lync/Skype TLS-DSK certificate authentication inside SIP "
 		"(SIP 401 offering TLS-DSK)",
-		"this is a Lync/Skype for Business registrar: probe it with the TLS-DSK method"},
+		"this is a Lync/Skype for Business registrar: probe it with 'auth: tls-dsk'"},
 	[TXN_REGISTRAR_AUTH_REJECTED] = {RESULT_CRITICAL, "registrar_auth_rejected",
 		"the registrar refused the logon (SIP 403)",
 		"read the reason: the certificate's identity (CN/SAN) must match the SIP URI, and "

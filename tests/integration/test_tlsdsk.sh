@@ -165,6 +165,23 @@ check "no key material or signature in the registrar's log" \
 check "text report: Error and Diagnosis in Test-Cs style" \
 	grep -q '^Error       : registrar_dsk_cert_rejected: cannot publish certificate due to Registrar problem' "$LAB/text.txt"
 
+# ---- the Nagios plugin: check_clientauth --auth tls-dsk ----
+plugin() { # NAME ARGS...: stdout in $OUT, exit code in $RC
+	local p=$1
+	shift
+	RC=0
+	OUT=$("$BIN/$p" "$@" 2>"$LAB/plugin.err") || RC=$?
+}
+CA=(-H 127.0.0.1 -p $REG --auth tls-dsk --trust-store "$P/trust.pem" --days-warn 1:)
+plugin check_clientauth "${CA[@]}" --sip-uri sip:alice@example.com --cert "$ID/alice.pem" --key "$ID/alice.pem" -n lpe-alice
+check "check_clientauth --auth tls-dsk: OK (exit 0)" [ "$RC" = 0 ]
+check "check_clientauth --auth tls-dsk: the status line" contains "$OUT" "CERTPROBE CLIENTAUTH OK - lpe-alice"
+check "check_clientauth --auth tls-dsk: perfdata for the TLS-DSK steps" \
+	grep -qE "'challenge'=[0-9.]+s.*'dsk_handshake'=[0-9.]+s" <<<"$OUT"
+plugin check_clientauth "${CA[@]}" --sip-uri sip:notpub@example.com --cert "$ID/notpub.pem" --key "$ID/notpub.pem"
+check "check_clientauth --auth tls-dsk: a certificate not published is CRITICAL (exit 2)" [ "$RC" = 2 ]
+check "check_clientauth --auth tls-dsk: ... and says why" contains "$OUT" "registrar_dsk_cert_rejected"
+
 # ---- the daemon: the TLS-DSK registrar is an endpoint like any other ----
 printf 'route: {receiver: "null"}\nreceivers: [{name: "null"}]\n' >"$LAB/am.yml"
 mkdir -p "$LAB/am"
@@ -215,6 +232,9 @@ check "daemon: the open alert is in the state file" until_true 10 open_alert_sav
 if [ -n "$AM" ]; then
 	check "daemon: the alert reaches Alertmanager" until_true 10 am_has
 fi
+RC=0
+"$BIN/check_certprobe" -s "$LAB/dstate" -T logon >"$LAB/cp.txt" 2>&1 || RC=$?
+check "daemon: check_certprobe reads the logon CRITICAL from the state file (exit 2)" [ "$RC" = 2 ]
 
 registrar_start || { echo "FAIL - tlsdsk_registrar did not restart"; exit 1; }
 check "daemon: the registrar recovers, logged" until_true 20 logged "registrar 127.0.0.1:$REG: CRITICAL -> OK"
@@ -223,6 +243,8 @@ check "daemon: /metrics shows the registrar OK again" until_true 10 \
 if [ -n "$AM" ]; then
 	check "daemon: the alert resolves in Alertmanager" until_true 15 am_gone
 fi
+cp_ok() { "$BIN/check_certprobe" -s "$LAB/dstate" -T logon >/dev/null 2>&1; }
+check "daemon: check_certprobe OK again (exit 0)" until_true 10 cp_ok
 check "daemon: no secret in the daemon's log" sh -c "! grep -qE 'PRIVATE KEY|gssapi-data=|response=' '$LAB/daemon.log'"
 
 kill "$DPID"

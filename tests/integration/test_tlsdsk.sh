@@ -18,7 +18,7 @@ REG=19900 HOME_POOL=19901 AMP=19902 DPORT=19903 REFUSED=19904
 P=$LAB/pki D=$LAB/dsk PUB=$LAB/published ID=$LAB/id
 umask 077
 users="alice notpub untrusted expired k-notenabled k-forbidden k-timeout k-stall k-badrspauth
-	k-nodsk k-redirect k-v3"
+	k-nodsk k-redirect k-v3 k-rejecths"
 sip_lab_pki "$P" >/dev/null || exit 1
 at_users=$(for u in $users; do printf '%s@example.com ' "$u"; done)
 # shellcheck disable=SC2086 # one argument per user
@@ -34,7 +34,7 @@ for u in $users; do
 	esac
 	cert=$D/users/$u@example.com${v:+.$v}.pem
 	cat "$cert" "$D/user.key" >"$ID/$u.pem"
-	[ "$u" = notpub ] || cp "$cert" "$PUB/$u@example.com.pem"
+	case $u in notpub | k-rejecths) ;; *) cp "$cert" "$PUB/$u@example.com.pem" ;; esac
 done
 
 REGPID=
@@ -81,6 +81,7 @@ logon() {
 	logon nodsk k-nodsk
 	logon redirect k-redirect
 	logon v3 k-v3
+	logon rejecths k-rejecths
 	logon down alice
 	echo "  - name: mtls"
 	echo "    type: client-auth"
@@ -132,6 +133,7 @@ check "v3: version 3 offered and used" contains "$(r v3 details.tls_dsk_offered)
 is notpub registrar_dsk_cert_rejected "401 Unauthorized again after the TLS-DSK handshake" "CN=notpub@example.com"
 advice notpub "published the certificate to the user's home pool"
 advice notpub "get logs from every server in the pool"
+is rejecths registrar_dsk_cert_rejected "without gssapi-data, once our certificate was sent"
 is untrusted registrar_dsk_tls_alert "alert 48 unknown CA"
 is expired registrar_dsk_tls_alert "alert 45 certificate expired"
 advice expired "the next run retries"

@@ -25,9 +25,9 @@
 #include "transactions/clientauth/sipae_auth.h"
 #include "transactions/clientauth/tlsdsk.h"
 
-#define DSK_SA_MAX 8 * 3600 /* MS-SIPAE: an SA lives at most 8 h ... */
-#define DSK_SA_MARGIN 300   /* ... and is renewed at least 5 min before it ends */
-#define DSK_MAX_ROUNDS 4    /* handshake legs before we call it a loop */
+#define DSK_SA_MAX (8 * 3600) /* MS-SIPAE: an SA lives at most 8 h ... */
+#define DSK_SA_MARGIN 300     /* ... and is renewed at least 5 min before it ends */
+#define DSK_MAX_ROUNDS 4      /* handshake legs before we call it a loop */
 
 enum dsk_phase { DSK_CHALLENGE, DSK_HANDSHAKE, DSK_REGISTER };
 
@@ -83,21 +83,28 @@ static bool quotable(const char *s)
 	return strpbrk(s, "\"\\") == NULL;
 }
 
-/* The TLS-DSK challenge among the WWW-Authenticate fields: 1 found, 0 none, -1 malformed. */
+/*
+ * The TLS-DSK challenge among the WWW-Authenticate fields: 1 found, 0 none, -1 none and a
+ * field did not parse (err says which). A malformed field of another scheme does not hide
+ * a good TLS-DSK one.
+ */
 static int find_tls_dsk(struct clientauth_txn *t, struct sipae_params *p, char *schemes,
                         size_t slen, char *err, size_t errlen)
 {
 	size_t len, pos = 0, vlen, used = 0;
 	const char *msg = raw_response(t, &len), *v;
 	int found = 0;
+	bool bad = false;
 
 	schemes[0] = '\0';
 	while (sipae_header_next(msg, len, "WWW-Authenticate", 0, &pos, &v, &vlen)) {
 		struct sipae_params q;
-		if (sipae_params_parse(v, vlen, &q, err, errlen) == -1) {
-			if (found)
-				continue;
-			return -1;
+		char why[160];
+		if (sipae_params_parse(v, vlen, &q, why, sizeof why) == -1) {
+			if (!bad)
+				snprintf(err, errlen, "%s", why);
+			bad = true;
+			continue;
 		}
 		if (used < slen) {
 			int n = snprintf(schemes + used, slen - used, "%s%s", used > 0 ? ", " : "",
@@ -110,7 +117,7 @@ static int find_tls_dsk(struct clientauth_txn *t, struct sipae_params *p, char *
 			found = 1;
 		}
 	}
-	return found;
+	return found == 0 && bad ? -1 : found;
 }
 
 /* Which status a refusal of the TLS-DSK logon gets. */
@@ -425,6 +432,13 @@ static enum step_ret dsk_handshake_done(struct clientauth_txn *t, const char *te
 	if (found == -1)
 		return ca_fail(t, TXN_REGISTRAR_DSK_PROTOCOL,
 		               "%s with a malformed WWW-Authenticate: %s", text, err);
+	if ((found == 0 || p.gssapi == NULL) && d->rounds >= 1)
+		return ca_fail(
+		    t, TXN_REGISTRAR_DSK_CERT_REJECTED,
+		    "%s again, without gssapi-data, once our certificate was sent in the "
+		    "TLS-DSK handshake: the registrar does not accept the certificate '%s' "
+		    "(not published or not trusted)",
+		    text, t->client.subject);
 	if (found == 0 || p.gssapi == NULL)
 		return ca_fail(t, TXN_REGISTRAR_DSK_PROTOCOL,
 		               "%s without TLS-DSK gssapi-data in the middle of the handshake (the "

@@ -62,13 +62,21 @@ enum mode {
 	M_NODSK,      /* 401 offering NTLM and Kerberos only */
 	M_REDIRECT,   /* 301 to the home pool (-P) */
 	M_V3,         /* offer version=3 */
+	M_REJECTHS,   /* an unpublished certificate: a plain 401 instead of the final flight */
 	M_COUNT,
 };
 
 static const char *const mode_names[M_COUNT] = {
-    [M_OK] = "ok",           [M_NOTENABLED] = "notenabled", [M_FORBIDDEN] = "forbidden",
-    [M_TIMEOUT] = "timeout", [M_STALL] = "stall",           [M_BADRSPAUTH] = "badrspauth",
-    [M_NODSK] = "nodsk",     [M_REDIRECT] = "redirect",     [M_V3] = "v3",
+    [M_OK] = "ok",
+    [M_NOTENABLED] = "notenabled",
+    [M_FORBIDDEN] = "forbidden",
+    [M_TIMEOUT] = "timeout",
+    [M_STALL] = "stall",
+    [M_BADRSPAUTH] = "badrspauth",
+    [M_NODSK] = "nodsk",
+    [M_REDIRECT] = "redirect",
+    [M_V3] = "v3",
+    [M_REJECTHS] = "rejecths",
 };
 
 struct listener {
@@ -455,6 +463,8 @@ static bool cert_published(struct conn *c, const struct req *r, char *why, size_
 	return ok;
 }
 
+static enum mode user_mode(const char *uri);
+
 /* One handshake leg; answers the request with the server flight (or alert). */
 static void tunnel_step(struct conn *c, const struct req *r, const char *gssapi)
 {
@@ -501,6 +511,12 @@ static void tunnel_step(struct conn *c, const struct req *r, const char *gssapi)
 		if (!cert_published(c, r, why, sizeof why)) {
 			c->sa_rejected = true;
 			vlog("%s SA established, certificate refused: %s", c->peer, why);
+			if (user_mode(r->from_uri) == M_REJECTHS) {
+				/* refused at once: a fresh challenge instead of CCS + Finished */
+				tunnel_free(c);
+				challenge(c, r, true);
+				return;
+			}
 		} else {
 			vlog("%s SA established for %s (%s)", c->peer, c->sa_user,
 			     SSL_get_cipher_name(c->tun));

@@ -14,7 +14,7 @@ SRCDIR=${SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 lab_test_init
 RC=0 OUT= ERR=
 
-REG=19900 HOME_POOL=19901 AMP=19902 DPORT=19903 REFUSED=19904
+REG=19900 HOME_POOL=19901 AMP=19902 DPORT=19903 REFUSED=19904 DNSPORT=19905
 P=$LAB/pki D=$LAB/dsk PUB=$LAB/published ID=$LAB/id
 umask 077
 users="alice notpub untrusted expired k-notenabled k-forbidden k-timeout k-stall k-badrspauth
@@ -51,6 +51,10 @@ registrar_stop() {
 	wait "$REGPID"
 }
 registrar_start || { echo "FAIL - tlsdsk_registrar did not start"; cat "$LAB/registrar.log"; exit 1; }
+# the device's discovery: SRV _sipinternaltls._tcp.example.com -> registrar.rig.test:REG
+sip_lab_dns "$LAB/dns" $DNSPORT example.com \
+	--srv-host=_sipinternaltls._tcp.example.com,registrar.rig.test,$REG,0,100 \
+	--host-record=registrar.rig.test,127.0.0.1 || exit 1
 
 # logon NAME USER [extra yaml lines]
 logon() {
@@ -82,6 +86,7 @@ logon() {
 	logon redirect k-redirect
 	logon v3 k-v3
 	logon rejecths k-rejecths
+	logon srv alice
 	logon down alice
 	echo "  - name: mtls"
 	echo "    type: client-auth"
@@ -90,7 +95,9 @@ logon() {
 	echo "    certificate: {cert: $ID/alice.pem, key: $ID/alice.pem}"
 	echo "    trust_store: $P/trust.pem"
 } >"$LAB/all.yaml"
-sed -i -e "/name: down/,/trust_store/s|port: $REG}|port: $REFUSED}|" "$LAB/all.yaml"
+sed -i -e "/name: down/,/trust_store/s|port: $REG}|port: $REFUSED}|" \
+	-e "/name: srv$/,/trust_store/s|{host: 127.0.0.1, port: $REG}|{discover: dns, domain: example.com, resolver: \"127.0.0.1:$DNSPORT\"}|" \
+	"$LAB/all.yaml"
 check "config is valid" "$BIN/certprobe" check-config "$LAB/all.yaml"
 
 probe "$LAB/all.yaml"
@@ -126,6 +133,10 @@ check "alice: the signed un-REGISTER removed the binding" contains "$(stepdetail
 check "alice: the SA lifetime is recorded" contains "$(r alice details.tls_dsk_sa_lifetime)" " s"
 check "alice: the registrar verified the signed requests" \
 	grep -q "REGISTER sip:alice@example.com cseq 5 -> 200 OK" "$LAB/registrar.log"
+is srv ok
+check "srv: found by the device's SRV record" [ "$(r srv details.discovered_by)" = "_sipinternaltls._tcp.example.com SRV" ]
+check "srv: then the TLS-DSK steps" [ "$(steps srv)" = \
+	'["certificate","discover","resolve","connect","tls_handshake","challenge","dsk_handshake","register","unregister"]' ]
 is v3 ok
 check "v3: version 3 offered and used" contains "$(r v3 details.tls_dsk_offered)" "version 3"
 

@@ -3,9 +3,11 @@
 # (tests/peers/tlsdsk_registrar) on 127.0.0.1:19900-19949: a Lync-shaped registrar with a
 # throw-away PKI ("Rig" CA for the registrar, "OCS Signing CA" for users, certificates
 # published as CertProv would). Every failure knob end to end through `certprobe run`
-# (status, words of the detail, the seed's advice), then certprobed: stopping the double
-# raises the registrar alert (log sink, state file, /metrics, Alertmanager) and starting it
-# again clears it. No secret (key, signature, handshake record) in any output or log.
+# (status, words of the detail, the seed's advice), DNS SRV discovery (dnsmasq), the
+# check_clientauth plugin, then certprobed: stopping the double raises the registrar alert
+# (log sink, state file, /metrics, Alertmanager, SNMP notification through snmpd to
+# snmptrapd and the endpoint table, check_certprobe) and starting it again clears it. No
+# secret (key, signature, handshake record) in any output or log.
 set -u
 SRCDIR=${SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$SRCDIR/tests/lab/lib.sh"
@@ -14,7 +16,7 @@ SRCDIR=${SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 lab_test_init
 RC=0 OUT= ERR=
 
-REG=19900 HOME_POOL=19901 AMP=19902 DPORT=19903 REFUSED=19904 DNSPORT=19905
+REG=19900 HOME_POOL=19901 AMP=19902 DPORT=19903 REFUSED=19904 DNSPORT=19905 SNMPP=19906 TRAPP=19907
 P=$LAB/pki D=$LAB/dsk PUB=$LAB/published ID=$LAB/id
 umask 077
 users="alice notpub untrusted expired k-notenabled k-forbidden k-timeout k-stall k-badrspauth
@@ -205,10 +207,51 @@ if [ -x /usr/bin/prometheus-alertmanager ]; then
 	LAB_PIDS="$LAB_PIDS $!"
 	until_true 10 curl -fs "http://127.0.0.1:$AMP/-/ready" && AM=1
 fi
+# SNMP: a private snmpd (master agentx) forwarding notifications to snmptrapd
+SNMP=
+if command -v snmpd >/dev/null && command -v snmptrapd >/dev/null && command -v snmpget >/dev/null; then
+	export MIBS= SNMP_PERSISTENT_DIR=$LAB/persist-cli
+	mkdir -p "$LAB/snmpd" "$LAB/trapd"
+	cat >"$LAB/trapd/snmptrapd.conf" <<EOF
+[snmp] persistentDir $LAB/trapd/persist
+snmpTrapdAddr udp:127.0.0.1:$TRAPP
+authCommunity log cptrap
+format2 TRAP %V| %v\n
+EOF
+	snmptrapd -f -Lf "$LAB/trapd/trapd.log" -On -n -C -c "$LAB/trapd/snmptrapd.conf" \
+		-p "$LAB/trapd/pid" >/dev/null 2>&1 &
+	LAB_PIDS="$LAB_PIDS $!"
+	cat >"$LAB/snmpd/snmpd.conf" <<EOF
+[snmp] persistentDir $LAB/snmpd/persist
+agentaddress udp:127.0.0.1:$SNMPP
+master agentx
+agentXSocket $LAB/agentx.sock
+agentXPerms 0660 0770
+agentXTimeout 1
+agentXRetries 1
+rocommunity cpmon 127.0.0.1
+trap2sink 127.0.0.1:$TRAPP cptrap
+EOF
+	snmpd -f -Lf "$LAB/snmpd/snmpd.log" -C -c "$LAB/snmpd/snmpd.conf" -p "$LAB/snmpd/pid" &
+	LAB_PIDS="$LAB_PIDS $!"
+	SNMP=1
+fi
+ROOT=.1.3.6.1.4.1.8072.9999.9999.1
+OBJ=$ROOT.1
+idx() { local s=$1 i out=${#1}; for ((i = 0; i < ${#s}; i++)); do out="$out.$(printf '%d' "'${s:i:1}")"; done; echo "$out"; }
+EPIDX="1.$(idx "127.0.0.1:$REG")" # registrar(1), then the endpoint key
+ep_state_is() { [ "$(snmpget -v2c -c cpmon -On -Oqv -t 2 -r 1 127.0.0.1:$SNMPP "$OBJ.7.1.3.$EPIDX" 2>/dev/null)" = "$1" ]; }
+trap_has() { # NOTIF SEVERITY: an endpoint notification for the registrar with that severity
+	grep "OID: $ROOT.0.$1|" "$LAB/trapd/trapd.log" 2>/dev/null | grep "$OBJ.7.1.3.$EPIDX = " |
+		grep -q "$OBJ.8.3.0 = INTEGER: $2"
+}
 {
 	echo "probe:"
 	echo "  state_dir: $LAB/dstate"
 	echo "  listen: 127.0.0.1:$DPORT"
+	if [ -n "$SNMP" ]; then
+		echo "  snmp: {agentx: \"unix:$LAB/agentx.sock\", ping_interval: 1s}"
+	fi
 	echo "defaults: {interval: 1s, timeout: 1500ms, max_attempts: 2}"
 	if [ -n "$AM" ]; then
 		echo "alerting:"
@@ -228,13 +271,18 @@ open_alert_saved() {
 	jq -e --arg e "127.0.0.1:$REG" '[.alerts[] | select(.labels.endpoint == $e and .resolved == false)]
 		| length == 1' "$LAB/dstate/certprobed.state.json"
 }
-"$BIN/certprobed" -c "$LAB/daemon.yaml" >>"$LAB/daemon.log" 2>&1 &
+# net-snmp keeps a few allocations past snmp_shutdown(): suppressed by library name only
+LSAN_OPTIONS=suppressions=$SRCDIR/tests/integration/lsan-netsnmp.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS} \
+	"$BIN/certprobed" -c "$LAB/daemon.yaml" >>"$LAB/daemon.log" 2>&1 &
 DPID=$!
 LAB_PIDS="$LAB_PIDS $DPID"
 check "certprobed starts" until_true 10 curl -fs "http://127.0.0.1:$DPORT/-/healthy"
 check "daemon: the TLS-DSK logon succeeds" until_true 15 metric_eq 'certprobe_transaction_success\{transaction="logon"' 1
 check "daemon: the registrar endpoint is OK" until_true 10 \
 	metric_eq "certprobe_endpoint_state\\{endpoint=\"127.0.0.1:$REG\".*state=\"ok\"" 1
+if [ -n "$SNMP" ]; then
+	check "daemon: SNMP endpoint table: the TLS-DSK registrar is ok(1)" until_true 20 ep_state_is 1
+fi
 
 registrar_stop
 check "daemon: the stopped registrar turns HARD CRITICAL, logged as an alert" until_true 20 \
@@ -244,6 +292,10 @@ check "daemon: /metrics shows the registrar CRITICAL" until_true 10 \
 check "daemon: the open alert is in the state file" until_true 10 open_alert_saved
 if [ -n "$AM" ]; then
 	check "daemon: the alert reaches Alertmanager" until_true 10 am_has
+fi
+if [ -n "$SNMP" ]; then
+	check "daemon: certprobeEndpointStateChange critical(3) reaches snmptrapd" until_true 20 trap_has 1 3
+	check "daemon: SNMP endpoint table says critical(3)" until_true 5 ep_state_is 3
 fi
 RC=0
 "$BIN/check_certprobe" -s "$LAB/dstate" -T logon >"$LAB/cp.txt" 2>&1 || RC=$?
@@ -255,6 +307,9 @@ check "daemon: /metrics shows the registrar OK again" until_true 10 \
 	metric_eq "certprobe_endpoint_state\\{endpoint=\"127.0.0.1:$REG\".*state=\"ok\"" 1
 if [ -n "$AM" ]; then
 	check "daemon: the alert resolves in Alertmanager" until_true 15 am_gone
+fi
+if [ -n "$SNMP" ]; then
+	check "daemon: the clear (certprobeEndpointStateClear, clear(1)) reaches snmptrapd" until_true 20 trap_has 2 1
 fi
 cp_ok() { "$BIN/check_certprobe" -s "$LAB/dstate" -T logon >/dev/null 2>&1; }
 check "daemon: check_certprobe OK again (exit 0)" until_true 10 cp_ok

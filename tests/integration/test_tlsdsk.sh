@@ -20,7 +20,7 @@ REG=19900 HOME_POOL=19901 AMP=19902 DPORT=19903 REFUSED=19904 DNSPORT=19905 SNMP
 P=$LAB/pki D=$LAB/dsk PUB=$LAB/published ID=$LAB/id
 umask 077
 users="alice notpub untrusted expired k-notenabled k-forbidden k-timeout k-stall k-badrspauth
-	k-nodsk k-redirect k-v3 k-rejecths"
+	k-nodsk k-redirect k-v3 k-rejecths k-badgssapi"
 sip_lab_pki "$P" >/dev/null || exit 1
 at_users=$(for u in $users; do printf '%s@example.com ' "$u"; done)
 # shellcheck disable=SC2086 # one argument per user
@@ -88,6 +88,7 @@ logon() {
 	logon redirect k-redirect
 	logon v3 k-v3
 	logon rejecths k-rejecths
+	logon badgssapi k-badgssapi
 	logon srv alice
 	logon down alice
 	echo "  - name: mtls"
@@ -147,6 +148,7 @@ is notpub registrar_dsk_cert_rejected "401 Unauthorized again after the TLS-DSK 
 advice notpub "published the certificate to the user's home pool"
 advice notpub "get logs from every server in the pool"
 is rejecths registrar_dsk_cert_rejected "without gssapi-data, once our certificate was sent"
+is badgssapi registrar_dsk_protocol "gssapi-data: record 1: 3 bytes, short of a 5-byte header"
 is untrusted registrar_dsk_tls_alert "alert 48 unknown CA"
 is expired registrar_dsk_tls_alert "alert 45 certificate expired"
 advice expired "the next run retries"

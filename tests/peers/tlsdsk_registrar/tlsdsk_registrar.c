@@ -63,6 +63,7 @@ enum mode {
 	M_REDIRECT,   /* 301 to the home pool (-P) */
 	M_V3,         /* offer version=3 */
 	M_REJECTHS,   /* an unpublished certificate: a plain 401 instead of the final flight */
+	M_BADGSSAPI,  /* the server flight replaced by bytes that are no TLS record */
 	M_COUNT,
 };
 
@@ -77,6 +78,7 @@ static const char *const mode_names[M_COUNT] = {
     [M_REDIRECT] = "redirect",
     [M_V3] = "v3",
     [M_REJECTHS] = "rejecths",
+    [M_BADGSSAPI] = "badgssapi",
 };
 
 struct listener {
@@ -526,7 +528,11 @@ static void tunnel_step(struct conn *c, const struct req *r, const char *gssapi)
 	snprintf(extra, sizeof extra,
 	         "WWW-Authenticate: TLS-DSK opaque=\"%s\", gssapi-data=\"%s\", targetname=\"%s\", "
 	         "realm=\"%s\", version=%d\r\n",
-	         c->opaque, b64 != NULL ? b64 : "", TARGET, REALM, c->version);
+	         c->opaque,
+	         user_mode(r->from_uri) == M_BADGSSAPI ? "AAAA"
+	         : b64 != NULL                         ? b64
+	                                               : "",
+	         TARGET, REALM, c->version);
 	free(b64);
 	/* the final 401 carries no Authentication-Info: the SA signs from the next request */
 	{

@@ -151,6 +151,8 @@ static void test_handshake_and_keys(void **state)
 	                 2); /* ClientHello / server flight / client flight / CCS+Finished */
 	assert_int_equal(SSL_is_init_finished(s), 1);
 	assert_string_equal(SSL_get_version(s), "TLSv1");
+	/* no extended master secret: the key derivation is over the plain master secret */
+	assert_int_equal(SSL_get_extms_support(s), 0);
 	tlsdsk_describe(d, desc, sizeof desc);
 	assert_non_null(strstr(desc, "TLSv1 AES"));
 

@@ -5,7 +5,8 @@
  * Why the legacy settings: [MS-SIPAE] clients (LPE, SIPE) speak TLS 1.0 with RSA key
  * exchange; OpenSSL 3 refuses TLS 1.0 below security level 0 (the handshake dies with
  * internal_error, lync-certprov.md §9), and RC4 needs the legacy provider, so AES-SHA
- * suites only. Extended master secret is off because those clients do not send it.
+ * suites only. Extended master secret and encrypt-then-MAC are off because those clients
+ * do not offer them (the MS-SIPAE key derivation is over the plain master secret).
  */
 #include "transactions/clientauth/tlsdsk.h"
 
@@ -89,7 +90,8 @@ struct tlsdsk *tlsdsk_new(void *client_ssl_ctx, char *err, size_t errlen)
 		goto fail;
 	}
 	SSL_CTX_set_options(d->ctx, SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION |
-	                                SSL_OP_NO_EXTENDED_MASTER_SECRET);
+	                                SSL_OP_NO_EXTENDED_MASTER_SECRET |
+	                                SSL_OP_NO_ENCRYPT_THEN_MAC);
 	SSL_CTX_set_session_cache_mode(d->ctx, SSL_SESS_CACHE_OFF);
 	if (SSL_CTX_use_certificate(d->ctx, cert) != 1 ||
 	    SSL_CTX_use_PrivateKey(d->ctx, key) != 1) {

@@ -51,6 +51,7 @@ struct cab_opts {
 	const char *uri;
 	const char *trust, *cert, *key;
 	bool options;
+	bool tls_dsk;       /* auth: tls-dsk (a Lync-style registrar) instead of mutual TLS */
 	const char *expect; /* a status code that counts as the intended ending */
 	const char *raw;    /* append "cpu thread wall txn" (us) per counted transaction */
 	bool verbose;
@@ -141,14 +142,16 @@ static char *cab_config_text(const struct cab_opts *o, const char *state_dir)
 	                 "transactions:\n"
 	                 "  - name: bench\n"
 	                 "    type: client-auth\n"
+	                 "    auth: %s\n"
 	                 "    registrar: {host: \"%.*s\", port: %lu}\n"
 	                 "    sip_uri: \"%s\"\n"
 	                 "    trust_store: \"%s\"\n"
 	                 "    certificate: {cert: \"%s\", key: \"%s\"}\n"
 	                 "    method: %s\n"
 	                 "    timeout: 10s\n",
-	                 state_dir, (int)(colon - o->registrar), o->registrar, port, o->uri,
-	                 o->trust, o->cert, o->key, o->options ? "options" : "register");
+	                 state_dir, o->tls_dsk ? "tls-dsk" : "mtls", (int)(colon - o->registrar),
+	                 o->registrar, port, o->uri, o->trust, o->cert, o->key,
+	                 o->options ? "options" : "register");
 }
 
 static int cab_inprocess(const struct cab_opts *o)
@@ -433,7 +436,7 @@ static void cab_usage(FILE *f)
 {
 	fputs("Usage: clientauth_bench -r HOST:PORT (-P PKIDIR | --trust F --cert F --key F)\n"
 	      "                        [-u SIP_URI] [-n N] [--options] [--expect CODE]\n"
-	      "                        [--raw FILE] [-v]\n"
+	      "                        [--raw FILE] [--tls-dsk] [-v]\n"
 	      "       clientauth_bench --s-time [-n RUNS] [-v] -- openssl s_time -new ...\n"
 	      "\n"
 	      "In process: N client-auth transactions (new TCP, full mutual-TLS handshake,\n"
@@ -442,6 +445,7 @@ static void cab_usage(FILE *f)
 	      "defaults to sip:alice@rig.test. --options: one OPTIONS instead. --expect CODE:\n"
 	      "count transactions ending with that status (e.g. registrar_protocol) as good.\n"
 	      "--raw FILE: append 'cpu thread wall txn' (us) per counted transaction.\n"
+	      "--tls-dsk: auth: tls-dsk (challenge, tunnelled handshake, signed REGISTER).\n"
 	      "--s-time: run the command RUNS times (default 1); CPU per connection is the\n"
 	      "child's user+sys from wait4() divided by the connections s_time reports.\n"
 	      "Prints a table (ms) and one 'RESULT key=value ...' line. Exit 0, 1 when any\n"
@@ -460,6 +464,7 @@ int main(int argc, char **argv)
 	    {"key", required_argument, NULL, 'k'},
 	    {"n", required_argument, NULL, 'n'},
 	    {"options", no_argument, NULL, 'O'},
+	    {"tls-dsk", no_argument, NULL, 'D'},
 	    {"expect", required_argument, NULL, 'e'},
 	    {"raw", required_argument, NULL, 'R'},
 	    {"s-time", no_argument, NULL, 'S'},
@@ -508,6 +513,9 @@ int main(int argc, char **argv)
 			break;
 		case 'O':
 			o.options = true;
+			break;
+		case 'D':
+			o.tls_dsk = true;
 			break;
 		case 'e':
 			o.expect = optarg;

@@ -19,7 +19,8 @@
 static const char usage_short[] =
     "Usage: check_clientauth -H HOST [-p PORT] --sip-uri URI --trust-store FILE\n"
     "         [--cert FILE --key FILE] [--tls-name NAME] [--method register|options]\n"
-    "         [--tls-max-version 1.2|1.3] [--family ipv4|ipv6] [-n NAME]\n"
+    "         [--tls-max-version 1.2|1.3] [--family ipv4|ipv6] [--auth mtls|tls-dsk]\n"
+    "         [-n NAME]\n"
     "         [-w RANGE] [-c RANGE] [--step-warn STEP=RANGE] [--step-crit STEP=RANGE]\n"
     "         [--days-warn RANGE] [--days-crit RANGE] [-t SECONDS] [-v]\n"
     "       check_clientauth --domain DOMAIN [--resolver IP[:PORT]] --sip-uri URI ...\n"
@@ -54,6 +55,9 @@ static void help(void)
 	    " --tls-max-version 1.2|1.3, --family ipv4|ipv6\n"
 	    " --method register|options\n"
 	    "    REGISTER then un-REGISTER (default), or an OPTIONS ping.\n"
+	    " --auth mtls|tls-dsk\n"
+	    "    Mutual TLS on the connection (default), or Lync/Skype TLS-DSK inside SIP\n"
+	    "    (challenge, tunnelled handshake, signed REGISTER; needs --cert).\n"
 	    " -n, --name NAME   The name in the output (default clientauth).\n"
 	    " --config FILE, -T, --transaction NAME\n"
 	    "    Run the client-auth transaction NAME of a certprobe configuration instead\n"
@@ -64,7 +68,8 @@ static void help(void)
 	    "    Thresholds on the total time, in seconds.\n"
 	    " --step-warn STEP=RANGE, --step-crit STEP=RANGE\n"
 	    "    Thresholds on one step in seconds (steps: certificate, discover, connect,\n"
-	    "    tls_handshake, register, unregister, options); repeatable.\n"
+	    "    tls_handshake, challenge, dsk_handshake, register, unregister, options);\n"
+	    "    repeatable.\n"
 	    " --days-warn RANGE, --days-crit RANGE\n"
 	    "    Thresholds on the days left of the client and server certificates\n"
 	    "    (default --days-warn 30:).\n"
@@ -105,6 +110,7 @@ enum {
 	OPT_STEP_CRIT,
 	OPT_DAYS_WARN,
 	OPT_DAYS_CRIT,
+	OPT_AUTH,
 };
 
 int main(int argc, char **argv)
@@ -120,6 +126,7 @@ int main(int argc, char **argv)
 	    {"trust-store", required_argument, NULL, OPT_TRUST},
 	    {"tls-name", required_argument, NULL, OPT_TLS_NAME},
 	    {"method", required_argument, NULL, OPT_METHOD},
+	    {"auth", required_argument, NULL, OPT_AUTH},
 	    {"tls-max-version", required_argument, NULL, OPT_TLS_MAX},
 	    {"family", required_argument, NULL, OPT_FAMILY},
 	    {"domain", required_argument, NULL, OPT_DOMAIN},
@@ -139,7 +146,7 @@ int main(int argc, char **argv)
 	    {NULL, 0, NULL, 0},
 	};
 	const char *host = NULL, *port = "5061", *uri = NULL, *cert = NULL, *key = NULL;
-	const char *trust = NULL, *tls_name = NULL, *method = NULL, *tls_max = NULL;
+	const char *trust = NULL, *tls_name = NULL, *method = NULL, *tls_max = NULL, *auth = NULL;
 	const char *family = NULL, *domain = NULL, *resolver = NULL, *name = "clientauth";
 	struct plugin_run pr;
 	struct bbuf *y = &pr.yaml;
@@ -178,6 +185,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_METHOD:
 			method = optarg;
+			break;
+		case OPT_AUTH:
+			auth = optarg;
 			break;
 		case OPT_TLS_MAX:
 			tls_max = optarg;
@@ -279,6 +289,8 @@ int main(int argc, char **argv)
 		free(abs);
 		if (method != NULL)
 			plugin_yaml_str(y, 4, "method", method);
+		if (auth != NULL)
+			plugin_yaml_str(y, 4, "auth", auth);
 		/* expiry is judged by --days-warn/--days-crit here */
 		plugin_yaml_raw(y, 4, "warn", "{expiry_days: 0}");
 	}

@@ -126,6 +126,8 @@ int sip_request_build(struct bbuf *out, const struct sip_request_params *p)
 		return -1;
 	if (p->user_agent != NULL && !sip_field_ok(p->user_agent, SIP_FIELD_TEXT))
 		return -1;
+	if (p->authorization != NULL && !sip_field_ok(p->authorization, SIP_FIELD_TEXT))
+		return -1;
 	if (p->cseq > 0x7fffffffu || p->via_port > 65535)
 		return -1;
 	/* "Contact: *" removes every binding and is only valid with Expires: 0 (RFC 3261 10.2.2) */
@@ -163,6 +165,8 @@ int sip_request_build(struct bbuf *out, const struct sip_request_params *p)
 		sip_put(&tmp, "Expires: ", expires, "\r\n", NULL);
 	if (p->user_agent != NULL)
 		sip_put(&tmp, "User-Agent: ", p->user_agent, "\r\n", NULL);
+	if (p->authorization != NULL)
+		sip_put(&tmp, "Authorization: ", p->authorization, "\r\n", NULL);
 	sip_put(&tmp, "Content-Length: 0\r\n\r\n", NULL);
 	if (tmp.toobig)
 		goto out;

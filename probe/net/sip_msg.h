@@ -31,12 +31,13 @@ struct sip_request_params {
 	const char *via_host;   /* sent-by host, e.g. "127.0.0.1"; IPv6 is bracketed if needed */
 	unsigned via_port;      /* 0 = no port in sent-by */
 	const char *user_agent; /* "certprobe/0.x"; NULL = no User-Agent */
+	const char *authorization; /* Authorization value (TLS-DSK); NULL = none; text, no CR/LF */
 };
 
 /*
  * Appends the full request (CRLF line ends, Max-Forwards: 70, Content-Length: 0) to out:
  * request line, Via (SIP/2.0/TLS host:port;branch=...;rport), Max-Forwards, From (with tag),
- * To, Call-ID, CSeq, [Contact], [Expires], [User-Agent], Content-Length.
+ * To, Call-ID, CSeq, [Contact], [Expires], [User-Agent], [Authorization], Content-Length.
  * Returns 0, or -1 when a required field (method, request_uri, from_uri, call_id, from_tag,
  * branch, via_host) is NULL or empty, when any field holds a control character (CR, LF, ...:
  * header injection), when a token field (method, call_id, tag, branch, host) holds white

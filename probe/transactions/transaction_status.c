@@ -282,7 +282,7 @@ static const struct txn_status_info txn_status_table[] = {
 	[TXN_REGISTRAR_TLS_DSK_REQUIRED] = {RESULT_CRITICAL, "registrar_tls_dsk_required",
 		"the registrar wants Lync/Skype TLS-DSK certificate authentication inside SIP "
 		"(SIP 401 offering TLS-DSK)",
-		"this is a Lync/Skype for Business registrar: probe it with the TLS-DSK method"},
+		"this is a Lync/Skype for Business registrar: probe it with 'auth: tls-dsk'"},
 	[TXN_REGISTRAR_AUTH_REJECTED] = {RESULT_CRITICAL, "registrar_auth_rejected",
 		"the registrar refused the logon (SIP 403)",
 		"read the reason: the certificate's identity (CN/SAN) must match the SIP URI, and "
@@ -327,6 +327,52 @@ static const struct txn_status_info txn_status_table[] = {
 		"a file the probe is configured with cannot be read",
 		"check that the file named in the detail exists and is readable by the probe user; "
 		"the target was not judged"},
+
+	/* client-auth with auth: tls-dsk; the actions follow the seed's "Registrar problem" */
+	[TXN_REGISTRAR_NO_TLS_DSK] = {RESULT_CRITICAL, "registrar_no_tls_dsk",
+		"registrar problem: the registrar offers no TLS-DSK certificate authentication (its "
+		"401 names only other schemes), so a phone that signed in with its PIN cannot log on",
+		"enable certificate authentication on the Registrar (TLS-DSK with the CertProv "
+		"sts-uri); check the Registrar's health and alerts; the next run retries"},
+	[TXN_REGISTRAR_DSK_CERT_REJECTED] = {RESULT_CRITICAL, "registrar_dsk_cert_rejected",
+		"cannot publish certificate due to Registrar problem: after the TLS-DSK handshake "
+		"the registrar asked again (SIP 401): the certificate was not published or is not "
+		"trusted",
+		"check that CertProv published the certificate to the user's home pool and that the "
+		"Registrar trusts the OCS signing CA; check the Registrar's health and alerts and get "
+		"logs from every server in the pool (the device may be directed to any of them); "
+		"the next run retries"},
+	[TXN_REGISTRAR_DSK_TLS_ALERT] = {RESULT_CRITICAL, "registrar_dsk_tls_alert",
+		"registrar problem: the TLS handshake tunnelled in gssapi-data failed (a TLS alert "
+		"inside the SIP exchange)",
+		"read the alert in the detail (unknown CA, bad or expired certificate, no shared "
+		"cipher); check the Registrar's health and alerts and get logs from every server in "
+		"the pool; the next run retries"},
+	[TXN_REGISTRAR_DSK_FORBIDDEN] = {RESULT_CRITICAL, "registrar_dsk_forbidden",
+		"registrar problem: the registrar refused the TLS-DSK logon (SIP 403, ms-diagnostics "
+		"id and reason in the detail)",
+		"look the ms-diagnostics id up in the Registrar's logs; check the Registrar's health "
+		"and alerts and get logs from every server in the pool; the next run retries"},
+	[TXN_REGISTRAR_DSK_USER_NOT_ENABLED] = {RESULT_CRITICAL, "registrar_dsk_user_not_enabled",
+		"the user is not enabled for SIP or does not exist (SIP 404, ms-diagnostics 4005)",
+		"enable the user for Lync/Skype on its home pool and check the SIP URI; the next run "
+		"retries"},
+	[TXN_REGISTRAR_DSK_TIMEOUT] = {RESULT_CRITICAL, "registrar_dsk_timeout",
+		"registrar problem: the registrar did not complete the TLS-DSK logon in time (SIP 504 "
+		"or no answer)",
+		"check the Registrar's health and alerts, its back end and the home pool; get logs "
+		"from every server in the pool (the device may be directed to any of them); the next "
+		"run retries"},
+	[TXN_REGISTRAR_DSK_BAD_RSPAUTH] = {RESULT_CRITICAL, "registrar_dsk_bad_rspauth",
+		"the registrar's answer is not signed with the TLS-DSK session key (Authentication-Info "
+		"rspauth missing or wrong): a man in the middle or a key mismatch",
+		"check what sits between the probe and the Registrar (SIP proxies, load balancers "
+		"rewriting messages) and the Registrar's logs; the next run retries"},
+	[TXN_REGISTRAR_DSK_PROTOCOL] = {RESULT_CRITICAL, "registrar_dsk_protocol",
+		"registrar problem: the TLS-DSK exchange broke the protocol (malformed WWW-Authenticate, "
+		"gssapi-data or Authentication-Info)",
+		"check that the address points at a Lync/Skype Registrar and read the detail; get "
+		"logs from every server in the pool; the next run retries"},
 };
 /* clang-format on */
 

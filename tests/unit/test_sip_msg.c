@@ -272,6 +272,29 @@ static void test_build_to_defaults_to_from(void **state)
 	bbuf_free(&b);
 }
 
+/* TLS-DSK: an Authorization header before Content-Length; no line break may ride in it */
+static void test_build_authorization(void **state)
+{
+	struct sip_request_params p = register_params();
+	struct bbuf b;
+
+	(void)state;
+	p.authorization = "TLS-DSK qop=\"auth\", realm=\"SIP Communications Service\", "
+	                  "targetname=\"fe1\", gssapi-data=\"FgMB\", version=4";
+	bbuf_init(&b, 4096);
+	assert_int_equal(sip_request_build(&b, &p), 0);
+	assert_non_null(strstr(
+	    (char *)b.data, "\r\nUser-Agent: certprobe/0.1\r\nAuthorization: TLS-DSK qop=\"auth\", "
+	                    "realm=\"SIP Communications Service\", targetname=\"fe1\", "
+	                    "gssapi-data=\"FgMB\", version=4\r\nContent-Length: 0\r\n\r\n"));
+	bbuf_reset(&b);
+	p.authorization = "TLS-DSK x\r\nX-Evil: 1";
+	assert_int_equal(sip_request_build(&b, &p), -1);
+	p.authorization = "";
+	assert_int_equal(sip_request_build(&b, &p), -1);
+	bbuf_free(&b);
+}
+
 static void assert_refused(const struct sip_request_params *p)
 {
 	struct bbuf b;
@@ -1097,6 +1120,7 @@ int main(void)
 	    cmocka_unit_test(test_build_register),
 	    cmocka_unit_test(test_build_options_without_contact),
 	    cmocka_unit_test(test_build_to_defaults_to_from),
+	    cmocka_unit_test(test_build_authorization),
 	    cmocka_unit_test(test_build_injection_refused),
 	    cmocka_unit_test(test_build_missing_and_range),
 	    cmocka_unit_test(test_build_branch_cookie_and_star),

@@ -291,6 +291,16 @@ static void handle_method(struct cfg_loader *ld, struct cfg_node *node, void *ob
 		               cfg_walk_clip(s, buf, sizeof buf));
 }
 
+static void handle_auth(struct cfg_loader *ld, struct cfg_node *node, void *obj,
+                        const struct cfg_key *key)
+{
+	static const enum clientauth_auth v[] = {CLIENTAUTH_AUTH_MTLS, CLIENTAUTH_AUTH_TLS_DSK};
+	int i = cfg_walk_choice2(ld, node, "bad auth", "mtls", "tls-dsk");
+
+	if (i >= 0)
+		*(enum clientauth_auth *)cfg_walk_field(obj, key) = v[i];
+}
+
 /* ---- the table ---- */
 
 enum clientauth_key {
@@ -300,6 +310,7 @@ enum clientauth_key {
 	CA_K_TRUST_STORE,
 	CA_K_METHOD,
 	CA_K_EXPIRES,
+	CA_K_AUTH,
 	CA_K_COUNT,
 };
 
@@ -337,6 +348,11 @@ const struct cfg_key clientauth_conf_keys[] = {
                       .offset = offsetof(struct clientauth_conf, expires),
                       .min = 1,
                       .max = 86400},
+    [CA_K_AUTH] = {.key = "auth",
+                   .kind = CFG_SCALAR,
+                   .handler = handle_auth,
+                   .offset = offsetof(struct clientauth_conf, auth),
+                   .hint = "mtls (mutual TLS, the default) or tls-dsk (Lync/Skype TLS-DSK)"},
     [CA_K_COUNT] = {.key = NULL},
 };
 _Static_assert(CA_K_COUNT <= CFG_KEYS_MAX, "cfg_found must cover every client-auth key");
@@ -376,6 +392,18 @@ void clientauth_conf_check(struct cfg_loader *ld, const struct config *cfg, stru
 	const struct txn_conf *src;
 	char buf[80];
 
+	if (cc->auth == CLIENTAUTH_AUTH_TLS_DSK && found->value[CA_K_AUTH] != NULL) {
+		if (found->value[CA_K_CERTIFICATE] == NULL)
+			cfg_walk_error(
+			    ld, found->value[CA_K_AUTH], NULL,
+			    "auth: tls-dsk logs on with a certificate: add 'certificate' "
+			    "({from: ...} or {cert, key})");
+		if (cc->sip_method != SIP_METHOD_REGISTER)
+			cfg_walk_error(
+			    ld, found->value[CA_K_METHOD], NULL,
+			    "auth: tls-dsk logs on with REGISTER: 'method: options' does not "
+			    "apply");
+	}
 	if (cc->certificate.from == NULL || from == NULL)
 		return;
 	src = config_find_txn(cfg, cc->certificate.from);

@@ -19,6 +19,12 @@ enum registrar_discovery {
 
 enum addr_family { ADDR_FAMILY_IPV4 = 0, ADDR_FAMILY_IPV6 };
 
+/* How the certificate logs on (auth:). */
+enum clientauth_auth {
+	CLIENTAUTH_AUTH_MTLS = 0, /* mutual TLS on the connection (generic registrars) */
+	CLIENTAUTH_AUTH_TLS_DSK,  /* TLS-DSK inside SIP (Lync/Skype, MS-SIPAE; clientauth_dsk.c) */
+};
+
 struct registrar_conf {
 	enum registrar_discovery discover;
 	char *host;     /* STATIC: name or IP literal */
@@ -45,6 +51,7 @@ struct clientauth_conf {
 	char *trust_store;          /* the device's roots (PEM); required */
 	enum sip_method sip_method; /* method: register (default) or options */
 	unsigned expires;           /* Expires of the REGISTER, default 60 s */
+	enum clientauth_auth auth;  /* auth: mtls (default) or tls-dsk */
 };
 
 /* The keys of a client-auth transaction (txn_type.keys). */
@@ -58,7 +65,7 @@ void clientauth_conf_free(void *spec);
 
 /*
  * txn_type.conf_check: certificate.from must name a transaction whose type issues
- * certificates (an enrollment).
+ * certificates (an enrollment); auth: tls-dsk needs a certificate and method register.
  */
 void clientauth_conf_check(struct cfg_loader *ld, const struct config *cfg, struct txn_conf *conf,
                            const struct cfg_found *found);

@@ -11,6 +11,7 @@
 
 #include <event2/util.h>
 
+#include "core/bbuf.h"
 #include "net/dns.h"
 #include "net/sip_msg.h"
 #include "net/tls_conn.h"
@@ -86,6 +87,11 @@ struct clientauth_txn {
 	struct sip_response resp;
 	bool bad_response;
 	char bad_why[160];
+	bool unreg_sent;
+
+	/* auth: tls-dsk (clientauth_dsk.c); NULL / empty for mtls */
+	struct ca_dsk *dsk;
+	struct bbuf raw; /* the raw bytes of the last final response */
 };
 
 /* Fail the run with st (the first failure wins); returns STEP_DONE. */
@@ -96,6 +102,26 @@ void ca_resume(struct clientauth_txn *t);
 /* End the run: close steps, apply thresholds, call back once. */
 void ca_finish(struct clientauth_txn *t);
 void ca_addr_string(const struct dns_addr *a, char *buf, size_t len);
+
+/* Send a request; authorization: the Authorization value or NULL. 0 or -1. */
+int ca_send_request(struct clientauth_txn *t, const char *method, int expires,
+                    const char *authorization);
+/* The status of a SIP refusal (401 → unauthorized or tls_dsk_required, 403, 404, ...). */
+enum txn_status ca_sip_status(const struct sip_response *r);
+
+/* The TLS-DSK steps (clientauth_dsk.c), for auth: tls-dsk. */
+/* After the TLS handshake: the first REGISTER (the "challenge" step). */
+enum step_ret ca_dsk_start(struct clientauth_txn *t);
+/* A final response (not a redirect) arrived for a TLS-DSK step; text describes it. */
+enum step_ret ca_dsk_response(struct clientauth_txn *t, const char *text);
+/* The signed Authorization value for the next request, or NULL without an SA; valid until
+ * the next call. */
+const char *ca_dsk_authorization(struct clientauth_txn *t, const char *method, int expires);
+/* The un-REGISTER's 2xx: its rspauth verified (TXN_OK without an SA), else why. */
+enum txn_status ca_dsk_unregister_check(struct clientauth_txn *t, char *why, size_t wlen);
+/* The deadline hit a TLS-DSK step: fail the run with what was waited for. */
+void ca_dsk_deadline(struct clientauth_txn *t, double secs);
+void ca_dsk_free(struct clientauth_txn *t); /* NULL-safe, idempotent */
 
 /* The discovery and resolution steps (clientauth_discover.c). */
 enum step_ret ca_discover_start(struct clientauth_txn *t);

@@ -263,7 +263,8 @@ static enum step_ret conn_error(struct clientauth_txn *t)
 
 /* ---- SIP ---- */
 
-static int send_request(struct clientauth_txn *t, const char *method, int expires)
+int ca_send_request(struct clientauth_txn *t, const char *method, int expires,
+                    const char *authorization)
 {
 	const struct tls_peer_info *pi = tls_conn_peer(t->conn);
 	char ruri[300], branch[24], ua[48];
@@ -292,10 +293,17 @@ static int send_request(struct clientauth_txn *t, const char *method, int expire
 	p.via_host = pi->local_ip;
 	p.via_port = pi->local_port;
 	p.user_agent = ua;
-	bbuf_init(&out, 8192);
+	p.authorization = authorization;
+	bbuf_init(&out, 32768);
 	rc = sip_request_build(&out, &p);
 	if (rc == 0) {
-		log_debug("sip: > %s", (const char *)out.data);
+		/* a TLS-DSK request holds signatures and handshake records: its first line only */
+		if (authorization != NULL)
+			log_debug("sip: > %.*s (TLS-DSK)",
+			          (int)strcspn((const char *)out.data, "\r"),
+			          (const char *)out.data);
+		else
+			log_debug("sip: > %s", (const char *)out.data);
 		rc = tls_conn_send(t->conn, out.data, out.len);
 	}
 	bbuf_free(&out);
@@ -326,6 +334,10 @@ static bool take_response(struct clientauth_txn *t)
 			snprintf(t->bad_why, sizeof t->bad_why, "%s%s",
 			         ret == SIP_PARSE_TOOBIG ? "response too large: " : "", err);
 			return true;
+		}
+		if (t->spec->auth == CLIENTAUTH_AUTH_TLS_DSK && r.code >= 200) {
+			bbuf_reset(&t->raw);
+			bbuf_append(&t->raw, in->data, used);
 		}
 		memmove(in->data, in->data + used, in->len - used);
 		in->len -= used;
@@ -403,7 +415,7 @@ static void response_text(const struct sip_response *r, char *buf, size_t len)
 		snprintf(buf + n, len - (size_t)n, "; Retry-After: %d s", r->retry_after);
 }
 
-static enum txn_status sip_status(const struct sip_response *r)
+enum txn_status ca_sip_status(const struct sip_response *r)
 {
 	switch (r->code) {
 	case 401:
@@ -484,7 +496,8 @@ static enum step_ret step_request_send(struct clientauth_txn *t)
 	bool reg = t->spec->sip_method == SIP_METHOD_REGISTER;
 
 	t->step = txn_step_begin(&t->result, reg ? "register" : "options");
-	if (send_request(t, reg ? "REGISTER" : "OPTIONS", reg ? (int)t->spec->expires : -1) == -1)
+	if (ca_send_request(t, reg ? "REGISTER" : "OPTIONS", reg ? (int)t->spec->expires : -1,
+	                    NULL) == -1)
 		return ca_fail(t, TXN_PROBE_INTERNAL, "cannot build or send the SIP request");
 	t->waiting = true;
 	return STEP_WAIT;
@@ -511,11 +524,13 @@ static enum step_ret step_request_done(struct clientauth_txn *t)
 		txn_result_fact(&t->result, "sip_server", "%s", t->resp.server);
 	if (t->resp.code == 301 || t->resp.code == 302)
 		return follow_redirect(t, text);
+	if (t->spec->auth == CLIENTAUTH_AUTH_TLS_DSK)
+		return ca_dsk_response(t, text);
 	if (t->resp.code >= 300) {
 		if (t->resp.www_authenticate[0] != '\0')
 			txn_result_fact(&t->result, "www_authenticate", "%s",
 			                t->resp.www_authenticate);
-		return ca_fail(t, sip_status(&t->resp), "%s", text);
+		return ca_fail(t, ca_sip_status(&t->resp), "%s", text);
 	}
 	if (!reg) {
 		txn_step_end(&t->result, t->step, TXN_OK, "%s", text);
@@ -535,7 +550,8 @@ static enum step_ret step_unregister_send(struct clientauth_txn *t)
 {
 	t->step = txn_step_begin(&t->result, "unregister");
 	t->have_response = t->bad_response = false;
-	if (send_request(t, "REGISTER", 0) == -1) {
+	t->unreg_sent = true;
+	if (ca_send_request(t, "REGISTER", 0, ca_dsk_authorization(t, "REGISTER", 0)) == -1) {
 		txn_step_end(&t->result, t->step, TXN_REGISTRAR_UNREGISTER_FAILED,
 		             "cannot send the un-REGISTER");
 		txn_result_finding(&t->result, TXN_REGISTRAR_UNREGISTER_FAILED,
@@ -551,7 +567,14 @@ static enum step_ret step_unregister_done(struct clientauth_txn *t)
 	char text[TXN_DETAIL_LEN];
 
 	if (t->have_response && t->resp.code < 300) {
+		char why[TXN_DETAIL_LEN];
+		enum txn_status st = ca_dsk_unregister_check(t, why, sizeof why);
 		response_text(&t->resp, text, sizeof text);
+		if (st != TXN_OK) {
+			txn_step_end(&t->result, t->step, st, "%s: %s", text, why);
+			txn_result_finding(&t->result, st, "un-REGISTER %s: %s", text, why);
+			return STEP_DONE;
+		}
 		txn_step_end(&t->result, t->step, TXN_OK, "%s; binding removed", text);
 		return STEP_DONE;
 	}
@@ -621,11 +644,13 @@ static enum step_ret txn_step(struct clientauth_txn *t)
 				return r;
 			ca_token(t->call_id, 24);
 			ca_token(t->from_tag, 12);
+			if (t->spec->auth == CLIENTAUTH_AUTH_TLS_DSK)
+				return ca_dsk_start(t);
 			return step_request_send(t);
 		}
 		return step_request_done(t);
 	case CA_UNREGISTER:
-		if (t->cseq == 1)
+		if (!t->unreg_sent)
 			return step_unregister_send(t);
 		return step_unregister_done(t);
 	case CA_DONE:
@@ -686,6 +711,10 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 		        t->host, t->port, secs);
 		break;
 	case CA_REQUEST:
+		if (t->dsk != NULL) {
+			ca_dsk_deadline(t, secs);
+			break;
+		}
 		ca_fail(t, TXN_TIMEOUT,
 		        "no SIP answer to the %s within %.1f s (the registrar "
 		        "completed TLS but stalled)",
@@ -717,6 +746,7 @@ static void *clientauth_txn_start(const struct txn_env *env, const struct txn_co
 	t->cb = cb;
 	t->arg = arg;
 	split_sip_uri(t->spec->sip_uri, t->user, sizeof t->user, t->domain, sizeof t->domain);
+	bbuf_init(&t->raw, SIP_MAX_HEADER_BYTES + SIP_MAX_BODY + 8);
 	txn_result_init_for(&t->result, conf);
 	t->timer = evtimer_new(env->base, on_deadline, t);
 	t->kick = evtimer_new(env->base, on_kick, t);
@@ -739,6 +769,8 @@ static void clientauth_txn_free(void *run)
 	dns_cancel(t->resolve_q);
 	tls_ctx_cancel(t->env.tls, t);
 	tls_conn_close(t->conn);
+	ca_dsk_free(t);
+	bbuf_free(&t->raw);
 	event_free(t->timer);
 	event_free(t->kick);
 	free(t);
@@ -750,6 +782,8 @@ static const char *clientauth_protocol(const struct txn_conf *conf)
 {
 	const struct clientauth_conf *cc = conf->spec;
 
+	if (cc->auth == CLIENTAUTH_AUTH_TLS_DSK)
+		return "sip-tls-dsk";
 	return cc->sip_method == SIP_METHOD_REGISTER ? "sip-register" : "sip-options";
 }
 
@@ -785,8 +819,8 @@ static void clientauth_describe(const struct txn_conf *conf, char *buf, size_t l
 }
 
 static const char *const clientauth_steps[] = {
-    "certificate",   "discover", "discover_fallback", "resolve",    "connect",
-    "tls_handshake", "register", "options",           "unregister", NULL,
+    "certificate", "discover", "discover_fallback", "resolve",   "connect",       "tls_handshake",
+    "register",    "options",  "unregister",        "challenge", "dsk_handshake", NULL,
 };
 
 const struct txn_type clientauth_txn_type = {

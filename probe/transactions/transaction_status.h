@@ -135,19 +135,18 @@ enum txn_status {
 	TXN_PROBE_FILE_UNREADABLE = 87,
 
 	/*
-	 * client-auth, auth: tls-dsk (Lync/Skype TLS-DSK, MS-SIPAE). Numbered from 120 on the
-	 * tlsdsk branch while phone-bootstrap rows take 88 on: the integrator renumbers this
-	 * block to follow them (the golden list in tests/unit/test_transaction_status.c and the
-	 * MIB's generated enumeration follow these numbers).
+	 * client-auth, auth: tls-dsk (Lync/Skype TLS-DSK, MS-SIPAE), after the phone-bootstrap
+	 * rows (88-112). The golden list in tests/unit/test_transaction_status.c and the MIB's
+	 * generated enumeration follow these numbers.
 	 */
-	TXN_REGISTRAR_NO_TLS_DSK = 120,
-	TXN_REGISTRAR_DSK_CERT_REJECTED = 121,
-	TXN_REGISTRAR_DSK_TLS_ALERT = 122,
-	TXN_REGISTRAR_DSK_FORBIDDEN = 123,
-	TXN_REGISTRAR_DSK_USER_NOT_ENABLED = 124,
-	TXN_REGISTRAR_DSK_TIMEOUT = 125,
-	TXN_REGISTRAR_DSK_BAD_RSPAUTH = 126,
-	TXN_REGISTRAR_DSK_PROTOCOL = 127,
+	TXN_REGISTRAR_NO_TLS_DSK = 113,
+	TXN_REGISTRAR_DSK_CERT_REJECTED = 114,
+	TXN_REGISTRAR_DSK_TLS_ALERT = 115,
+	TXN_REGISTRAR_DSK_FORBIDDEN = 116,
+	TXN_REGISTRAR_DSK_USER_NOT_ENABLED = 117,
+	TXN_REGISTRAR_DSK_TIMEOUT = 118,
+	TXN_REGISTRAR_DSK_BAD_RSPAUTH = 119,
+	TXN_REGISTRAR_DSK_PROTOCOL = 120,
 
 	TXN_STATUS_COUNT /* one past the highest number; not a status */
 };

@@ -113,23 +113,23 @@ static const struct golden_status {
     {85, "probe_file_not_regular"},
     {86, "probe_file_too_large"},
     {87, "probe_file_unreadable"},
-    {120, "registrar_no_tls_dsk"},
-    {121, "registrar_dsk_cert_rejected"},
-    {122, "registrar_dsk_tls_alert"},
-    {123, "registrar_dsk_forbidden"},
-    {124, "registrar_dsk_user_not_enabled"},
-    {125, "registrar_dsk_timeout"},
-    {126, "registrar_dsk_bad_rspauth"},
-    {127, "registrar_dsk_protocol"},
+    {113, "registrar_no_tls_dsk"},
+    {114, "registrar_dsk_cert_rejected"},
+    {115, "registrar_dsk_tls_alert"},
+    {116, "registrar_dsk_forbidden"},
+    {117, "registrar_dsk_user_not_enabled"},
+    {118, "registrar_dsk_timeout"},
+    {119, "registrar_dsk_bad_rspauth"},
+    {120, "registrar_dsk_protocol"},
 };
 
 /* Numbers of retired statuses: no row, never reused. None yet (UINT_MAX: the end). */
 static const unsigned retired[] = {
-    /* BEGIN tlsdsk placeholder (integrator: delete this block when the phone-bootstrap rows
-     * from 88 are merged and the tlsdsk rows renumbered to follow them) */
+    /* BEGIN phone-bootstrap placeholder (88-112 are the phone-bootstrap rows; delete this
+     * block when they are merged) */
     88, 89, 90, 91, 92, 93, 94, 95, 96, 97, 98, 99, 100, 101, 102, 103, 104, 105, 106, 107, 108,
-    109, 110, 111, 112, 113, 114, 115, 116, 117, 118, 119,
-    /* END tlsdsk placeholder */
+    109, 110, 111, 112,
+    /* END phone-bootstrap placeholder */
     UINT_MAX};
 
 static bool is_retired(unsigned n)

@@ -813,6 +813,12 @@ static struct sf_state *parse_state(const char *path, const char *text, size_t l
 	return s;
 }
 
+struct sf_state *statefile_parse(const char *name, const char *text, size_t len, char *err,
+                                 size_t errlen)
+{
+	return parse_state(name, text, len, err, errlen);
+}
+
 void statefile_state_free(struct sf_state *s)
 {
 	if (s == NULL)

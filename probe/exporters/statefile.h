@@ -142,6 +142,12 @@ struct sf_state *statefile_load(const char *path, char *err, size_t errlen);
  */
 struct sf_state *statefile_load_some(const char *path, const char *txn, const char *endpoint,
                                      char *err, size_t errlen);
+/*
+ * Parse a document held in memory, as statefile_load does a file (name stands for the
+ * path in messages): the status page reads a cached record so, wrapped in a document.
+ */
+struct sf_state *statefile_parse(const char *name, const char *text, size_t len, char *err,
+                                 size_t errlen);
 void statefile_state_free(struct sf_state *s);
 const struct sf_txn *statefile_find_txn(const struct sf_state *s, const char *name);
 

@@ -295,7 +295,7 @@ static void test_title_and_cards(void **state)
 	    out, "<span class=\"cert exp-crit\" data-role=\"server\">server: expired 1 d ago"));
 	assert_non_null(strstr(out, "<span class=\"cert\" data-role=\"CA\">CA: 365 d left</span>"));
 	/* one bar per run, a sparkline */
-	assert_non_null(strstr(out, "<rect class=\"s-critical\" x=\"8\" y=\"0\""));
+	assert_non_null(strstr(out, "<rect class=\"s-critical\" x=\"12\" y=\"0\""));
 	assert_non_null(strstr(out, "<svg class=\"spark\""));
 	free(out);
 	fixture_free(&f);

@@ -92,7 +92,9 @@ void statuspage_rows_failure(struct bbuf *b, const struct snapshot_txn *t,
 {
 	const struct txn_status_info *si = txn_status_info(t->reason);
 
-	statuspage_fmt_put(b, "<div class=\"failure\">\n<dl>\n<dt>Error</dt><dd class=\"error\">");
+	/* a run that worked with a finding (WARNING) has no Error: say what was found */
+	bbuf_appendf(b, "<div class=\"failure\">\n<dl>\n<dt>%s</dt><dd class=\"error\">",
+	             t->status == TXN_OK ? "Finding" : "Error");
 	statuspage_fmt_error(b, t->reason, t->detail);
 	statuspage_fmt_put(b, "</dd>\n<dt>Diagnosis</dt><dd class=\"diagnosis\">");
 	html_escape_append(b, si->action);

@@ -12,7 +12,7 @@
 
 #define SPARK_W 120
 #define SPARK_H 28
-#define BAR_W 4 /* a bar and its gap, in viewBox units */
+#define BAR_W 6 /* a bar and its gap, in viewBox units */
 #define BAR_H 20
 
 /* The first entry of the last max of h. */
@@ -68,7 +68,7 @@ void statuspage_svg_timeline(struct bbuf *b, const struct history *h, size_t max
 		enum result_class r = (enum result_class)e->result;
 		bbuf_appendf(
 		    b, "<rect class=\"%s\" x=\"%zu\" y=\"0\" width=\"%d\" height=\"%d\"><title>",
-		    statuspage_fmt_class(r), (i - from) * BAR_W, BAR_W - 1, BAR_H);
+		    statuspage_fmt_class(r), (i - from) * BAR_W, BAR_W - 2, BAR_H);
 		bbuf_appendf(b, "#%u %s ", e->index, result_class_name(r));
 		html_escape_append(b, txn_status_code((enum txn_status)e->status));
 		bbuf_append(b, " ", 1);

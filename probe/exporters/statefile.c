@@ -112,6 +112,31 @@ static json_t *result_json(const struct txn_result *r)
 	    (json_int_t)r->duration_us, "steps", steps, "findings", findings, "facts", facts);
 }
 
+/*
+ * The ring, oldest first: {"end", "us", "status", "result", "code", "steps":[[name, us],
+ * ...]} per run. Keys are short: 10,000 transactions keep 20 runs each.
+ */
+static json_t *history_json(const struct history *h)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < history_count(h); i++) {
+		const struct history_entry *e = history_get(h, i);
+		json_t *steps = json_array();
+		for (size_t k = 0; k < e->n_steps && k < HISTORY_MAX_STEPS; k++)
+			json_array_append_new(steps,
+			                      json_pack("[s, I]", e->steps[k].name,
+			                                (json_int_t)e->steps[k].duration_us));
+		json_array_append_new(
+		    a, json_pack("{s:I, s:I, s:s, s:s, s:i, s:o}", "end", (json_int_t)e->end, "us",
+		                 (json_int_t)e->duration_us, "status",
+		                 txn_status_code((enum txn_status)e->status), "result",
+		                 result_class_name((enum result_class)e->result), "code",
+		                 (int)e->protocol_code, "steps", steps));
+	}
+	return a;
+}
+
 static char *dump(json_t *j)
 {
 	char *s =
@@ -135,12 +160,17 @@ char *statefile_txn_json(const struct sf_txn *t)
 	                         (json_int_t)t->runs[RESULT_CRITICAL], "unknown",
 	                         (json_int_t)t->runs[RESULT_UNKNOWN]);
 
-	return dump(json_pack("{s:s, s:s, s:s, s:s, s:I, s:o, s:o, s:I, s:I, s:o}", "name", t->name,
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:o, s:o, s:I, s:I, s:o}", "name", t->name,
 	                      "type", t->type, "endpoint", t->endpoint, "endpoint_kind",
 	                      t->endpoint_kind, "interval_ms", (json_int_t)t->interval_ms, "health",
 	                      health_json(&t->health), "runs", runs, "last_run",
 	                      (json_int_t)t->last_run, "last_success", (json_int_t)t->last_success,
-	                      "last", t->have_last ? result_json(&t->last) : json_null()));
+	                      "last", t->have_last ? result_json(&t->last) : json_null());
+
+	/* last in the record: a reader scanning for the head of a record never reaches it */
+	if (o != NULL && history_count(t->history) > 0)
+		json_object_set_new(o, "history", history_json(t->history));
+	return dump(o);
 }
 
 char *statefile_endpoint_json(const struct sf_endpoint *e)
@@ -604,6 +634,56 @@ static int result_load(struct sf_check *ck, json_t *o, const char *name, struct 
 	return 0;
 }
 
+/* The persisted ring (see history_json) into a new history; NULL when there is none. */
+static int history_load(struct sf_check *ck, json_t *o, struct history **out)
+{
+	json_t *a, *v;
+	size_t i;
+
+	*out = NULL;
+	ck->where = "";
+	if (jarray(ck, o, "history", HISTORY_MAX_CAPACITY, &a) == -1)
+		return -1;
+	if (a == NULL || json_array_size(a) == 0)
+		return 0;
+	*out = history_new(json_array_size(a));
+	ck->where = "history[]";
+	json_array_foreach(a, i, v)
+	{
+		struct history_entry e;
+		enum result_class rc;
+		long long code;
+		json_t *steps, *st;
+		size_t k;
+		memset(&e, 0, sizeof e);
+		if (!json_is_object(v))
+			return check_fail(ck, "", "is not an object");
+		if (jtime(ck, v, "end", &e.end) == -1 ||
+		    jcount(ck, v, "us", &e.duration_us) == -1 ||
+		    jclass(ck, v, "result", &rc) == -1 ||
+		    jrange(ck, v, "code", 0, 999, &code) == -1 ||
+		    jarray(ck, v, "steps", HISTORY_MAX_STEPS, &steps) == -1)
+			return -1;
+		e.status = (uint16_t)status_parse(jstr(v, "status"));
+		e.result = (uint8_t)rc;
+		e.protocol_code = (int32_t)code;
+		json_array_foreach(steps, k, st)
+		{
+			json_t *us = json_array_get(st, 1);
+			if (!json_is_array(st) || json_array_size(st) != 2 ||
+			    !json_is_string(json_array_get(st, 0)) || !json_is_integer(us) ||
+			    json_integer_value(us) < 0 || json_integer_value(us) > UINT32_MAX)
+				return check_fail(ck, "steps[]", "is not [name, microseconds]");
+			e.steps[e.n_steps].name =
+			    txn_step_name_intern(json_string_value(json_array_get(st, 0)));
+			e.steps[e.n_steps++].duration_us = (uint32_t)json_integer_value(us);
+		}
+		history_add(*out, &e);
+	}
+	ck->where = "";
+	return 0;
+}
+
 static int txn_load(struct sf_check *ck, json_t *o, struct sf_txn *t)
 {
 	json_t *runs = json_object_get(o, "runs"), *last = json_object_get(o, "last");
@@ -636,6 +716,11 @@ static int txn_load(struct sf_check *ck, json_t *o, struct sf_txn *t)
 		if (result_load(ck, last, t->name, &t->last) == -1)
 			return -1;
 		t->have_last = true;
+	}
+	if (history_load(ck, o, &t->history) == -1) {
+		history_free(t->history);
+		t->history = NULL;
+		return -1;
 	}
 	return 0;
 }
@@ -828,6 +913,8 @@ void statefile_state_free(struct sf_state *s)
 		free(s->alerts[i].annotations);
 	}
 	free(s->alerts);
+	for (size_t i = 0; i < s->n_txns; i++)
+		history_free(s->txns[i].history);
 	free(s->txns);
 	free(s->endpoints);
 	json_decref((json_t *)s->priv);

@@ -13,7 +13,10 @@
  *    "transactions":[{"name", "type", "endpoint", "endpoint_kind", "interval_ms",
  *                     "health":{...},
  *                     "runs":{"ok","warning","critical","unknown"}, "last_run":UNIX,
- *                     "last_success":UNIX, "last":{result...} | null}, ...],
+ *                     "last_success":UNIX, "last":{result...} | null,
+ *                     "history":[{"end":UNIX, "us":N, "status", "result", "code":N,
+ *                                 "steps":[[name, us], ...]}, ...] (oldest first;
+ *                                 absent when empty)}, ...],
  *    "endpoints":[{"name", "kind", "health":{...}}, ...],
  *    "alerts":[{"labels":{...}, "annotations":{...}, "starts_at":UNIX,
  *               "resolved":BOOL, "ends_at":UNIX}, ...]}
@@ -27,6 +30,7 @@
 #include <stdint.h>
 
 #include "health/health.h"
+#include "health/history.h"
 #include "transactions/transaction.h"
 
 #define STATEFILE_VERSION 1
@@ -45,6 +49,11 @@ struct sf_txn {
 	int64_t last_run;     /* Unix seconds; 0 = never */
 	int64_t last_success; /* Unix seconds; 0 = never */
 	uint64_t runs[RESULT_UNKNOWN + 1];
+	/*
+	 * Recent results, oldest first (probe.history of them): borrowed when writing (NULL
+	 * or empty = none written); when loading, owned by the state (NULL in older files).
+	 */
+	struct history *history;
 };
 
 struct sf_endpoint {

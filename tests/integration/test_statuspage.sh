@@ -45,6 +45,7 @@ cat >"$LAB/certprobe.yaml" <<YAML
 probe:
   state_dir: $LAB/state
   listen: 127.0.0.1:$DPORT
+  history: 50
 defaults:
   interval: 2s
   timeout: 3s
@@ -190,4 +191,20 @@ rc=$?
 LAB_PIDS=${LAB_PIDS/ $DPID/}
 check "certprobed exits 0 (ASan/LSan clean)" [ "$rc" = 0 ]
 check "certprobed log has no sanitizer report" not grep -q Sanitizer "$LAB/daemon.log"
+
+# ---- a restart keeps the history (persisted with the state file) ----
+"$BIN/certprobed" -c "$LAB/certprobe.yaml" >"$LAB/daemon2.log" 2>&1 &
+DPID=$!
+LAB_PIDS="$LAB_PIDS $DPID"
+check "restart: certprobed is up again" until_true 20 curl -fs "$URL/-/healthy"
+page /txn/logon >"$LAB/txn-restarted.html"
+check "restart: logon's history still has the outage (red bars)" \
+	grep -q '<rect class="s-critical"' "$LAB/txn-restarted.html"
+check "restart: and the runs before it" grep -q '<rect class="s-ok"' "$LAB/txn-restarted.html"
+kill -TERM "$DPID"
+wait "$DPID"
+rc=$?
+LAB_PIDS=${LAB_PIDS/ $DPID/}
+check "restarted certprobed exits 0" [ "$rc" = 0 ]
+check "restarted certprobed log has no sanitizer report" not grep -q Sanitizer "$LAB/daemon2.log"
 finish

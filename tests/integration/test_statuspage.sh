@@ -182,8 +182,11 @@ chrome --dump-dom "$URL/" >"$LAB/dom-back.html"
 check "dom back: registrar card OK" grep -q "data-endpoint=\"127.0.0.1:$KAM\" data-state=\"OK\">" "$LAB/dom-back.html"
 check "dom back: logon's timeline keeps the red bars" has_bar "$LAB/dom-back.html" logon s-critical
 check "dom back: and has green ones" has_bar "$LAB/dom-back.html" logon s-ok
-chrome --screenshot="$ART/statuspage-ok.png" "$URL/" >/dev/null
-echo "screenshot: $ART/statuspage-ok.png"
+# green again, as a phone in a dark theme sees it (the later --window-size wins)
+chrome --force-dark-mode --window-size=390,1600 --screenshot="$ART/statuspage-ok-phone-dark.png" \
+	"$URL/" >/dev/null
+check "screenshot (phone, dark) taken" [ -s "$ART/statuspage-ok-phone-dark.png" ]
+echo "screenshot: $ART/statuspage-ok-phone-dark.png"
 
 kill -TERM "$DPID"
 wait "$DPID"
@@ -192,11 +195,26 @@ LAB_PIDS=${LAB_PIDS/ $DPID/}
 check "certprobed exits 0 (ASan/LSan clean)" [ "$rc" = 0 ]
 check "certprobed log has no sanitizer report" not grep -q Sanitizer "$LAB/daemon.log"
 
-# ---- a restart keeps the history (persisted with the state file) ----
-"$BIN/certprobed" -c "$LAB/certprobe.yaml" >"$LAB/daemon2.log" 2>&1 &
+# ---- a restart keeps the history (persisted with the state file); this time the
+# listener has TLS and basic auth, which the page sits behind as /metrics does ----
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=127.0.0.1 \
+	-addext subjectAltName=IP:127.0.0.1 -keyout "$LAB/web.key" -out "$LAB/web.crt" 2>/dev/null
+WEBPASS="web-$(openssl rand -hex 6)"
+echo "$WEBPASS" >"$LAB/web.pass"
+sed "s|^  history: 50$|  history: 50\n  web: {tls_cert: $LAB/web.crt, tls_key: $LAB/web.key, basic_auth: {username: ops, password: {file: $LAB/web.pass}}}|" \
+	"$LAB/certprobe.yaml" >"$LAB/certprobe-web.yaml"
+"$BIN/certprobed" -c "$LAB/certprobe-web.yaml" >"$LAB/daemon2.log" 2>&1 &
 DPID=$!
 LAB_PIDS="$LAB_PIDS $DPID"
-check "restart: certprobed is up again" until_true 20 curl -fs "$URL/-/healthy"
+URL=https://127.0.0.1:$DPORT
+page() { curl -fs -m 10 --cacert "$LAB/web.crt" -u "ops:$WEBPASS" "$URL${1:-/}"; }
+check "restart: certprobed is up again (HTTPS)" until_true 20 curl -fs --cacert "$LAB/web.crt" "$URL/-/healthy"
+check "basic auth: / without credentials is 401" \
+	[ "$(curl -s --cacert "$LAB/web.crt" -o /dev/null -w '%{http_code}' "$URL/")" = 401 ]
+check "basic auth: /txn/logon without credentials is 401" \
+	[ "$(curl -s --cacert "$LAB/web.crt" -o /dev/null -w '%{http_code}' "$URL/txn/logon")" = 401 ]
+check "basic auth: / with them is the page" contains "$(page /)" 'data-txn="logon"'
+check "no secret: the listener's password is not on the page" not contains "$(page /)" "$WEBPASS"
 page /txn/logon >"$LAB/txn-restarted.html"
 check "restart: logon's history still has the outage (red bars)" \
 	grep -q '<rect class="s-critical"' "$LAB/txn-restarted.html"

@@ -78,7 +78,7 @@ void statuspage_rows_facts(struct bbuf *b, const struct statuspage_view *v, size
 	}
 	bbuf_appendf(b,
 	             "</dd>\n<dt>Runs</dt><dd>%llu ok, %llu warning, %llu critical, %llu unknown; "
-	             "%u failed in a row</dd>\n",
+	             "%u in a row not OK</dd>\n",
 	             (unsigned long long)t->runs[RESULT_OK],
 	             (unsigned long long)t->runs[RESULT_WARNING],
 	             (unsigned long long)t->runs[RESULT_CRITICAL],

@@ -30,7 +30,9 @@
 #define PAGE_MAX (64 * 1024 * 1024)
 #define PAGE_MAX_TRACES 200 /* failed transactions whose step trace the index shows in full */
 #define PAGE_REFRESH_S 30
-#define PAGE_MAX_JOBS 16 /* pages rendering or queued at once; past it, 503 */
+/* pages rendering or queued at once, past it 503: each holds a copy with the rings (33 MB at
+ * 10,000) */
+#define PAGE_MAX_JOBS 4
 
 struct page_job {
 	struct daemon *d;

@@ -113,8 +113,9 @@ static json_t *result_json(const struct txn_result *r)
 }
 
 /*
- * The ring, oldest first: {"end", "us", "status", "result", "code", "steps":[[name, us],
- * ...]} per run. Keys are short: 10,000 transactions keep 20 runs each.
+ * The ring, oldest first, one flat array per run: [end, us, status, result, code, step,
+ * us, step, us, ...]. Positional: 10,000 transactions keep 20 runs each, and every plugin
+ * call reads the whole file.
  */
 static json_t *history_json(const struct history *h)
 {
@@ -122,17 +123,16 @@ static json_t *history_json(const struct history *h)
 
 	for (size_t i = 0; i < history_count(h); i++) {
 		const struct history_entry *e = history_get(h, i);
-		json_t *steps = json_array();
-		for (size_t k = 0; k < e->n_steps && k < HISTORY_MAX_STEPS; k++)
-			json_array_append_new(steps,
-			                      json_pack("[s, I]", e->steps[k].name,
-			                                (json_int_t)e->steps[k].duration_us));
-		json_array_append_new(
-		    a, json_pack("{s:I, s:I, s:s, s:s, s:i, s:o}", "end", (json_int_t)e->end, "us",
-		                 (json_int_t)e->duration_us, "status",
-		                 txn_status_code((enum txn_status)e->status), "result",
-		                 result_class_name((enum result_class)e->result), "code",
-		                 (int)e->protocol_code, "steps", steps));
+		json_t *run = json_pack(
+		    "[I, I, s, s, i]", (json_int_t)e->end, (json_int_t)e->duration_us,
+		    txn_status_code((enum txn_status)e->status),
+		    result_class_name((enum result_class)e->result), (int)e->protocol_code);
+		for (size_t k = 0; run != NULL && k < e->n_steps && k < HISTORY_MAX_STEPS; k++) {
+			json_array_append_new(run, json_string(e->steps[k].name));
+			json_array_append_new(run,
+			                      json_integer((json_int_t)e->steps[k].duration_us));
+		}
+		json_array_append_new(a, run);
 	}
 	return a;
 }
@@ -634,6 +634,20 @@ static int result_load(struct sf_check *ck, json_t *o, const char *name, struct 
 	return 0;
 }
 
+/* v[i], an integer in min..max. */
+static int jat(struct sf_check *ck, json_t *v, size_t i, long long min, long long max,
+               long long *out)
+{
+	json_t *n = json_array_get(v, i);
+
+	if (!json_is_integer(n))
+		return check_fail(ck, "", "[%zu] is not an integer", i);
+	*out = (long long)json_integer_value(n);
+	if (*out < min || *out > max)
+		return check_fail(ck, "", "[%zu] %lld is not in %lld..%lld", i, *out, min, max);
+	return 0;
+}
+
 /* The persisted ring (see history_json) into a new history; NULL when there is none. */
 static int history_load(struct sf_check *ck, json_t *o, struct history **out)
 {
@@ -652,31 +666,33 @@ static int history_load(struct sf_check *ck, json_t *o, struct history **out)
 	{
 		struct history_entry e;
 		enum result_class rc;
-		long long code;
-		json_t *steps, *st;
-		size_t k;
+		long long end, us, code, step_us;
+		size_t n = json_array_size(v);
 		memset(&e, 0, sizeof e);
-		if (!json_is_object(v))
-			return check_fail(ck, "", "is not an object");
-		if (jtime(ck, v, "end", &e.end) == -1 ||
-		    jcount(ck, v, "us", &e.duration_us) == -1 ||
-		    jclass(ck, v, "result", &rc) == -1 ||
-		    jrange(ck, v, "code", 0, 999, &code) == -1 ||
-		    jarray(ck, v, "steps", HISTORY_MAX_STEPS, &steps) == -1)
+		if (!json_is_array(v) || n < 5 || (n - 5) % 2 != 0 || n > 5 + 2 * HISTORY_MAX_STEPS)
+			return check_fail(ck, "",
+			                  "is not [end, us, status, result, code, steps...]");
+		if (jat(ck, v, 0, 0, INT64_MAX, &end) == -1 ||
+		    jat(ck, v, 1, 0, INT64_MAX, &us) == -1 || jat(ck, v, 4, 0, 999, &code) == -1)
 			return -1;
-		e.status = (uint16_t)status_parse(jstr(v, "status"));
+		if (result_class_parse(json_string_value(json_array_get(v, 3)) != NULL
+		                           ? json_string_value(json_array_get(v, 3))
+		                           : "",
+		                       &rc) == -1)
+			return check_fail(ck, "", "[3] is not a result class");
+		e.end = (int64_t)end;
+		e.duration_us = (uint64_t)us;
+		e.status = (uint16_t)status_parse(json_string_value(json_array_get(v, 2)));
 		e.result = (uint8_t)rc;
 		e.protocol_code = (int32_t)code;
-		json_array_foreach(steps, k, st)
-		{
-			json_t *us = json_array_get(st, 1);
-			if (!json_is_array(st) || json_array_size(st) != 2 ||
-			    !json_is_string(json_array_get(st, 0)) || !json_is_integer(us) ||
-			    json_integer_value(us) < 0 || json_integer_value(us) > UINT32_MAX)
-				return check_fail(ck, "steps[]", "is not [name, microseconds]");
-			e.steps[e.n_steps].name =
-			    txn_step_name_intern(json_string_value(json_array_get(st, 0)));
-			e.steps[e.n_steps++].duration_us = (uint32_t)json_integer_value(us);
+		for (size_t k = 5; k < n; k += 2) {
+			const char *name = json_string_value(json_array_get(v, k));
+			if (name == NULL)
+				return check_fail(ck, "", "[%zu] is not a step name", k);
+			if (jat(ck, v, k + 1, 0, UINT32_MAX, &step_us) == -1)
+				return -1;
+			e.steps[e.n_steps].name = txn_step_name_intern(name);
+			e.steps[e.n_steps++].duration_us = (uint32_t)step_us;
 		}
 		history_add(*out, &e);
 	}

@@ -14,8 +14,8 @@
  *                     "health":{...},
  *                     "runs":{"ok","warning","critical","unknown"}, "last_run":UNIX,
  *                     "last_success":UNIX, "last":{result...} | null,
- *                     "history":[{"end":UNIX, "us":N, "status", "result", "code":N,
- *                                 "steps":[[name, us], ...]}, ...] (oldest first;
+ *                     "history":[[end UNIX, duration us, status, result, code,
+ *                                 step, us, step, us, ...], ...] (oldest first;
  *                                 absent when empty)}, ...],
  *    "endpoints":[{"name", "kind", "health":{...}}, ...],
  *    "alerts":[{"labels":{...}, "annotations":{...}, "starts_at":UNIX,

@@ -65,7 +65,10 @@ static void test_round_trip(void **state)
 	}
 	view_init(&v, h);
 	rec = statefile_txn_json(&v);
-	assert_non_null(strstr(rec, "\"history\":[{\"end\":"));
+	/* the oldest kept run, positional */
+	assert_non_null(strstr(rec,
+	                       "\"history\":[[1780000002,3000,\"ok\",\"OK\",200,\"connect\",100,"
+	                       "\"register\",902]"));
 	s = parse_record(rec);
 	assert_non_null(s);
 	assert_int_equal(s->n_txns, 1);
@@ -92,7 +95,7 @@ static void test_round_trip(void **state)
 	h = history_new(5);
 	view_init(&v, h);
 	rec = statefile_txn_json(&v);
-	assert_null(strstr(rec, "\"history\":[{\"end\":"));
+	assert_null(strstr(rec, "\"history\":[["));
 	s = parse_record(rec);
 	assert_int_equal(s->n_txns, 1);
 	assert_null(s->txns[0].history);
@@ -123,26 +126,25 @@ static void test_bad_entries(void **state)
 	struct sf_state *s;
 
 	(void)state;
-	snprintf(
-	    rec, sizeof rec,
-	    "%s\"history\":[{\"end\":5,\"us\":7,\"status\":\"ok\",\"result\":\"OK\",\"code\":200,"
-	    "\"steps\":[[\"connect\",3]]}]}",
-	    head);
+	snprintf(rec, sizeof rec, "%s\"history\":[[5,7,\"ok\",\"OK\",200,\"connect\",3]]}", head);
 	s = parse_record(rec);
 	assert_int_equal(s->n_txns, 1);
 	assert_int_equal(history_count(s->txns[0].history), 1);
+	assert_int_equal(history_get(s->txns[0].history, 0)->steps[0].duration_us, 3);
 	statefile_state_free(s);
 
 	expect_dropped("{}");
 	expect_dropped("[1]");
-	expect_dropped("[{\"end\":-1,\"us\":7,\"result\":\"OK\"}]");
-	expect_dropped("[{\"end\":1,\"us\":7,\"result\":\"GREEN\"}]");
-	expect_dropped("[{\"end\":1,\"us\":7,\"result\":\"OK\",\"code\":70000}]");
-	expect_dropped("[{\"end\":1,\"us\":7,\"result\":\"OK\",\"steps\":[[\"a\"]]}]");
-	expect_dropped("[{\"end\":1,\"us\":7,\"result\":\"OK\",\"steps\":[[\"a\",-4]]}]");
-	expect_dropped(
-	    "[{\"end\":1,\"us\":7,\"result\":\"OK\",\"steps\":[[\"a\",1],[\"a\",1],[\"a\",1],"
-	    "[\"a\",1],[\"a\",1],[\"a\",1],[\"a\",1],[\"a\",1],[\"a\",1]]}]");
+	expect_dropped("[{\"end\":1}]");
+	expect_dropped("[[1,7,\"ok\",\"OK\"]]");            /* too short */
+	expect_dropped("[[-1,7,\"ok\",\"OK\",0]]");         /* before 1970 */
+	expect_dropped("[[1,7,\"ok\",\"GREEN\",0]]");       /* not a result class */
+	expect_dropped("[[1,7,\"ok\",\"OK\",70000]]");      /* not a SIP or HTTP code */
+	expect_dropped("[[1,7,\"ok\",\"OK\",0,\"a\"]]");    /* a step without its time */
+	expect_dropped("[[1,7,\"ok\",\"OK\",0,\"a\",-4]]"); /* a negative time */
+	expect_dropped("[[1,7,\"ok\",\"OK\",0,5,5]]");      /* a step name that is none */
+	expect_dropped("[[1,7,\"ok\",\"OK\",0,\"a\",1,\"a\",1,\"a\",1,\"a\",1,\"a\",1,\"a\",1,"
+	               "\"a\",1,\"a\",1,\"a\",1]]"); /* 9 steps */
 }
 
 int main(void)

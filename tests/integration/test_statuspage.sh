@@ -190,6 +190,7 @@ chrome --force-dark-mode --window-size=390,1600 --screenshot="$ART/statuspage-ok
 	"$URL/" >/dev/null
 check "screenshot (phone, dark) taken" [ -s "$ART/statuspage-ok-phone-dark.png" ]
 echo "screenshot: $ART/statuspage-ok-phone-dark.png"
+chmod 644 "$ART"/*.png # artefacts for people to look at (the lab's umask is 077)
 
 kill -TERM "$DPID"
 wait "$DPID"

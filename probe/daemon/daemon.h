@@ -6,7 +6,8 @@
  *   sched.c    schedule (spread, per-endpoint queue, dependencies), start, results
  *   alerts.c   endpoint health -> the open alerts (kept here) -> every alert sink
  *   persist.c  the state file: records, flush, restore
- *   routes.c   the HTTP listener: /metrics, /probe, health, the index
+ *   routes.c   the HTTP listener: /metrics, /probe, health
+ *   page.c     the status page on it: "/" and /txn/NAME
  * main.c owns struct daemon's life: init and finalise order, signals, reload.
  */
 #ifndef CERTPROBE_DAEMON_H
@@ -30,6 +31,7 @@ struct alert_entry;
 struct alert_sink;
 struct bbuf;
 struct event;
+struct evhttp_request;
 struct probe_req;
 struct sf_state;
 struct snmp_agent;
@@ -170,6 +172,9 @@ struct daemon {
 	struct offload *loader;
 	bool reloading;    /* a load is on the worker */
 	bool reload_again; /* a SIGHUP came meanwhile: load once more after it */
+	/* page.c: the status page renders on this worker (made at the first page) */
+	struct offload *page_worker;
+	unsigned page_jobs; /* pages queued or rendering */
 };
 
 /* ---- gen.c ---- */
@@ -268,5 +273,15 @@ void routes_invalidate(struct daemon *d);
  */
 struct snapshot *routes_snapshot(struct daemon *d, unsigned flags);
 void routes_free(struct daemon *d);
+
+/* ---- page.c ---- */
+
+/*
+ * Answer req when path is the status page's ("/", /txn/NAME): true, and the reply is
+ * sent now (400, 404, 503) or once the worker has rendered it. false: not a page path.
+ */
+bool page_route(struct daemon *d, struct evhttp_request *req, const char *path);
+/* Stop the page worker (a rendering in flight is waited for, queued ones dropped). */
+void page_free(struct daemon *d);
 
 #endif

@@ -3,7 +3,7 @@
  * changes and cached; a flush joins the cached records, the endpoints and the alerts
  * into one document for the writer thread (statefile.c), which does the disk work off
  * the loop. Restore reads the file at start and gives every transaction whose name, type
- * and endpoint are unchanged its health, counters and last result back.
+ * and endpoint are unchanged its health, counters, last result and recent history back.
  */
 #include "daemon/daemon.h"
 
@@ -39,6 +39,7 @@ static void target_view(const struct target *t, const struct txn_result *r, stru
 	v->last_run = (int64_t)t->last_wall;
 	v->last_success = (int64_t)t->last_success;
 	memcpy(v->runs, t->runs, sizeof v->runs);
+	v->history = t->history;
 }
 
 void persist_record(struct target *t, const struct txn_result *r)
@@ -167,6 +168,17 @@ void persist_restore(struct daemon *d)
 		memcpy(t->runs, r->runs, sizeof t->runs);
 		t->ran_once = r->have_last;
 		gen_row_update(t, r->have_last ? &r->last : NULL);
+		/*
+		 * The trend survives the restart (the page's timeline, the SNMP history table):
+		 * the persisted ring replaces the one entry the row update made of the last run.
+		 */
+		if (history_count(r->history) > 0) {
+			size_t cap = history_capacity(t->history);
+			history_resize(t->history, 0);
+			history_resize(t->history, cap);
+			for (size_t k = 0; k < history_count(r->history); k++)
+				history_add(t->history, history_get(r->history, k));
+		}
 		t->record = statefile_txn_json(r);
 		t->record_len = strlen(t->record);
 		n_txn++;

@@ -5,7 +5,7 @@
  * scrape's timeout, and answers with the /probe families of the metric table (or the
  * text report); concurrent /probe of one target share one run (X-Certprobe-Probe-Run
  * names it), and a stop answers them 503 before the loop ends; /-/healthy, /-/ready
- * and an index page.
+ * and the status page (page.c).
  */
 #include "daemon/daemon.h"
 
@@ -532,17 +532,8 @@ static void on_http(struct evhttp_request *req, void *arg)
 	} else if (strcmp(path, "/-/healthy") == 0 || strcmp(path, "/-/ready") == 0) {
 		evbuffer_add_printf(body, "OK\n");
 		evhttp_send_reply(req, HTTP_OK, "OK", body);
-	} else if (strcmp(path, "/") == 0) {
-		evhttp_add_header(evhttp_request_get_output_headers(req), "Content-Type",
-		                  "text/html; charset=utf-8");
-		evbuffer_add_printf(
-		    body,
-		    "<html><head><title>certprobed</title></head><body>"
-		    "<h1>certprobed %s</h1><p><a href=\"/metrics\">Metrics</a></p>"
-		    "<p>Probe one transaction: /probe?target=NAME[&amp;debug=true]</p>"
-		    "</body></html>\n",
-		    CERTPROBE_VERSION);
-		evhttp_send_reply(req, HTTP_OK, "OK", body);
+	} else if (page_route(d, req, path)) {
+		/* the status page: "/" and /txn/NAME (page.c) */
 	} else {
 		evhttp_send_error(req, HTTP_NOTFOUND, NULL);
 	}
@@ -601,6 +592,7 @@ void routes_free(struct daemon *d)
 		event_free(d->drain_timer);
 		d->drain_timer = NULL;
 	}
+	page_free(d); /* before the listener: a page in flight holds one of its requests */
 	routes_invalidate(d);
 	web_free(d->web);
 	d->web = NULL;

@@ -112,6 +112,31 @@ static json_t *result_json(const struct txn_result *r)
 	    (json_int_t)r->duration_us, "steps", steps, "findings", findings, "facts", facts);
 }
 
+/*
+ * The ring, oldest first, one flat array per run: [end, us, status, result, code, step,
+ * us, step, us, ...]. Positional: 10,000 transactions keep 20 runs each, and every plugin
+ * call reads the whole file.
+ */
+static json_t *history_json(const struct history *h)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < history_count(h); i++) {
+		const struct history_entry *e = history_get(h, i);
+		json_t *run = json_pack(
+		    "[I, I, s, s, i]", (json_int_t)e->end, (json_int_t)e->duration_us,
+		    txn_status_code((enum txn_status)e->status),
+		    result_class_name((enum result_class)e->result), (int)e->protocol_code);
+		for (size_t k = 0; run != NULL && k < e->n_steps && k < HISTORY_MAX_STEPS; k++) {
+			json_array_append_new(run, json_string(e->steps[k].name));
+			json_array_append_new(run,
+			                      json_integer((json_int_t)e->steps[k].duration_us));
+		}
+		json_array_append_new(a, run);
+	}
+	return a;
+}
+
 static char *dump(json_t *j)
 {
 	char *s =
@@ -135,12 +160,17 @@ char *statefile_txn_json(const struct sf_txn *t)
 	                         (json_int_t)t->runs[RESULT_CRITICAL], "unknown",
 	                         (json_int_t)t->runs[RESULT_UNKNOWN]);
 
-	return dump(json_pack("{s:s, s:s, s:s, s:s, s:I, s:o, s:o, s:I, s:I, s:o}", "name", t->name,
+	json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:I, s:o, s:o, s:I, s:I, s:o}", "name", t->name,
 	                      "type", t->type, "endpoint", t->endpoint, "endpoint_kind",
 	                      t->endpoint_kind, "interval_ms", (json_int_t)t->interval_ms, "health",
 	                      health_json(&t->health), "runs", runs, "last_run",
 	                      (json_int_t)t->last_run, "last_success", (json_int_t)t->last_success,
-	                      "last", t->have_last ? result_json(&t->last) : json_null()));
+	                      "last", t->have_last ? result_json(&t->last) : json_null());
+
+	/* last in the record: a reader scanning for the head of a record never reaches it */
+	if (o != NULL && history_count(t->history) > 0)
+		json_object_set_new(o, "history", history_json(t->history));
+	return dump(o);
 }
 
 char *statefile_endpoint_json(const struct sf_endpoint *e)
@@ -604,6 +634,72 @@ static int result_load(struct sf_check *ck, json_t *o, const char *name, struct 
 	return 0;
 }
 
+/* v[i], an integer in min..max. */
+static int jat(struct sf_check *ck, json_t *v, size_t i, long long min, long long max,
+               long long *out)
+{
+	json_t *n = json_array_get(v, i);
+
+	if (!json_is_integer(n))
+		return check_fail(ck, "", "[%zu] is not an integer", i);
+	*out = (long long)json_integer_value(n);
+	if (*out < min || *out > max)
+		return check_fail(ck, "", "[%zu] %lld is not in %lld..%lld", i, *out, min, max);
+	return 0;
+}
+
+/* The persisted ring (see history_json) into a new history; NULL when there is none. */
+static int history_load(struct sf_check *ck, json_t *o, struct history **out)
+{
+	json_t *a, *v;
+	size_t i;
+
+	*out = NULL;
+	ck->where = "";
+	if (jarray(ck, o, "history", HISTORY_MAX_CAPACITY, &a) == -1)
+		return -1;
+	if (a == NULL || json_array_size(a) == 0)
+		return 0;
+	*out = history_new(json_array_size(a));
+	ck->where = "history[]";
+	json_array_foreach(a, i, v)
+	{
+		struct history_entry e;
+		enum result_class rc;
+		long long end, us, code, step_us;
+		size_t n = json_array_size(v);
+		memset(&e, 0, sizeof e);
+		if (!json_is_array(v) || n < 5 || (n - 5) % 2 != 0 || n > 5 + 2 * HISTORY_MAX_STEPS)
+			return check_fail(ck, "",
+			                  "is not [end, us, status, result, code, steps...]");
+		if (jat(ck, v, 0, 0, INT64_MAX, &end) == -1 ||
+		    jat(ck, v, 1, 0, INT64_MAX, &us) == -1 || jat(ck, v, 4, 0, 999, &code) == -1)
+			return -1;
+		if (result_class_parse(json_string_value(json_array_get(v, 3)) != NULL
+		                           ? json_string_value(json_array_get(v, 3))
+		                           : "",
+		                       &rc) == -1)
+			return check_fail(ck, "", "[3] is not a result class");
+		e.end = (int64_t)end;
+		e.duration_us = (uint64_t)us;
+		e.status = (uint16_t)status_parse(json_string_value(json_array_get(v, 2)));
+		e.result = (uint8_t)rc;
+		e.protocol_code = (int32_t)code;
+		for (size_t k = 5; k < n; k += 2) {
+			const char *name = json_string_value(json_array_get(v, k));
+			if (name == NULL)
+				return check_fail(ck, "", "[%zu] is not a step name", k);
+			if (jat(ck, v, k + 1, 0, UINT32_MAX, &step_us) == -1)
+				return -1;
+			e.steps[e.n_steps].name = txn_step_name_intern(name);
+			e.steps[e.n_steps++].duration_us = (uint32_t)step_us;
+		}
+		history_add(*out, &e);
+	}
+	ck->where = "";
+	return 0;
+}
+
 static int txn_load(struct sf_check *ck, json_t *o, struct sf_txn *t)
 {
 	json_t *runs = json_object_get(o, "runs"), *last = json_object_get(o, "last");
@@ -636,6 +732,11 @@ static int txn_load(struct sf_check *ck, json_t *o, struct sf_txn *t)
 		if (result_load(ck, last, t->name, &t->last) == -1)
 			return -1;
 		t->have_last = true;
+	}
+	if (history_load(ck, o, &t->history) == -1) {
+		history_free(t->history);
+		t->history = NULL;
+		return -1;
 	}
 	return 0;
 }
@@ -813,6 +914,12 @@ static struct sf_state *parse_state(const char *path, const char *text, size_t l
 	return s;
 }
 
+struct sf_state *statefile_parse(const char *name, const char *text, size_t len, char *err,
+                                 size_t errlen)
+{
+	return parse_state(name, text, len, err, errlen);
+}
+
 void statefile_state_free(struct sf_state *s)
 {
 	if (s == NULL)
@@ -822,6 +929,8 @@ void statefile_state_free(struct sf_state *s)
 		free(s->alerts[i].annotations);
 	}
 	free(s->alerts);
+	for (size_t i = 0; i < s->n_txns; i++)
+		history_free(s->txns[i].history);
 	free(s->txns);
 	free(s->endpoints);
 	json_decref((json_t *)s->priv);

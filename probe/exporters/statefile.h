@@ -13,7 +13,10 @@
  *    "transactions":[{"name", "type", "endpoint", "endpoint_kind", "interval_ms",
  *                     "health":{...},
  *                     "runs":{"ok","warning","critical","unknown"}, "last_run":UNIX,
- *                     "last_success":UNIX, "last":{result...} | null}, ...],
+ *                     "last_success":UNIX, "last":{result...} | null,
+ *                     "history":[[end UNIX, duration us, status, result, code,
+ *                                 step, us, step, us, ...], ...] (oldest first;
+ *                                 absent when empty)}, ...],
  *    "endpoints":[{"name", "kind", "health":{...}}, ...],
  *    "alerts":[{"labels":{...}, "annotations":{...}, "starts_at":UNIX,
  *               "resolved":BOOL, "ends_at":UNIX}, ...]}
@@ -27,6 +30,7 @@
 #include <stdint.h>
 
 #include "health/health.h"
+#include "health/history.h"
 #include "transactions/transaction.h"
 
 #define STATEFILE_VERSION 1
@@ -45,6 +49,11 @@ struct sf_txn {
 	int64_t last_run;     /* Unix seconds; 0 = never */
 	int64_t last_success; /* Unix seconds; 0 = never */
 	uint64_t runs[RESULT_UNKNOWN + 1];
+	/*
+	 * Recent results, oldest first (probe.history of them): borrowed when writing (NULL
+	 * or empty = none written); when loading, owned by the state (NULL in older files).
+	 */
+	struct history *history;
 };
 
 struct sf_endpoint {
@@ -142,6 +151,12 @@ struct sf_state *statefile_load(const char *path, char *err, size_t errlen);
  */
 struct sf_state *statefile_load_some(const char *path, const char *txn, const char *endpoint,
                                      char *err, size_t errlen);
+/*
+ * Parse a document held in memory, as statefile_load does a file (name stands for the
+ * path in messages): the status page reads a cached record so, wrapped in a document.
+ */
+struct sf_state *statefile_parse(const char *name, const char *text, size_t len, char *err,
+                                 size_t errlen);
 void statefile_state_free(struct sf_state *s);
 const struct sf_txn *statefile_find_txn(const struct sf_state *s, const char *name);
 

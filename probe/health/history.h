@@ -57,7 +57,12 @@ size_t history_count(const struct history *h);
 size_t history_capacity(const struct history *h);
 const struct history_entry *history_get(const struct history *h, size_t i);
 
-/* An independent copy (the caller frees it with history_free); NULL for NULL. */
+/*
+ * An independent copy (the caller frees it with history_free); NULL for NULL. Cheap: it
+ * shares h's entries until either side adds one (copy on write; the count is atomic,
+ * so the copy may be read and freed on another thread). Make copies on the thread
+ * that writes h.
+ */
 struct history *history_copy(const struct history *h);
 /*
  * Change h's capacity in place, keeping the newest entries and the numbering (a reload

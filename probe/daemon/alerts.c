@@ -339,6 +339,8 @@ void alerts_endpoint_update(struct daemon *d, struct endpoint *e)
 	e->g->eps[e->index].state = e->health.state;
 	e->g->eps[e->index].since = (int64_t)e->health.last_change;
 	routes_invalidate(d);
+	if (c.state_changed)
+		passive_endpoint_changed(d, e);
 	health_endpoint_change_describe(line, sizeof line, endpoint_kind_name(e->kind), e->key,
 	                                &e->health, &c);
 	if (c.notify) {

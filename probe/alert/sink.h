@@ -66,7 +66,10 @@ typedef void sink_result_cb(const char *sink, const struct sink_result *r, void 
 
 struct alert_sink_ops {
 	const char *name; /* "alertmanager", "log" */
-	/* A new alert, a changed one (annotations), or one re-announced after a restart. */
+	/*
+	 * A new alert, a changed one (annotations), or one re-announced after a restart.
+	 * raise and resolve are NULL in a sink that takes results only.
+	 */
 	void (*raise)(struct alert_sink *s, const struct alert *a);
 	/* The alert of (endpoint, kind, severity) ended at a->ends_at. */
 	void (*resolve)(struct alert_sink *s, const struct alert *a);

@@ -17,7 +17,7 @@ SRCDIR=${SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$SRCDIR/tests/integration/assert.sh"
 lab_test_init
 
-KAM=19600 DPORT=19610 IAPI=19611 DPORT2=19612 # Kamailio also takes KAM+1
+KAM=19600 DPORT=19610 IAPI=19611 DPORT2=19612 DPORT3=19613 # Kamailio also takes KAM+1
 for p in icinga2 nagios4; do
 	command -v $p >/dev/null || { echo "FAIL - $p is not installed (scripts/bootstrap installs it)"; exit 1; }
 done
@@ -105,6 +105,10 @@ object ApiUser "certprobe" {
 	password = "$(cat "$LAB/icinga-pw")"
 	permissions = [ "actions/process-check-result", "objects/query/Host", "objects/query/Service" ]
 }
+object ApiUser "probe-b" {
+	client_cn = "certprobe-probe-b"
+	permissions = [ "actions/process-check-result" ]
+}
 object CheckerComponent "checker" { }
 CONF
 check "icinga2 daemon -C accepts the shipped services with the passive ones" mon_icinga_check "$I"
@@ -180,6 +184,41 @@ check "Icinga 2 back: the recovery arrives, certprobe-passive-pool1-logon OK (0)
 check "... and the registrar's OK" until_true 10 svc_is "certprobe-passive-endpoint-127.0.0.1:$KAM" 0
 check "... the queue drains" until_true 10 bash -c '[ "$(curl -s http://127.0.0.1:'$DPORT'/metrics | awk '"'"'index($0, "certprobe_passive_queued{sink=\"icinga2\"} ") == 1 {print $2}'"'"')" = 0 ]'
 check "... and certprobed says so" until_true 5 grep -q "icinga2 https://127.0.0.1:$IAPI: delivering again" "$LAB/daemon2.log"
+
+# ---- the HA partner: a client certificate (ApiUser client_cn), the same services ----
+openssl req -newkey rsa:2048 -nodes -keyout "$LAB/probe-b.key" -out "$LAB/probe-b.csr" \
+	-subj /CN=certprobe-probe-b 2>/dev/null
+openssl x509 -req -in "$LAB/probe-b.csr" -CA "$LAB/ica/ca.crt" -CAkey "$LAB/ica/ca.key" \
+	-CAcreateserial -out "$LAB/probe-b.crt" -days 2 2>/dev/null
+cat >"$LAB/certprobe3.yaml" <<YAML
+probe: {state_dir: $LAB/state3, listen: 127.0.0.1:$DPORT3}
+defaults: {interval: 1s, timeout: 2s, max_attempts: 1}
+transactions:
+  - name: pool1-logon
+    type: client-auth
+    registrar: {host: 127.0.0.1, port: $KAM}
+    sip_uri: sip:alice@rig.test
+    certificate: {cert: $P/alice.crt, key: $P/alice.key}
+    trust_store: $P/trust.pem
+alerting:
+  icinga2:
+    url: https://127.0.0.1:$IAPI
+    client_cert: $LAB/probe-b.crt
+    client_key: $LAB/probe-b.key
+    trust_store: $LAB/ica/ca.crt
+    check_source: probe-b
+    refresh: 2s
+YAML
+daemon_start "$LAB/certprobe3.yaml" "$LAB/probe3.log"
+D3=$DPID
+from_b() { svc certprobe-passive-pool1-logon | jq -e '.results[0].attrs | .state == 0 and .last_check_result.check_source == "probe-b"' >/dev/null; }
+check "an HA partner logging on with a client certificate feeds the same service" until_true 20 from_b
+MPORT=$DPORT3
+check "... its results are taken (no auth failure)" bash -c '[ -z "$1" ] || [ "$1" = 0 ]' _ "$(metric certprobe_passive_failures_total 'sink="icinga2",reason="auth"')"
+check "... and counted" metric_pos certprobe_passive_results_total 'sink="icinga2"'
+unset MPORT
+kill "$D3"
+wait "$D3" 2>/dev/null
 
 # ---- a second probe: wrong CA for Icinga 2, a full FIFO ----
 mon_icinga_ca "$LAB/ica-wrong"

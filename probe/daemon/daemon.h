@@ -37,6 +37,7 @@ struct evhttp_request;
 struct passive_refresh;
 struct probe_req;
 struct sf_state;
+struct sf_txn;
 struct snmp_agent;
 struct statefile_writer;
 struct web;
@@ -143,6 +144,7 @@ struct daemon {
 	struct alert_sink *icinga2_sink; /* the passive-result ones among them, or NULL */
 	struct alert_sink *nagios_sink;
 	struct passive_refresh *passive_refresh[DAEMON_MAX_SINKS]; /* passive.c: per sink */
+	struct sf_txn *passive_scratch; /* passive.c: member views of an endpoint's output */
 	size_t n_sinks;
 	struct alert_entry *alerts; /* open alerts, and resolved ones a sink still delivers */
 	/* persist.c */

@@ -116,31 +116,57 @@ static void hand_txn(struct daemon *d, struct alert_sink *only, struct target *t
 	free(perf);
 }
 
+/*
+ * The members e's output lists: at most PLUGIN_SUBCHECKS_MAX (the output keeps no more),
+ * the failing ones first, into d's scratch views. Only what the endpoint's report reads
+ * is set (a view is 18 kB; its last result is never read with have_last false), so an
+ * endpoint of 10,000 transactions costs no more than one of 48. Returns their count;
+ * *newest gets the newest run of all members.
+ */
+static size_t endpoint_members(struct daemon *d, const struct endpoint *e,
+                               const struct sf_txn **members, int64_t *newest)
+{
+	size_t n = 0;
+
+	if (d->passive_scratch == NULL)
+		d->passive_scratch = xcalloc(PLUGIN_SUBCHECKS_MAX, sizeof *d->passive_scratch);
+	*newest = 0;
+	for (int failing = 1; failing >= 0; failing--) {
+		for (size_t i = 0; i < e->n_members; i++) {
+			const struct target *t = e->members[i];
+			struct sf_txn *v;
+			if (!t->have_last || (t->health.hard_state != RESULT_OK) != failing)
+				continue;
+			if ((int64_t)t->last_wall > *newest)
+				*newest = (int64_t)t->last_wall;
+			if (n == PLUGIN_SUBCHECKS_MAX)
+				continue;
+			v = &d->passive_scratch[n];
+			v->name = t->conf->name;
+			v->health = t->health;
+			v->have_last = false;
+			v->last_run = (int64_t)t->last_wall;
+			members[n++] = v;
+		}
+	}
+	return n;
+}
+
 static void hand_endpoint(struct daemon *d, struct alert_sink *only, struct endpoint *e,
                           bool changed)
 {
-	struct sf_txn *views = xcalloc(e->n_members + 1, sizeof *views);
-	const struct sf_txn **members = xcalloc(e->n_members + 1, sizeof *members);
-	struct plugin_output *o = xcalloc(1, sizeof *o);
+	const struct sf_txn *members[PLUGIN_SUBCHECKS_MAX];
+	struct plugin_output *o;
 	struct plugin_report_opts ro;
 	struct sf_endpoint ev = {e->key, endpoint_kind_name(e->kind), e->health};
 	struct sink_result sr;
-	int64_t newest = 0;
+	int64_t newest;
 	char *text, *perf;
-	size_t n = 0;
+	size_t n = endpoint_members(d, e, members, &newest);
 
-	for (size_t i = 0; i < e->n_members; i++) {
-		const struct target *t = e->members[i];
-		if (!t->have_last)
-			continue;
-		txn_view(t, NULL, &views[n]);
-		members[n] = &views[n];
-		if ((int64_t)t->last_wall > newest)
-			newest = (int64_t)t->last_wall;
-		n++;
-	}
 	if (n == 0)
-		goto out; /* nothing ran against it yet */
+		return; /* nothing ran against it yet */
+	o = xcalloc(1, sizeof *o);
 	memset(&ro, 0, sizeof ro);
 	ro.now = (int64_t)time(NULL);
 	plugin_output_init(o, e->kind == ENDPOINT_KIND_REGISTRAR ? "CERTPROBE REGISTRAR"
@@ -156,6 +182,7 @@ static void hand_endpoint(struct daemon *d, struct alert_sink *only, struct endp
 	sr.changed = changed;
 	sr.when = newest;
 	split_render(o, &text, &perf);
+	free(o);
 	sr.output = text;
 	sr.perfdata = perf;
 	for (size_t i = 0; i < d->n_sinks; i++) {
@@ -165,10 +192,6 @@ static void hand_endpoint(struct daemon *d, struct alert_sink *only, struct endp
 	}
 	free(text);
 	free(perf);
-out:
-	free(o);
-	free(members);
-	free(views);
 }
 
 static bool any_takes_results(const struct daemon *d)
@@ -252,6 +275,8 @@ void passive_open(struct daemon *d)
 
 void passive_close(struct daemon *d)
 {
+	free(d->passive_scratch);
+	d->passive_scratch = NULL;
 	for (size_t i = 0; i < DAEMON_MAX_SINKS; i++) {
 		struct passive_refresh *pr = d->passive_refresh[i];
 		if (pr == NULL)

@@ -218,8 +218,13 @@ void passive_txn_result(struct daemon *d, struct target *t, const struct txn_res
 	hand_txn(d, NULL, t, hard_changed);
 	if (first)
 		hand_endpoint(d, NULL, t->ep, false);
+	/*
+	 * The change is kept (in the state file) until delivered: written within the
+	 * writer's cadence, not at once, so that a burst of changes (a registrar with
+	 * thousands of transactions going down) costs one write, not one per change.
+	 */
 	if (hard_changed)
-		persist_schedule(d, true); /* the change is kept until delivered */
+		persist_schedule(d, false);
 }
 
 void passive_endpoint_changed(struct daemon *d, struct endpoint *e)

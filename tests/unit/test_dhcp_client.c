@@ -23,6 +23,7 @@
 
 #include "core/clock.h"
 #include "transactions/certprov/dhcp_client.h"
+#include "transactions/transaction.h"
 
 enum action {
 	ACT_DROP,
@@ -55,13 +56,13 @@ struct fake {
 };
 
 static const uint8_t opt43[] = {
-    1, 12, 'M', 'S', '-', 'U', 'C', '-', 'C', 'l', 'i', 'e', 'n', 't', 2, 5, 'h', 't', 't', 'p',
-    's', 3, 16, 'p', 'o', 'o', 'l', '.', 'e', 'x', 'a', 'm', 'p', 'l', 'e', '.', 'c', 'o', 'm',
-    4, 3, '4', '4', '3', 5, 37, '/', 'C', 'e', 'r', 't', 'P', 'r', 'o', 'v', '/', 'C', 'e', 'r',
-    't', 'P', 'r', 'o', 'v', 'i', 's', 'i', 'o', 'n', 'i', 'n', 'g', 'S', 'e', 'r', 'v', 'i', 'c',
-    'e', '.', 's', 'v', 'c'};
-static const uint8_t opt120[] = {0, 3, 's', 'i', 'p', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3,
-                                 'c', 'o', 'm', 0};
+    1,   12,  'M', 'S', '-', 'U', 'C', '-', 'C', 'l', 'i', 'e', 'n', 't', 2,   5,   'h',
+    't', 't', 'p', 's', 3,   16,  'p', 'o', 'o', 'l', '.', 'e', 'x', 'a', 'm', 'p', 'l',
+    'e', '.', 'c', 'o', 'm', 4,   3,   '4', '4', '3', 5,   37,  '/', 'C', 'e', 'r', 't',
+    'P', 'r', 'o', 'v', '/', 'C', 'e', 'r', 't', 'P', 'r', 'o', 'v', 'i', 's', 'i', 'o',
+    'n', 'i', 'n', 'g', 'S', 'e', 'r', 'v', 'i', 'c', 'e', '.', 's', 'v', 'c'};
+static const uint8_t opt120[] = {0,   3,   's', 'i', 'p', 7,   'e', 'x', 'a',
+                                 'm', 'p', 'l', 'e', 3,   'c', 'o', 'm', 0};
 static const uint8_t opt120_ip[] = {1, 10, 9, 9, 9};
 
 /* An answer to the last request: type, xid delta, with 43, which 120. */
@@ -122,7 +123,8 @@ static void on_request(evutil_socket_t fd, short what, void *arg)
 {
 	struct fake *f = arg;
 	socklen_t sl = sizeof f->peer;
-	ssize_t n = recvfrom(fd, f->last_req, sizeof f->last_req, 0, (struct sockaddr *)&f->peer, &sl);
+	ssize_t n =
+	    recvfrom(fd, f->last_req, sizeof f->last_req, 0, (struct sockaddr *)&f->peer, &sl);
 	enum action a;
 	uint8_t out[1500];
 	size_t k;
@@ -162,8 +164,7 @@ static void on_request(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-static void fake_open(struct fake *f, struct event_base *base, const enum action *script,
-                      size_t n)
+static void fake_open(struct fake *f, struct event_base *base, const enum action *script, size_t n)
 {
 	struct sockaddr_in sa = {.sin_family = AF_INET};
 	socklen_t sl = sizeof sa;
@@ -244,7 +245,8 @@ static void test_good_answer(void **state)
 	(void)state;
 	run(&f, s, 1, 2, "lo");
 	assert_int_equal(f.status, TXN_OK);
-	assert_string_equal(f.url, "https://pool.example.com:443/CertProv/CertProvisioningService.svc");
+	assert_string_equal(f.url,
+	                    "https://pool.example.com:443/CertProv/CertProvisioningService.svc");
 	assert_string_equal(f.fqdn, "sip.example.com");
 	assert_string_equal(f.server, "10.9.9.9"); /* option 54 over the source address */
 	assert_string_equal(f.message, "DHCPINFORM");
@@ -297,6 +299,70 @@ static void test_no_answer(void **state)
 	assert_string_equal(f.server, "");
 }
 
+static void test_budget(void **state)
+{
+	static const enum action s[] = {ACT_DROP};
+	struct event_base *base = event_base_new();
+	struct dhcp_discover_opts o = {.interface = "lo",
+	                               .server = "127.0.0.1",
+	                               .timeout_ms = 100,
+	                               .retries = 10,
+	                               .budget_ms = 250,
+	                               .port = DHCP_PORT_EPHEMERAL};
+	struct fake f;
+
+	(void)state;
+	fake_open(&f, base, s, 1);
+	o.server_port = f.port;
+	dhcp_discover_start(base, &o, on_done, &f);
+	event_base_dispatch(base);
+	assert_int_equal(f.status, TXN_DHCP_NO_RESPONSE);
+	assert_int_equal(f.attempts, 3); /* 0, 100, 200 ms; the third waits 50 ms */
+	assert_true(f.elapsed_us >= 250000 && f.elapsed_us < 1000000);
+	assert_non_null(strstr(f.detail, "deadline"));
+	fake_close(&f);
+	event_base_free(base);
+}
+
+static struct event_base *facts_base;
+
+static void capture_facts(const struct dhcp_discover_result *r, void *arg)
+{
+	struct txn_result *tr = arg;
+
+	dhcp_discover_result_facts(r, tr);
+	event_base_loopbreak(facts_base);
+}
+
+static void test_facts(void **state)
+{
+	static const enum action s[] = {ACT_GOOD};
+	struct event_base *base = event_base_new();
+	struct dhcp_discover_opts o = {
+	    .interface = "lo", .server = "127.0.0.1", .port = DHCP_PORT_EPHEMERAL};
+	struct txn_result *tr = test_calloc(1, sizeof *tr);
+	struct fake f;
+
+	(void)state;
+	txn_result_init(tr, "t", "dhcp", "phone-bootstrap", "dhcp");
+	fake_open(&f, base, s, 1);
+	o.server_port = f.port;
+	facts_base = base;
+	dhcp_discover_start(base, &o, capture_facts, tr);
+	event_base_dispatch(base);
+	assert_string_equal(txn_result_get_fact(tr, "dhcp_server"), "10.9.9.9");
+	assert_string_equal(txn_result_get_fact(tr, "registrar"), "sip.example.com");
+	assert_string_equal(txn_result_get_fact(tr, "certprov_url"),
+	                    "https://pool.example.com:443/CertProv/CertProvisioningService.svc");
+	assert_string_equal(txn_result_get_fact(tr, "dhcp_option_120"),
+	                    "0003736970076578616d706c6503636f6d00");
+	assert_string_equal(txn_result_get_fact(tr, "dhcp_attempts"), "1 sent, 1 answered");
+	assert_non_null(txn_result_get_fact(tr, "dhcp_option_43"));
+	fake_close(&f);
+	event_base_free(base);
+	test_free(tr);
+}
+
 static void test_noise_ignored(void **state)
 {
 	static const enum action s[] = {ACT_NOISE};
@@ -317,7 +383,8 @@ static void test_better_answer_in_grace(void **state)
 	run(&f, s, 1, 0, "lo");
 	assert_int_equal(f.status, TXN_OK);
 	assert_int_equal(f.answers, 2);
-	assert_string_equal(f.url, "https://pool.example.com:443/CertProv/CertProvisioningService.svc");
+	assert_string_equal(f.url,
+	                    "https://pool.example.com:443/CertProv/CertProvisioningService.svc");
 }
 
 static void test_bad_answer(void **state)
@@ -355,7 +422,9 @@ static void test_cancel(void **state)
 {
 	static const enum action s[] = {ACT_GOOD};
 	struct event_base *base = event_base_new();
-	struct dhcp_discover_opts o = {.interface = "lo", .server = "127.0.0.1", .timeout_ms = 50,
+	struct dhcp_discover_opts o = {.interface = "lo",
+	                               .server = "127.0.0.1",
+	                               .timeout_ms = 50,
 	                               .port = DHCP_PORT_EPHEMERAL};
 	struct dhcp_discover *d;
 	struct timeval t = {0, 200000};
@@ -387,6 +456,8 @@ int main(void)
 	    cmocka_unit_test(test_good_answer),
 	    cmocka_unit_test(test_retries),
 	    cmocka_unit_test(test_no_answer),
+	    cmocka_unit_test(test_budget),
+	    cmocka_unit_test(test_facts),
 	    cmocka_unit_test(test_noise_ignored),
 	    cmocka_unit_test(test_better_answer_in_grace),
 	    cmocka_unit_test(test_bad_answer),

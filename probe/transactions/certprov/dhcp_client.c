@@ -25,6 +25,7 @@
 #include "core/log.h"
 #include "core/xalloc.h"
 #include "transactions/certprov/dhcp_opts.h"
+#include "transactions/transaction.h"
 
 #define DEFAULT_TIMEOUT_MS 4000
 #define DEFAULT_GRACE_MS 300
@@ -37,6 +38,7 @@ struct dhcp_discover {
 	char *interface, *server, *vendor_class;
 	uint16_t server_port;
 	uint64_t timeout_ms, grace_ms;
+	struct deadline budget; /* at_ms 0: none */
 	unsigned retries;
 	enum dhcp_client_port port_mode;
 	enum dhcp_discover_mode mode;
@@ -126,6 +128,22 @@ static void arm(struct dhcp_discover *d, uint64_t ms)
 	evtimer_add(d->timer, &tv);
 }
 
+static bool budget_spent(const struct dhcp_discover *d)
+{
+	return d->budget.at_ms != 0 && deadline_expired(&d->budget);
+}
+
+/* ms, cut to what is left of the budget */
+static uint64_t wait_ms(const struct dhcp_discover *d, uint64_t ms)
+{
+	uint64_t left;
+
+	if (d->budget.at_ms == 0)
+		return ms;
+	left = deadline_remaining(&d->budget);
+	return left < ms ? left : ms;
+}
+
 /* Fail set-up: reported from the loop, never from inside dhcp_discover_start. */
 static void setup_failed(struct dhcp_discover *d, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -165,7 +183,7 @@ static int send_attempt(struct dhcp_discover *d)
 	d->attempts++;
 	log_debug("dhcp: %s xid %08x #%u sent on %s", message_name(d->req.type),
 	          (unsigned)ntohl(d->req.xid), d->attempts, d->interface);
-	arm(d, d->timeout_ms);
+	arm(d, wait_ms(d, d->timeout_ms));
 	return 0;
 }
 
@@ -181,7 +199,7 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 		finish(d);
 		return;
 	}
-	if (d->attempts < 1 + d->retries) {
+	if (d->attempts < 1 + d->retries && !budget_spent(d)) {
 		send_attempt(d);
 		return;
 	}
@@ -192,6 +210,9 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	             d->attempts, message_name(d->req.type), d->attempts == 1 ? "" : "s",
 	             d->vendor_class != NULL ? d->vendor_class : DHCP_VENDOR_CLASS_UC, to,
 	             ntohs(d->dst.sin_port), d->local, (unsigned long long)d->timeout_ms);
+	if (o > 0 && (size_t)o < sizeof d->detail && d->attempts < 1 + d->retries)
+		o += snprintf(d->detail + o, sizeof d->detail - (size_t)o,
+		              "; the transaction's deadline left no time for more");
 	if (o > 0 && (size_t)o < sizeof d->detail && (d->ignored > 0 || d->naks > 0))
 		snprintf(d->detail + o, sizeof d->detail - (size_t)o,
 		         " (%u other packets ignored, %u DHCPNAK)", d->ignored, d->naks);
@@ -269,7 +290,7 @@ static void on_read(evutil_socket_t fd, short what, void *arg)
 			take_answer(d, &f, &src);
 			d->in_grace = true;
 			event_del(d->timer);
-			arm(d, d->grace_ms);
+			arm(d, wait_ms(d, d->grace_ms));
 		}
 	}
 }
@@ -396,6 +417,8 @@ struct dhcp_discover *dhcp_discover_start(struct event_base *base,
 	d->port_mode = opts->port;
 	d->mode = opts->mode;
 	d->start_us = clock_now_us();
+	if (opts->budget_ms != 0)
+		deadline_set(&d->budget, opts->budget_ms);
 	d->status = TXN_PROBE_INTERNAL;
 	d->rd = NULL;
 	d->timer = evtimer_new(base, on_timer, d);
@@ -452,4 +475,17 @@ void dhcp_discover_cancel(struct dhcp_discover *d)
 	free(d->server);
 	free(d->vendor_class);
 	free(d);
+}
+
+void dhcp_discover_result_facts(const struct dhcp_discover_result *r, struct txn_result *tr)
+{
+	const char *keys[] = {"dhcp_server", "dhcp_message",   "dhcp_local",     "certprov_url",
+	                      "registrar",   "dhcp_option_43", "dhcp_option_120"};
+	const char *vals[] = {r->server,    r->message,   r->local,     r->certprov_url,
+	                      r->registrar, r->opt43_hex, r->opt120_hex};
+
+	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+		if (vals[i][0] != '\0')
+			txn_result_fact(tr, keys[i], "%s", vals[i]);
+	txn_result_fact(tr, "dhcp_attempts", "%u sent, %u answered", r->attempts, r->answers);
 }

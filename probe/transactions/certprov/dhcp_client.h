@@ -46,6 +46,11 @@ struct dhcp_discover_opts {
 	 * another server (a phone takes the first answer that carries the FQDNs); 0: 300.
 	 */
 	uint64_t grace_ms;
+	/*
+	 * The whole discovery's budget (what is left of the transaction's deadline); 0: none.
+	 * Each wait is cut to what is left of it, and no attempt starts after it.
+	 */
+	uint64_t budget_ms;
 	enum dhcp_client_port port;
 	enum dhcp_discover_mode mode;
 	const char *vendor_class; /* option 60; NULL: MS-UC-Client */
@@ -87,5 +92,14 @@ struct dhcp_discover *dhcp_discover_start(struct event_base *base,
 
 /* Stop d without calling back, and free it. NULL-safe; not after its callback. */
 void dhcp_discover_cancel(struct dhcp_discover *d);
+
+struct txn_result;
+
+/*
+ * Put r into a transaction's report as facts: dhcp_server, dhcp_message, dhcp_local,
+ * dhcp_attempts, certprov_url, registrar, dhcp_option_43 and dhcp_option_120 (hex, cut
+ * to a fact's length), each only when it has a value.
+ */
+void dhcp_discover_result_facts(const struct dhcp_discover_result *r, struct txn_result *tr);
 
 #endif

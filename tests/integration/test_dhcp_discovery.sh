@@ -4,10 +4,11 @@
 # probe; nothing on the host), `certprobe dhcp-discover` in one, dnsmasq serving vendor
 # class MS-UC-Client options 43 (sub-options 1-5) and 120 in the other. Asserts the
 # decoded CertProv URL and registrar FQDN (broadcast and unicast INFORM, DISCOVER without
-# an address, an unprivileged probe on an ephemeral port), long option 43 split across
-# instances, every malformation dnsmasq can be made to send (option 120 as an address,
-# wrong vendor class, sub-option 1 of another class, the 90-byte IOS cut), and "no answer"
-# when dnsmasq is stopped. Skips only when namespaces cannot be made (not root).
+# an address, an unprivileged probe and a probe beside another DHCP client, both on an
+# ephemeral port), long option 43 split across instances, every malformation dnsmasq can
+# be made to send (option 120 as an address, wrong vendor class, sub-option 1 of another
+# class, the 90-byte IOS cut), and "no answer" when dnsmasq is stopped. Skips only when
+# namespaces cannot be made (not root).
 set -u
 SRCDIR=${SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$SRCDIR/tests/lab/lib.sh"
@@ -134,6 +135,24 @@ if command -v setpriv >/dev/null; then
 	is "unprivileged, --port 68: probe_dhcp_socket" status probe_dhcp_socket
 	check "unprivileged, --port 68: exit 3 (UNKNOWN: the probe's side)" [ "$RC" = 3 ]
 fi
+
+# another DHCP client holds port 68: auto sends the INFORM from an ephemeral port
+port68_held() { ip netns exec "$NSB" cat /proc/net/udp | awk '{print $2}' | grep -qi ':0044$'; }
+ip netns exec "$NSB" socat -u UDP4-RECV:68 /dev/null &
+HOLDER=$!
+LAB_PIDS="$LAB_PIDS $HOLDER"
+if until_true 10 port68_held; then
+	discover --timeout 2s
+	is "port 68 in use: INFORM from an ephemeral port, ok" status ok
+	has "port 68 in use: says so" local "(68 in use)"
+	discover --timeout 2s --port 68
+	is "port 68 in use, --port 68: probe_dhcp_socket" status probe_dhcp_socket
+	has "port 68 in use, --port 68: names the cause" detail "address in use"
+else
+	check "socat holds port 68 in the probe's namespace" false
+fi
+kill "$HOLDER" 2>/dev/null
+wait "$HOLDER" 2>/dev/null
 
 # no address on the interface: a DISCOVER (never a REQUEST); the OFFER carries the options
 ip -n "$NSB" addr flush dev vB

@@ -79,7 +79,8 @@ static const char *errno_cause(int e)
 	case ENODEV:
 		return "no such interface";
 	case ENETUNREACH:
-		return "network unreachable";
+	case EHOSTUNREACH:
+		return "network unreachable (no route through the interface)";
 	case ENETDOWN:
 		return "interface down";
 	case EMFILE:
@@ -349,8 +350,12 @@ static int open_socket(struct dhcp_discover *d)
 		setup_failed(d, "cannot open a UDP socket: %s", errno_cause(errno));
 		return -1;
 	}
-	if (setsockopt(d->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == -1 ||
-	    setsockopt(d->fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof one) == -1) {
+	/*
+	 * No SO_REUSEADDR: beside a DHCP client holding port 68 (dhclient, networkd) the
+	 * kernel would hand our answers to its socket or its answers to ours; an INFORM then
+	 * goes from an ephemeral port instead, and says so.
+	 */
+	if (setsockopt(d->fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof one) == -1) {
 		setup_failed(d, "cannot set up the UDP socket: %s", errno_cause(errno));
 		return -1;
 	}

@@ -63,6 +63,7 @@ good_options() {
 	echo "dhcp-option=vendor:MS-UC-Client,4,\"443\""
 	echo "dhcp-option=vendor:MS-UC-Client,5,\"$PATHV\""
 	echo "dhcp-option=tag:ucc,120,${2:-sip.example.test}"
+	echo "dhcp-option=tag:ucc,42,10.200.0.1"
 }
 
 dnsmasq_stop() {
@@ -111,6 +112,8 @@ is "broadcast INFORM: registrar FQDN from option 120" registrar sip.example.test
 is "broadcast INFORM: answering server" server 10.200.0.1
 is "broadcast INFORM: it was an INFORM" message DHCPINFORM
 is "broadcast INFORM: from port 68" local "10.200.0.2:68 on vB"
+is "broadcast INFORM: NTP servers (option 42)" ntp_servers 10.200.0.1
+is "broadcast INFORM: the class dnsmasq echoed" vendor_class MS-UC-Client
 is "broadcast INFORM: raw option 120 (enc 0 + labels)" option_120 0003736970076578616d706c65047465737400
 has "broadcast INFORM: raw option 43 holds sub-option 1" option_43 010c4d532d55432d436c69656e74
 check "dnsmasq saw vendor class MS-UC-Client and the request for 43 and 120" \

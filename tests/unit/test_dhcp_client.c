@@ -88,6 +88,10 @@ static size_t make_answer(struct fake *f, uint8_t *out, uint8_t type, uint32_t x
 	out[n++] = 4;
 	memcpy(out + n, "\x0a\x09\x09\x09", 4); /* server id 10.9.9.9, not the source */
 	n += 4;
+	out[n++] = 42; /* NTP servers */
+	out[n++] = 8;
+	memcpy(out + n, "\x0a\x09\x09\x01\x0a\x09\x09\x02", 8);
+	n += 8;
 	if (with43) {
 		out[n++] = 43;
 		out[n++] = sizeof opt43;
@@ -357,6 +361,8 @@ static void test_facts(void **state)
 	assert_string_equal(txn_result_get_fact(tr, "dhcp_option_120"),
 	                    "0003736970076578616d706c6503636f6d00");
 	assert_string_equal(txn_result_get_fact(tr, "dhcp_attempts"), "1 sent, 1 answered");
+	assert_string_equal(txn_result_get_fact(tr, "dhcp_ntp_servers"), "10.9.9.1,10.9.9.2");
+	assert_null(txn_result_get_fact(tr, "dhcp_vendor_class"));
 	assert_non_null(txn_result_get_fact(tr, "dhcp_option_43"));
 	fake_close(&f);
 	event_base_free(base);

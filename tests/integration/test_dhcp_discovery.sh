@@ -4,10 +4,11 @@
 # probe; nothing on the host), `certprobe dhcp-discover` in one, dnsmasq serving vendor
 # class MS-UC-Client options 43 (sub-options 1-5) and 120 in the other. Asserts the
 # decoded CertProv URL and registrar FQDN (broadcast and unicast INFORM, DISCOVER without
-# an address, an unprivileged probe on an ephemeral port), long option 43 split across
-# instances, every malformation dnsmasq can be made to send (option 120 as an address,
-# wrong vendor class, sub-option 1 of another class, the 90-byte IOS cut), and "no answer"
-# when dnsmasq is stopped. Skips only when namespaces cannot be made (not root).
+# an address, an unprivileged probe and a probe beside another DHCP client, both on an
+# ephemeral port), long option 43 split across instances, every malformation dnsmasq can
+# be made to send (option 120 as an address, wrong vendor class, sub-option 1 of another
+# class, the 90-byte IOS cut), and "no answer" when dnsmasq is stopped. Skips only when
+# namespaces cannot be made (not root).
 set -u
 SRCDIR=${SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$SRCDIR/tests/lab/lib.sh"
@@ -62,6 +63,7 @@ good_options() {
 	echo "dhcp-option=vendor:MS-UC-Client,4,\"443\""
 	echo "dhcp-option=vendor:MS-UC-Client,5,\"$PATHV\""
 	echo "dhcp-option=tag:ucc,120,${2:-sip.example.test}"
+	echo "dhcp-option=tag:ucc,42,10.200.0.1"
 }
 
 dnsmasq_stop() {
@@ -110,6 +112,8 @@ is "broadcast INFORM: registrar FQDN from option 120" registrar sip.example.test
 is "broadcast INFORM: answering server" server 10.200.0.1
 is "broadcast INFORM: it was an INFORM" message DHCPINFORM
 is "broadcast INFORM: from port 68" local "10.200.0.2:68 on vB"
+is "broadcast INFORM: NTP servers (option 42)" ntp_servers 10.200.0.1
+is "broadcast INFORM: the class dnsmasq echoed" vendor_class MS-UC-Client
 is "broadcast INFORM: raw option 120 (enc 0 + labels)" option_120 0003736970076578616d706c65047465737400
 has "broadcast INFORM: raw option 43 holds sub-option 1" option_43 010c4d532d55432d436c69656e74
 check "dnsmasq saw vendor class MS-UC-Client and the request for 43 and 120" \
@@ -134,6 +138,24 @@ if command -v setpriv >/dev/null; then
 	is "unprivileged, --port 68: probe_dhcp_socket" status probe_dhcp_socket
 	check "unprivileged, --port 68: exit 3 (UNKNOWN: the probe's side)" [ "$RC" = 3 ]
 fi
+
+# another DHCP client holds port 68: auto sends the INFORM from an ephemeral port
+port68_held() { ip netns exec "$NSB" cat /proc/net/udp | awk '{print $2}' | grep -qi ':0044$'; }
+ip netns exec "$NSB" socat -u UDP4-RECV:68 /dev/null &
+HOLDER=$!
+LAB_PIDS="$LAB_PIDS $HOLDER"
+if until_true 10 port68_held; then
+	discover --timeout 2s
+	is "port 68 in use: INFORM from an ephemeral port, ok" status ok
+	has "port 68 in use: says so" local "(68 in use)"
+	discover --timeout 2s --port 68
+	is "port 68 in use, --port 68: probe_dhcp_socket" status probe_dhcp_socket
+	has "port 68 in use, --port 68: names the cause" detail "address in use"
+else
+	check "socat holds port 68 in the probe's namespace" false
+fi
+kill "$HOLDER" 2>/dev/null
+wait "$HOLDER" 2>/dev/null
 
 # no address on the interface: a DISCOVER (never a REQUEST); the OFFER carries the options
 ip -n "$NSB" addr flush dev vB

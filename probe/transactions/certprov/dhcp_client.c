@@ -59,6 +59,7 @@ struct dhcp_discover {
 	char answer_server[INET_ADDRSTRLEN];
 	uint64_t answer_elapsed_us, answer_us;
 	char options_hex[HEX_MAX], opt43_hex[HEX_MAX], opt120_hex[HEX_MAX];
+	char ntp[4 * 16 + 1], vclass[4 * 64 + 1];
 
 	enum txn_status status;
 	char detail[DHCP_DETAIL_MAX + 128];
@@ -79,7 +80,8 @@ static const char *errno_cause(int e)
 	case ENODEV:
 		return "no such interface";
 	case ENETUNREACH:
-		return "network unreachable";
+	case EHOSTUNREACH:
+		return "network unreachable (no route through the interface)";
 	case ENETDOWN:
 		return "interface down";
 	case EMFILE:
@@ -109,6 +111,8 @@ static void finish(struct dhcp_discover *d)
 	r.options_hex = d->have_answer ? d->options_hex : "";
 	r.opt43_hex = d->have_answer ? d->opt43_hex : "";
 	r.opt120_hex = d->have_answer ? d->opt120_hex : "";
+	r.ntp_servers = d->have_answer ? d->ntp : "";
+	r.vendor_class = d->have_answer ? d->vclass : "";
 	r.attempts = d->attempts;
 	r.answers = d->answers;
 	r.elapsed_us = d->have_answer ? d->answer_elapsed_us : clock_now_us() - d->start_us;
@@ -219,6 +223,27 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	finish(d);
 }
 
+/* Option 42's addresses as "a.b.c.d,..." (whole addresses that fit). */
+static void ntp_list(const uint8_t *v, size_t n, char *out, size_t outlen)
+{
+	size_t o = 0;
+
+	out[0] = '\0';
+	for (size_t i = 0; v != NULL && i + 4 <= n && o + 17 < outlen; i += 4)
+		o += (size_t)snprintf(out + o, outlen - o, "%s%u.%u.%u.%u", o > 0 ? "," : "", v[i],
+		                      v[i + 1], v[i + 2], v[i + 3]);
+}
+
+/* Untrusted text with anything unprintable as '?'. */
+static void printable_copy(const uint8_t *v, size_t n, char *out, size_t outlen)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; v != NULL && i < n && o + 1 < outlen; i++)
+		out[o++] = v[i] >= 0x20 && v[i] < 0x7f ? (char)v[i] : '?';
+	out[o] = '\0';
+}
+
 /* Keep what the answer in d->reply says, from src. */
 static void take_answer(struct dhcp_discover *d, const struct dhcp_found *f,
                         const struct sockaddr_in *src)
@@ -239,6 +264,10 @@ static void take_answer(struct dhcp_discover *d, const struct dhcp_found *f,
 	dhcp_opts_hex(v != NULL ? v : (const uint8_t *)"", n, d->opt43_hex, sizeof d->opt43_hex);
 	v = dhcp_reply_option(&d->reply, 120, &n);
 	dhcp_opts_hex(v != NULL ? v : (const uint8_t *)"", n, d->opt120_hex, sizeof d->opt120_hex);
+	v = dhcp_reply_option(&d->reply, 42, &n);
+	ntp_list(v, n, d->ntp, sizeof d->ntp);
+	v = dhcp_reply_option(&d->reply, 60, &n);
+	printable_copy(v, n, d->vclass, sizeof d->vclass);
 	d->status = f->status;
 	if (f->status == TXN_OK)
 		d->detail[0] = '\0';
@@ -349,8 +378,12 @@ static int open_socket(struct dhcp_discover *d)
 		setup_failed(d, "cannot open a UDP socket: %s", errno_cause(errno));
 		return -1;
 	}
-	if (setsockopt(d->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == -1 ||
-	    setsockopt(d->fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof one) == -1) {
+	/*
+	 * No SO_REUSEADDR: beside a DHCP client holding port 68 (dhclient, networkd) the
+	 * kernel would hand our answers to its socket or its answers to ours; an INFORM then
+	 * goes from an ephemeral port instead, and says so.
+	 */
+	if (setsockopt(d->fd, SOL_SOCKET, SO_BROADCAST, &one, sizeof one) == -1) {
 		setup_failed(d, "cannot set up the UDP socket: %s", errno_cause(errno));
 		return -1;
 	}
@@ -479,10 +512,12 @@ void dhcp_discover_cancel(struct dhcp_discover *d)
 
 void dhcp_discover_result_facts(const struct dhcp_discover_result *r, struct txn_result *tr)
 {
-	const char *keys[] = {"dhcp_server", "dhcp_message",   "dhcp_local",     "certprov_url",
-	                      "registrar",   "dhcp_option_43", "dhcp_option_120"};
-	const char *vals[] = {r->server,    r->message,   r->local,     r->certprov_url,
-	                      r->registrar, r->opt43_hex, r->opt120_hex};
+	const char *keys[] = {"dhcp_server",     "dhcp_message",     "dhcp_local",
+	                      "certprov_url",    "registrar",        "dhcp_option_43",
+	                      "dhcp_option_120", "dhcp_ntp_servers", "dhcp_vendor_class"};
+	const char *vals[] = {r->server,       r->message,     r->local,
+	                      r->certprov_url, r->registrar,   r->opt43_hex,
+	                      r->opt120_hex,   r->ntp_servers, r->vendor_class};
 
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
 		if (vals[i][0] != '\0')

@@ -72,6 +72,12 @@ struct dhcp_discover_result {
 	const char *options_hex;  /* the answer's options field, hex ("" without an answer) */
 	const char *opt43_hex;    /* option 43 (concatenated), hex; "" when absent */
 	const char *opt120_hex;   /* option 120, hex; "" when absent */
+	/*
+	 * Option 42 (NTP servers, "10.0.0.1,10.0.0.2"): a phone needs a right clock to check
+	 * certificates (§1.4); "" when absent.
+	 */
+	const char *ntp_servers;
+	const char *vendor_class; /* option 60 echoed by the server, printable; "" when absent */
 	unsigned attempts;        /* messages sent */
 	unsigned answers;         /* answers to our xid received */
 	uint64_t elapsed_us;      /* start to the answer used (or to giving up) */
@@ -97,8 +103,8 @@ struct txn_result;
 
 /*
  * Put r into a transaction's report as facts: dhcp_server, dhcp_message, dhcp_local,
- * dhcp_attempts, certprov_url, registrar, dhcp_option_43 and dhcp_option_120 (hex, cut
- * to a fact's length), each only when it has a value.
+ * dhcp_attempts, dhcp_ntp_servers, certprov_url, registrar, dhcp_option_43, dhcp_option_120 (hex,
+ * cut to a fact's length), each only when it has a value.
  */
 void dhcp_discover_result_facts(const struct dhcp_discover_result *r, struct txn_result *tr);
 

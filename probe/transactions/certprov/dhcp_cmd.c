@@ -72,16 +72,20 @@ static void print_text(const struct dhcp_discover_result *r)
 		printf("  %-16s %.3f ms\n", "answer_time", (double)r->answer_us / 1000.0);
 	printf("  %-16s %s\n", "option_43", r->opt43_hex);
 	printf("  %-16s %s\n", "option_120", r->opt120_hex);
+	printf("  %-16s %s\n", "ntp_servers", r->ntp_servers);
+	printf("  %-16s %s\n", "vendor_class", r->vendor_class);
 	printf("  %-16s %s\n", "options", r->options_hex);
 }
 
 static void print_json(const struct dhcp_discover_result *r)
 {
 	const struct txn_status_info *st = txn_status_info(r->status);
-	const char *keys[] = {"certprov_url", "registrar", "server",     "message", "local",
-	                      "detail",       "option_43", "option_120", "options"};
-	const char *vals[] = {r->certprov_url, r->registrar, r->server,     r->message,    r->local,
-	                      r->detail,       r->opt43_hex, r->opt120_hex, r->options_hex};
+	const char *keys[] = {"certprov_url", "registrar",   "server",      "message",
+	                      "local",        "detail",      "option_43",   "option_120",
+	                      "options",      "ntp_servers", "vendor_class"};
+	const char *vals[] = {r->certprov_url, r->registrar,   r->server,      r->message,
+	                      r->local,        r->detail,      r->opt43_hex,   r->opt120_hex,
+	                      r->options_hex,  r->ntp_servers, r->vendor_class};
 
 	printf("{\"status\":\"%s\",\"result\":\"%s\",\"number\":%d", st->code,
 	       result_class_name(st->result), (int)r->status);

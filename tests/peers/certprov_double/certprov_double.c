@@ -815,14 +815,17 @@ static void h_cp_mex(struct rq *q)
 	    "xmlns:wsaw=\"http://www.w3.org/2006/05/addressing/wsdl\"/></wsdl:operation>"
 	    "</wsdl:portType>"
 	    "<wsdl:binding name=\"CertProvisioningServiceWebTicketProof_SHA1\" "
-	    "type=\"tns:ICertProvisioningService\"><wsp:PolicyReference "
-	    "URI=\"#CertProvisioningServiceWebTicketProof_SHA1_policy\"/>"
-	    "<soap:binding transport=\"http://schemas.xmlsoap.org/soap/http\"/></wsdl:binding>"
+	    "type=\"tns:ICertProvisioningService\">%s<soap:binding "
+	    "transport=\"http://schemas.xmlsoap.org/soap/http\"/></wsdl:binding>"
 	    "<wsdl:service name=\"CertProvisioningService\">"
 	    "<wsdl:port name=\"CertProvisioningServiceWebTicketProof_SHA1\" "
 	    "binding=\"tns:CertProvisioningServiceWebTicketProof_SHA1\">"
 	    "<soap:address location=\"https://%s%s/CertProv/CertProvisioningService.svc/"
 	    "WebTicket_Proof_SHA1\"/></wsdl:port></wsdl:service></wsdl:definitions>",
+	    q->eff.k == M_MEXNOPOLICY
+	        ? ""
+	        : "<wsp:PolicyReference "
+	          "URI=\"#CertProvisioningServiceWebTicketProof_SHA1_policy\"/>",
 	    q->host, q->prefix);
 	snprintf(q->note, sizeof q->note, "%s",
 	         q->eff.k == M_MEXNOPOLICY ? "knob mexnopolicy" : "wsdl");

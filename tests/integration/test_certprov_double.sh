@@ -433,6 +433,51 @@ check "wrong-name listener: hostname mismatch (62)" [ "$(tls_verify $WRONGNAME)"
 check "leaf-only listener serves the same service" \
 	[ "$(curl -s -k -o /dev/null -w '%{http_code}' "https://127.0.0.1:$LEAF/CertProv/CertProvisioningService.svc/mex")" = 200 ]
 
+# ---- what it publishes is what the TLS-DSK registrar double accepts ----
+# a fresh enrollment for alice, then certprobe's client-auth (tls-dsk) with that
+# certificate against tests/peers/tlsdsk_registrar reading the same --published-dir with
+# this OCS Signing CA as its --ca; after a re-enrollment with another key the first
+# certificate is no longer the published one and the registrar refuses it.
+. "$SRCDIR/tests/lab/sip-lab.sh"
+sip_lab_pki "$LAB/rig" >/dev/null && "$SRCDIR/tests/peers/tlsdsk_registrar/tlsdsk-pki.sh" "$LAB/dsk" "$LAB/rig" ||
+	{ echo "FAIL - registrar PKI"; exit 1; }
+REG=19510
+"$BIN/tlsdsk_registrar" -p $REG -c "$LAB/dsk/registrar-chain.crt" -k "$LAB/dsk/registrar.key" \
+	--ca "$P/ocs-ca.crt" --published-dir "$PUB" -v >"$LAB/registrar.out" 2>"$LAB/registrar.log" &
+LAB_PIDS="$LAB_PIDS $!"
+until_true 10 grep -q '^ready$' "$LAB/registrar.out"
+enroll() { # NAME: a PIN ticket, a new key, GetAndPublishCert -> $W/NAME.pem (certificate + key)
+	ticket "t-$1" "$PIN_URL" "$(b64 +14255550100)" "$(b64 $PIN)"
+	gapc_body "$W/e-$1.req" alice@example.com "$(csr alice@example.com)"
+	req "e-$1" POST "$AUTH_URL" "$ACT_GAPC" "$W/e-$1.req"
+	issued "e-$1" && cat "$W/e-$1.crt" "$W/alice@example.com.key" >"$W/$1.pem"
+}
+logon_yaml() { # FILE IDENTITY
+	cat >"$1" <<EOF
+probe: {state_dir: $LAB/state}
+defaults: {timeout: 5s}
+transactions:
+  - name: logon
+    type: client-auth
+    auth: tls-dsk
+    registrar: {host: 127.0.0.1, port: $REG}
+    sip_uri: sip:alice@example.com
+    certificate: {cert: $2, key: $2}
+    trust_store: $LAB/rig/trust.pem
+EOF
+}
+check "enrollment for the registrar: issued" enroll first
+logon_yaml "$LAB/logon1.yaml" "$W/first.pem"
+probe "$LAB/logon1.yaml"
+check "registrar double accepts the published certificate (certprobe client-auth tls-dsk: ok)" [ "$(field status)" = ok ]
+check "enrollment with another key: issued" enroll second
+probe "$LAB/logon1.yaml"
+check "the replaced certificate is refused: $(field status)" [ "$(field status)" = registrar_dsk_cert_rejected ]
+logon_yaml "$LAB/logon2.yaml" "$W/second.pem"
+probe "$LAB/logon2.yaml"
+check "the new one is accepted" [ "$(field status)" = ok ]
+PROBED=0
+
 # ---- no secret in the log; SIGTERM exits 0 ----
 check "log: one line per request" grep -q 'op=GetAndPublishCert user=sip:alice@example.com mode=ok -> 200 certificate issued' "$LAB/double.log"
 leak=0

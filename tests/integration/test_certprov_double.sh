@@ -30,6 +30,9 @@ phone=+14255550100,ext=1234,pin=$PIN,sip=sip:alice@example.com,password=$PASSWOR
 phone=+14255550101,ext=1235,pin=4321,sip=sip:bob@example.com,mode=datastore
 phone=+14255550102,ext=1236,pin=1111,sip=sip:carol@example.com
 phone=+14255550103,pin=2222,sip=sip:k-notsip@example.com
+# two users on one number: the PIN tells them apart
+phone=+14255550104,pin=3333,sip=sip:erin@example.com
+phone=+14255550104,pin=4444,sip=sip:frank@example.com
 EOF
 DPID=
 double_start() {
@@ -54,7 +57,8 @@ req() {
 	local name=$1 method=$2 url=$3 action=${4:-} body=${5:-}
 	local args=(-sS -o "$W/$name.body" -D "$W/$name.hdr" -w '%{http_code}' --max-time 10
 		--cacert "$P/root.crt" -X "$method")
-	[ -n "$action" ] && args+=(-H "SOAPAction: \"$action\"" -H 'Content-Type: text/xml; charset=utf-8')
+	[ -n "$action" ] && args+=(-H "SOAPAction: \"$action\"")
+	[ -n "$body" ] && args+=(-H 'Content-Type: text/xml; charset=utf-8')
 	[ -n "$body" ] && args+=(--data-binary "@$body")
 	CODE=$(curl "${args[@]}" "$url" 2>"$W/$name.err")
 }
@@ -177,7 +181,7 @@ issued() {
 	b=$(xp "$1" "//$(el RequestedSecurityToken)/$(el BinarySecurityToken)")
 	[ -n "$b" ] && printf '%s' "$b" | base64 -d 2>/dev/null | openssl x509 -inform DER -out "$W/$1.crt" 2>/dev/null
 }
-stats() { curl -s --cacert "$P/root.crt" "$BASE/stats" | jq -r "$1"; }
+stats() { curl -s --max-time 5 --cacert "$P/root.crt" "$BASE/stats" | jq -r "$1"; }
 not() { ! "$@"; }
 silent() { "$@" >/dev/null 2>&1; }
 diag_id() { hdr "$1" X-Ms-diagnostics | cut -d';' -f1; }
@@ -310,6 +314,14 @@ check "WinNegotiate stub: 401 Negotiate" [ "$CODE" = 401 ] && check "WinNegotiat
 req noaction POST "$PIN_URL" "" "$W/pin.req"
 check "IssueToken without SOAPAction: 500 ActionNotSupported" [ "$CODE $(xp noaction //faultcode)" = "500 a:ActionNotSupported" ]
 
+ticket erin "$PIN_URL" "$(b64 +14255550104)" "$(b64 3333)"
+check "shared number, PIN 3333: erin's ticket" body_has erin '>sip:erin@example.com<'
+ticket frank "$PIN_URL" "$(b64 +14255550104)" "$(b64 4444)"
+check "shared number, PIN 4444: frank's ticket" body_has frank '>sip:frank@example.com<'
+CODE=$(curl -sS --max-time 5 -o "$W/ct.body" -w '%{http_code}' --cacert "$P/root.crt" -H "SOAPAction: \"$ACT_ISSUE\"" \
+	-H 'Content-Type: application/soap+xml' --data-binary "@$W/pin.req" "$PIN_URL")
+check "IssueToken as application/soap+xml: 415" [ "$CODE" = 415 ]
+
 # ---- PIN failures ----
 ticket wrongpin "$PIN_URL" "$(b64 +14255550102)" "$(b64 9999)"
 check "wrong PIN: 400" [ "$CODE" = 400 ]
@@ -419,10 +431,10 @@ check "user mode=datastore: ErrorInfo" [ "$(xp g-bob "//$(el ErrorInfo)/$(el Cod
 
 # ---- TLS listeners ----
 tls_verify() { # PORT -> openssl's verify result code against the phone's root
-	openssl s_client -connect "127.0.0.1:$1" -CAfile "$P/root.crt" -verify_hostname "${2:-pool1.example.com}" </dev/null 2>/dev/null |
+	timeout 10 openssl s_client -connect "127.0.0.1:$1" -CAfile "$P/root.crt" -verify_hostname "${2:-pool1.example.com}" </dev/null 2>/dev/null |
 		sed -n 's/^ *Verify return code: \([0-9]*\).*/\1/p' | head -1
 }
-certs_sent() { openssl s_client -connect "127.0.0.1:$1" -showcerts </dev/null 2>/dev/null | grep -c 'BEGIN CERT'; }
+certs_sent() { timeout 10 openssl s_client -connect "127.0.0.1:$1" -showcerts </dev/null 2>/dev/null | grep -c 'BEGIN CERT'; }
 check "main listener: verifies against the phone root (0)" [ "$(tls_verify $HTTPS)" = 0 ]
 check "main listener: sends leaf + issuing CA" [ "$(certs_sent $HTTPS)" = 2 ]
 check "leaf-only listener: one certificate" [ "$(certs_sent $LEAF)" = 1 ]
@@ -431,7 +443,7 @@ check "leaf-only listener: the phone cannot verify it alone ($LEAF_RC: 20 or 21)
 check "expired listener: certificate has expired (10)" [ "$(tls_verify $EXPIRED)" = 10 ]
 check "wrong-name listener: hostname mismatch (62)" [ "$(tls_verify $WRONGNAME)" = 62 ]
 check "leaf-only listener serves the same service" \
-	[ "$(curl -s -k -o /dev/null -w '%{http_code}' "https://127.0.0.1:$LEAF/CertProv/CertProvisioningService.svc/mex")" = 200 ]
+	[ "$(curl -s -k --max-time 5 -o /dev/null -w '%{http_code}' "https://127.0.0.1:$LEAF/CertProv/CertProvisioningService.svc/mex")" = 200 ]
 
 # ---- what it publishes is what the TLS-DSK registrar double accepts ----
 # a fresh enrollment for alice, then certprobe's client-auth (tls-dsk) with that
@@ -444,7 +456,8 @@ sip_lab_pki "$LAB/rig" >/dev/null && "$SRCDIR/tests/peers/tlsdsk_registrar/tlsds
 REG=19510
 "$BIN/tlsdsk_registrar" -p $REG -c "$LAB/dsk/registrar-chain.crt" -k "$LAB/dsk/registrar.key" \
 	--ca "$P/ocs-ca.crt" --published-dir "$PUB" -v >"$LAB/registrar.out" 2>"$LAB/registrar.log" &
-LAB_PIDS="$LAB_PIDS $!"
+RPID=$!
+LAB_PIDS="$LAB_PIDS $RPID"
 until_true 10 grep -q '^ready$' "$LAB/registrar.out"
 enroll() { # NAME: a PIN ticket, a new key, GetAndPublishCert -> $W/NAME.pem (certificate + key)
 	ticket "t-$1" "$PIN_URL" "$(b64 +14255550100)" "$(b64 $PIN)"
@@ -477,6 +490,9 @@ logon_yaml "$LAB/logon2.yaml" "$W/second.pem"
 probe "$LAB/logon2.yaml"
 check "the new one is accepted" [ "$(field status)" = ok ]
 PROBED=0
+kill "$RPID"
+wait "$RPID"
+check "tlsdsk_registrar: exit 0" [ $? = 0 ]
 
 # ---- no secret in the log; SIGTERM exits 0 ----
 check "log: one line per request" grep -q 'op=GetAndPublishCert user=sip:alice@example.com mode=ok -> 200 certificate issued' "$LAB/double.log"
@@ -497,7 +513,7 @@ D2=$!
 LAB_PIDS="$LAB_PIDS $D2"
 until_true 10 grep -q '^ready$' "$LAB/d2.out"
 check "without -a: the anonymous URL refuses connections" \
-	[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$ANON/CertProv/CertProvisioningService.svc")" = 000 ]
+	[ "$(curl -s --max-time 5 -o /dev/null -w '%{http_code}' "http://127.0.0.1:$ANON/CertProv/CertProvisioningService.svc")" = 000 ]
 kill "$D2"
 wait "$D2"
 check "second instance: exit 0" [ $? = 0 ]

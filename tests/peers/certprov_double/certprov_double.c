@@ -77,6 +77,7 @@ const char *const mode_names[M_COUNT] = {
     [M_WRONGENTITY] = "wrongentity",
     [M_WRONGKEY] = "wrongkey",
     [M_BADDER] = "badder",
+    [M_BEARER] = "bearer",
     [M_SLOW] = "slow",
 };
 

@@ -64,7 +64,8 @@ enum mode_kind {
 	M_WRONGENTITY,
 	M_WRONGKEY,
 	M_BADDER,
-	M_SLOW, /* slow-N */
+	M_BEARER, /* /mex offers a bearer ticket (SignedSupportingTokens): no signature needed */
+	M_SLOW,   /* slow-N */
 	M_COUNT,
 };
 /* "ok", "anondown", ... by enum mode_kind ("" for M_NONE, "slow" for slow-N) */

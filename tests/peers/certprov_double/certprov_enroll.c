@@ -308,6 +308,8 @@ static struct ticket *gapc_ticket(struct rq *q, const struct soap_gapc *r)
 		ticket_rejected(q, "The web ticket has expired.", "ticket expired");
 		return NULL;
 	}
+	if (q->eff.k == M_BEARER) /* a bearer ticket: holding it is enough */
+		return t;
 	snprintf(ref, sizeof ref, "#%s", r->ts_id != NULL ? r->ts_id : "");
 	if (!r->has_timestamp || !r->has_signature || r->ts_id == NULL || r->ref_uri == NULL ||
 	    strcmp(r->ref_uri, ref) != 0 || !r->ts_digest_ok || r->digest_value == NULL ||

@@ -204,6 +204,7 @@ void h_rootchain(struct rq *q)
 
 void h_cp_mex(struct rq *q)
 {
+	const char *tokens = q->eff.k == M_BEARER ? "Signed" : "Endorsing";
 	struct evbuffer *b;
 
 	q->op = "mex";
@@ -229,7 +230,7 @@ void h_cp_mex(struct rq *q)
 		    "<wsp:Policy wsu:Id=\"CertProvisioningServiceWebTicketProof_SHA1_policy\">"
 		    "<wsp:ExactlyOne><wsp:All><sp:TransportBinding><wsp:Policy><sp:TransportToken>"
 		    "<wsp:Policy><sp:HttpsToken/></wsp:Policy></sp:TransportToken></wsp:Policy>"
-		    "</sp:TransportBinding><sp:EndorsingSupportingTokens><wsp:Policy>"
+		    "</sp:TransportBinding><sp:%sSupportingTokens><wsp:Policy>"
 		    "<sp:IssuedToken sp:IncludeToken=\"http://docs.oasis-open.org/ws-sx/"
 		    "ws-securitypolicy/200702/IncludeToken/AlwaysToRecipient\">"
 		    "<sp:Issuer><wsa:Address>https://%s%s/WebTicket/WebTicketService.svc"
@@ -237,9 +238,9 @@ void h_cp_mex(struct rq *q)
 		    "<t:TokenType xmlns:t=\"" NS_WST "\">" SAML_TOKEN "</t:TokenType>"
 		    "<t:KeyType xmlns:t=\"" NS_WST "\">" NS_WST "/SymmetricKey</t:KeyType>"
 		    "</sp:RequestSecurityTokenTemplate><wsp:Policy><sp:RequireInternalReference/>"
-		    "</wsp:Policy></sp:IssuedToken></wsp:Policy></sp:EndorsingSupportingTokens>"
+		    "</wsp:Policy></sp:IssuedToken></wsp:Policy></sp:%sSupportingTokens>"
 		    "</wsp:All></wsp:ExactlyOne></wsp:Policy>",
-		    q->host, q->prefix);
+		    tokens, q->host, q->prefix, tokens);
 	evbuffer_add_printf(
 	    b,
 	    "<wsdl:portType name=\"ICertProvisioningService\"><wsdl:operation "

@@ -249,6 +249,20 @@ static void pend_timer_cb(evutil_socket_t fd, short what, void *arg)
 	pend_unlink_free(p);
 }
 
+static const char *method_name(struct evhttp_request *req)
+{
+	switch (evhttp_request_get_command(req)) {
+	case EVHTTP_REQ_GET:
+		return "GET";
+	case EVHTTP_REQ_HEAD:
+		return "HEAD";
+	case EVHTTP_REQ_POST:
+		return "POST";
+	default:
+		return "OTHER";
+	}
+}
+
 /* answer Q with CODE and BODY (taken over, may be NULL); DELAY_MS < 0: never */
 void reply_at(struct rq *q, int code, const char *ctype, struct evbuffer *body, long delay_ms)
 {
@@ -259,8 +273,7 @@ void reply_at(struct rq *q, int code, const char *ctype, struct evbuffer *body, 
 		evhttp_add_header(h, "Content-Type", ctype);
 	evhttp_add_header(h, "Server", "Microsoft-IIS/7.5");
 	snprintf(line, sizeof line, "%s:%u %s %s%s op=%s user=%s mode=%s",
-	         q->lis->ctx ? "https" : "http", q->lis->port,
-	         evhttp_request_get_command(q->req) == EVHTTP_REQ_GET ? "GET" : "POST", q->prefix,
+	         q->lis->ctx ? "https" : "http", q->lis->port, method_name(q->req), q->prefix,
 	         q->path, q->op, q->who[0] ? q->who : "-", mode_str(&q->eff, m, sizeof m));
 	if (delay_ms == 0) {
 		evhttp_send_reply(q->req, code, NULL, body);

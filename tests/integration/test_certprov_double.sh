@@ -5,7 +5,8 @@
 # UsernameToken, the P_SHA1 proof key and the HMAC-SHA1 signature over the exc-c14n
 # timestamp, GetAndPublishCert with a CRLF-wrapped CSR, the issued certificate checked
 # against the OCS Signing CA and the published file, then every failure knob of the README
-# and its documented answer, the TLS listeners (leaf only, expired, wrong name), no secret
+# and its documented answer, the TLS listeners (leaf only, expired, not yet valid, wrong
+# name), the published certificate accepted by the TLS-DSK registrar double, no secret
 # in the log, and a clean SIGTERM exit.
 set -u
 SRCDIR=${SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -13,7 +14,7 @@ SRCDIR=${SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$SRCDIR/tests/integration/assert.sh"
 lab_test_init
 
-ANON=19500 HTTPS=19501 LEAF=19502 EXPIRED=19503 WRONGNAME=19504
+ANON=19500 HTTPS=19501 LEAF=19502 EXPIRED=19503 WRONGNAME=19504 NOTYET=19505
 P=$LAB/pki PUB=$LAB/published W=$LAB/work
 NS_WSU=http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-utility-1.0.xsd
 NS_WSSE=http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd
@@ -43,6 +44,7 @@ double_start() {
 		-x "$LEAF:$P/server-leaf.pem:$P/server.key" \
 		-x "$EXPIRED:$P/server-expired-chain.pem:$P/server.key" \
 		-x "$WRONGNAME:$P/server-wrongname-chain.pem:$P/server.key" \
+		-x "$NOTYET:$P/server-notyet-chain.pem:$P/server.key" \
 		-v "$@" >"$LAB/double.out" 2>>"$LAB/double.log" &
 	DPID=$!
 	LAB_PIDS="$LAB_PIDS $DPID"
@@ -423,6 +425,15 @@ CODE=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 1 --cacert "$P/root.cr
 check "cpstall: no answer within 1 s" [ "$CODE" = 000 ]
 check "the double still answers while replies stall" [ "$(curl -s --max-time 2 --cacert "$P/root.crt" -o /dev/null -w '%{http_code}' "$CP/mex")" = 200 ]
 
+# bearer: the policy says SignedSupportingTokens and an unsigned request is enough
+req k-bearermex GET "$(K bearer)/CertProv/CertProvisioningService.svc/mex"
+check "bearer: /mex has SignedSupportingTokens" body_has k-bearermex '<sp:SignedSupportingTokens>'
+check "bearer: and no EndorsingSupportingTokens" not body_has k-bearermex EndorsingSupportingTokens
+ticket k-bearer "$(K bearer)/WebTicket/WebTicketService.svc/Pin" "$(b64 +14255550100)" "$(b64 $PIN)"
+gapc_body "$W/gk-bearer.req" alice@example.com "$CSR" nosig
+req gk-bearer POST "$(K bearer)/CertProv/CertProvisioningService.svc/WebTicket_Proof_SHA1" "$ACT_GAPC" "$W/gk-bearer.req"
+check "bearer: GetAndPublishCert without a signature: 200 + certificate" issued gk-bearer
+
 # a per-user mode (bob: mode=datastore)
 ticket bob "$PIN_URL" "$(b64 +14255550101)" "$(b64 4321)"
 gapc_body "$W/g-bob.req" bob@example.com "$(csr bob@example.com)"
@@ -442,6 +453,7 @@ LEAF_RC=$(tls_verify $LEAF)
 check "leaf-only listener: the phone cannot verify it alone ($LEAF_RC: 20 or 21)" contains " 20 21 " " $LEAF_RC "
 check "expired listener: certificate has expired (10)" [ "$(tls_verify $EXPIRED)" = 10 ]
 check "wrong-name listener: hostname mismatch (62)" [ "$(tls_verify $WRONGNAME)" = 62 ]
+check "not-yet-valid listener: certificate is not yet valid (9)" [ "$(tls_verify $NOTYET)" = 9 ]
 check "leaf-only listener serves the same service" \
 	[ "$(curl -s -k --max-time 5 -o /dev/null -w '%{http_code}' "https://127.0.0.1:$LEAF/CertProv/CertProvisioningService.svc/mex")" = 200 ]
 

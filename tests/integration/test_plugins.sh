@@ -145,6 +145,8 @@ sip_lab_kamailio_stop "$LAB/kam"
 check "check_certprobe -T logon: CRITICAL once Kamailio is gone" until_true 20 cp_is 2 -T logon
 plugin check_certprobe "${S[@]}" -T logon
 check "check_certprobe: the CRITICAL status line says why" contains "$(first_line)" "CERTPROBE CLIENTAUTH CRITICAL - logon: connection refused"
+check "check_certprobe: the daemon's recent runs are a subcheck" grep -Eq '^\\_\[OK\] recent: [0-9]+ runs in [0-9]+ (s|min): [0-9]+ OK, [0-9]+ CRITICAL; last failure [0-9]+ s ago \(tcp_refused\)$' <<<"$OUT"
+check "check_certprobe: ok_ratio perfdata below 100 %" grep -Eq "'ok_ratio'=[0-9.]+%;;;0;100" <<<"$OUT"
 check "check_certprobe -E: the registrar is CRITICAL" cp_is 2 -E 127.0.0.1:$KAM
 plugin check_clientauth -H 127.0.0.1 -p $KAM "${CA[@]}" --cert "$P/alice.crt" --key "$P/alice.key"
 check "check_clientauth: CRITICAL with the registrar down" [ "$RC" = 2 ]

@@ -227,6 +227,27 @@ void passive_txn_result(struct daemon *d, struct target *t, const struct txn_res
 		persist_schedule(d, false);
 }
 
+void passive_txn_restored(struct daemon *d, struct target *t, const struct sf_txn *v)
+{
+	struct plugin_output *o;
+	struct plugin_report_opts ro;
+	char prefix[48];
+
+	if (!any_takes_results(d) || !v->have_last)
+		return;
+	o = xcalloc(1, sizeof *o);
+	memset(&ro, 0, sizeof ro);
+	ro.now = (int64_t)time(NULL);
+	plugin_report_prefix(prefix, sizeof prefix, t->g->rows[t->index].type);
+	plugin_output_init(o, prefix);
+	plugin_report_stored_txn(o, v, &ro, PASSIVE_NEVER_STALE, false);
+	free(t->passive_text);
+	free(t->passive_perf);
+	t->passive_state = (int)o->state;
+	split_render(o, &t->passive_text, &t->passive_perf);
+	free(o);
+}
+
 void passive_endpoint_changed(struct daemon *d, struct endpoint *e)
 {
 	if (!any_takes_results(d))

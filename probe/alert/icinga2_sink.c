@@ -500,10 +500,3 @@ void icinga2_sink_stats(const struct alert_sink *base, struct passive_stats *out
 	out->dropped += passive_queue_dropped(s->queue);
 	out->queued = passive_queue_len(s->queue);
 }
-
-bool icinga2_sink_idle(const struct alert_sink *base)
-{
-	const struct icinga2_sink *s = base->impl;
-
-	return passive_queue_len(s->queue) == 0;
-}

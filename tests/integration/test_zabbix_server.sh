@@ -71,10 +71,12 @@ umask 077
 # ---- PostgreSQL: a private cluster, the Zabbix schema ----
 mkdir -p "$LAB/pg"
 chown postgres: "$LAB/pg"
-asuser() { setpriv --reuid=postgres --regid=postgres --clear-groups -- "$@"; }
-check "initdb a private cluster" quiet asuser "$PGBIN/initdb" -D "$LAB/pg/data" -A trust -U zabbix \
+AS_PG=(setpriv --reuid=postgres --regid=postgres --clear-groups --)
+check "initdb a private cluster" quiet "${AS_PG[@]}" "$PGBIN/initdb" -D "$LAB/pg/data" -A trust -U zabbix \
 	-E UTF8 --locale=C.UTF-8 --no-sync
-asuser "$PGBIN/postgres" -D "$LAB/pg/data" -k "$LAB/pg" -h 127.0.0.1 -p $PG \
+# a plain command, not a function, in the background: $! is postgres itself (setpriv execs
+# it), so zbx_stop's SIGINT reaches it rather than a subshell waiting on it
+"${AS_PG[@]}" "$PGBIN/postgres" -D "$LAB/pg/data" -k "$LAB/pg" -h 127.0.0.1 -p $PG \
 	-c fsync=off -c synchronous_commit=off -c full_page_writes=off >"$LAB/pg/postgres.log" 2>&1 &
 PGPID=$!
 LAB_PIDS="$LAB_PIDS $PGPID"
@@ -294,6 +296,13 @@ sip_lab_kamailio_restart "$LAB/kam" || exit 1
 check "Kamailio back: certprobe.txn.state[logon] is 0 again" within 30 item_is 'certprobe.txn.state[logon]' 0
 check "... the trigger clears (value 0)" within 20 trigger_value "Transaction logon is CRITICAL" 0
 check "... the problem is resolved" within 20 not problem "Transaction logon is CRITICAL"
+
+# the certificate trigger: alice's certificate has about 800 days left; a host macro of
+# 100000 warning days makes the WARNING trigger fire (the HIGH one, 14 days, stays quiet)
+api usermacro.create "$(jq -n --arg h "$HOST" '{hostid: $h, macro: "{$CERTPROBE.CERT.WARN}", value: "100000"}')" >/dev/null
+check "a client certificate inside {\$CERTPROBE.CERT.WARN} days raises the expiry trigger" \
+	within 20 problem "Transaction logon: client certificate expires in less than 100000 days"
+check "... and not the HIGH one (14 days)" not problem "Transaction logon: client certificate expires in less than 14 days"
 
 check "zabbix_server logged no unsupported item and no error for the host" \
 	not grep -qE "\"certprobe-lab:.*(became not supported|error)" "$Z/zabbix_server.log"

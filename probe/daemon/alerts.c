@@ -175,8 +175,19 @@ void alerts_cert_expiry(struct daemon *d, struct target *t)
 	const struct snapshot_txn *row = &t->g->rows[t->index];
 	int64_t now = (int64_t)time(NULL);
 	uint64_t window = (uint64_t)t->conf->warn.expiry_days * 86400u;
+	uint64_t sent, dropped;
+	bool connected;
 
 	if (d->snmp == NULL)
+		return;
+	/*
+	 * Told once per certificate, so only when it can be delivered: with the master away
+	 * (at start-up before the subagent has registered, or while snmpd restarts) the
+	 * notification would be dropped and never repeated; the next run after the
+	 * subagent registers tells it instead.
+	 */
+	snmp_agent_stats(d->snmp, &connected, &sent, &dropped);
+	if (!connected)
 		return;
 	for (unsigned r = 0; r < CERT_ROLE_COUNT; r++) {
 		const struct snapshot_cert *c = &row->certs[r];

@@ -563,6 +563,8 @@ struct http_request *http_client_start(struct http_client *c, const struct http_
 		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
 		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
 	}
+	if (o->fresh_connect)
+		curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
 	if (o->connect_to != NULL) {
 		req->connect_to = curl_slist_append(NULL, o->connect_to);
 		curl_easy_setopt(e, CURLOPT_CONNECT_TO, req->connect_to);

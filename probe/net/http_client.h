@@ -51,6 +51,8 @@ struct http_request_opts {
 	 * returned as PEM in resp->peer_chain. Never used for a request that carries data.
 	 */
 	bool peer_chain_only;
+	/* A new connection (a TLS handshake, verified again) rather than a cached one. */
+	bool fresh_connect;
 };
 
 struct http_response {

@@ -310,14 +310,6 @@ static X509_STORE *store_from_pem(const char *pem, size_t len, STACK_OF(X509) **
 	return store;
 }
 
-static bool stack_has_subject(const STACK_OF(X509) *s, const X509_NAME *name)
-{
-	for (int i = 0; i < certprov_chain_count(s); i++)
-		if (X509_NAME_cmp(X509_get_subject_name(sk_X509_value(s, i)), name) == 0)
-			return true;
-	return false;
-}
-
 enum txn_status certprov_chain_diagnose(const STACK_OF(X509) *sent, const char *trust_pem,
                                         size_t trust_len, char *buf, size_t len)
 {
@@ -356,15 +348,25 @@ enum txn_status certprov_chain_diagnose(const STACK_OF(X509) *sent, const char *
 	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
 	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
 	case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
-		snprintf(buf, len,
-		         "the server sent %d certificate%s (%s); the missing link is %s, in "
-		         "neither the server's chain, the downloaded root chain nor the device "
-		         "trust store",
-		         n, n == 1 ? "" : "s", leafs, missing);
-		st = stack_has_subject(sent, X509_get_issuer_name(top)) || n > 1 ||
-		             !pki_cert_is_self_signed(top)
-		         ? TXN_CERTPROV_WEBSVC_CHAIN_INCOMPLETE
-		         : TXN_CERTPROV_WEBSVC_UNTRUSTED;
+		if (top == leaf || !pki_cert_is_ca(top)) {
+			/* no issuer for the server's own certificate: an intermediate is missing */
+			snprintf(
+			    buf, len,
+			    "the server sent %d certificate%s (%s); the missing link is %s, in "
+			    "neither the server's chain, the downloaded root chain nor the "
+			    "device trust store",
+			    n, n == 1 ? "" : "s", leafs, missing);
+			st = TXN_CERTPROV_WEBSVC_CHAIN_INCOMPLETE;
+		} else {
+			/* the path reaches a CA whose issuer (the root) the device does not have */
+			char ca[120];
+			name_short(X509_get_subject_name(top), ca, sizeof ca);
+			snprintf(buf, len,
+			         "%s chains to %s, issued by %s: not a root the device ships with "
+			         "(trust_store)",
+			         leafs, ca, missing);
+			st = TXN_CERTPROV_WEBSVC_UNTRUSTED;
+		}
 		break;
 	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
 	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:

@@ -45,7 +45,6 @@ enum cp_step {
 	CP_STEP_TLS_VERIFY,
 	CP_STEP_TLS_VERIFY_REPLY,
 	CP_STEP_TLS_DIAG_REPLY,
-	CP_STEP_MEX,
 	CP_STEP_MEX_REPLY,
 	CP_STEP_WEB_TICKET,
 	CP_STEP_WEB_TICKET_REPLY,
@@ -122,6 +121,8 @@ struct cp_txn {
 	enum txn_status http_error;
 	char http_error_detail[200];
 	char http_header[256];
+	bool http_reused;
+	uint64_t connect_us, tls_us, total_us; /* phase ends of the last exchange */
 	struct bbuf body;
 	struct bbuf peer_chain;
 
@@ -228,7 +229,7 @@ static void cp_http_done(struct http_response *resp, void *arg)
 /* POST when body is set. trust: the device trust (https); NULL for plain HTTP. */
 static void cp_http_start(struct cp_txn *t, const char *step_name, const char *what,
                           const char *url, const struct bbuf *body, const char *action,
-                          bool diag_only)
+                          bool diag_only, bool fresh)
 {
 	char soapaction[200];
 	const char *headers[2] = {NULL, NULL};
@@ -254,6 +255,7 @@ static void cp_http_start(struct cp_txn *t, const char *step_name, const char *w
 	}
 	o.capture_header = CP_DIAG_HEADER;
 	o.peer_chain_only = diag_only;
+	o.fresh_connect = fresh;
 	t->http_what = what;
 	t->http_status = 0;
 	t->http_header[0] = '\0';
@@ -267,6 +269,25 @@ static void cp_http_start(struct cp_txn *t, const char *step_name, const char *w
 static bool cp_http_failed(const struct cp_txn *t)
 {
 	return t->http_error != TXN_OK;
+}
+
+/* Close the exchange's step as a success. */
+static void cp_http_ok(struct cp_txn *t, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+static void cp_http_ok(struct cp_txn *t, const char *fmt, ...)
+{
+	char extra[TXN_DETAIL_LEN] = "";
+	va_list ap;
+
+	if (fmt != NULL) {
+		va_start(ap, fmt);
+		vsnprintf(extra, sizeof extra, fmt, ap);
+		va_end(ap);
+	}
+	txn_step_end(&t->result, t->http_step, TXN_OK, "HTTP %ld, %zu bytes%s%s%s", t->http_status,
+	             t->body.len, t->http_reused ? " (reused connection)" : "",
+	             extra[0] ? "; " : "", extra);
 }
 
 static bool cp_is_tls(enum txn_status st)
@@ -346,7 +367,7 @@ static enum step_ret cp_step_root_chain(struct cp_txn *t)
 		cp_anon_url(t->spec->certprov_url, url, sizeof url);
 	txn_result_fact(&t->result, "root_chain_url", "%s", url);
 	cp_http_start(t, "root_chain", "the anonymous CertProv URL (root chain)", url, NULL, NULL,
-	              false);
+	              false, false);
 	t->step = CP_STEP_ROOT_CHAIN_REPLY;
 	return STEP_WAIT;
 }
@@ -384,17 +405,24 @@ static enum step_ret cp_step_root_chain_reply(struct cp_txn *t)
 		txn_result_fact(&t->result, "root_chain", "%d certificate(s): %s",
 		                sk_X509_num(t->root_chain), desc);
 	}
-	txn_step_end(&t->result, t->http_step, TXN_OK, "HTTP 200, %d certificate(s), %d root(s)",
-	             certprov_chain_count(t->root_chain), roots);
+	cp_http_ok(t, "%d certificate(s), %d root(s)", certprov_chain_count(t->root_chain), roots);
 	(void)added;
 	t->step = CP_STEP_TLS_VERIFY;
 	return STEP_CONTINUE;
 }
 
+/*
+ * tls_verify and mex are one exchange on a fresh connection (the device's first HTTPS to
+ * Web Services, verified every run): the handshake is the tls_verify step, the answer
+ * the mex step, each with its own time.
+ */
 static enum step_ret cp_step_tls_verify(struct cp_txn *t)
 {
-	cp_http_start(t, "tls_verify", "Web Services over HTTPS", t->spec->certprov_url, NULL, NULL,
-	              false);
+	char url[700];
+
+	snprintf(url, sizeof url, "%s/mex", t->spec->certprov_url);
+	cp_http_start(t, "tls_verify", "Web Services over HTTPS (CertProv /mex)", url, NULL, NULL,
+	              false, true);
 	t->step = CP_STEP_TLS_VERIFY_REPLY;
 	return STEP_WAIT;
 }
@@ -402,13 +430,28 @@ static enum step_ret cp_step_tls_verify(struct cp_txn *t)
 static enum step_ret cp_step_tls_verify_reply(struct cp_txn *t)
 {
 	enum txn_status st = t->http_error;
+	struct txn_step_record *rec;
+	char url[700];
+	size_t i;
 
 	if (st == TXN_OK) {
 		/* any HTTP answer: the device verified the Web Services certificate */
 		txn_result_fact(&t->result, "websvc_tls",
 		                "verified against the device trust store%s",
 		                t->root_chain != NULL ? " and the downloaded chain" : "");
-		t->step = CP_STEP_MEX;
+		txn_step_end(&t->result, t->http_step, TXN_OK, "handshake %.1f ms, chain verified",
+		             (double)(t->tls_us - t->connect_us) / 1000.0);
+		rec = &t->result
+		           .steps[t->http_step < TXN_MAX_STEPS ? t->http_step : TXN_MAX_STEPS - 1];
+		i = txn_step_begin(&t->result, "mex");
+		if (t->tls_us > 0 && t->tls_us < t->total_us) {
+			/* the exchange's phases, split where the handshake ended */
+			uint64_t start = rec->start_us;
+			rec->duration_us = t->tls_us;
+			t->result.steps[i].start_us = start + t->tls_us;
+		}
+		t->http_step = i;
+		t->step = CP_STEP_MEX_REPLY;
 		return STEP_CONTINUE;
 	}
 	if (!cp_is_tls(st))
@@ -421,8 +464,8 @@ static enum step_ret cp_step_tls_verify_reply(struct cp_txn *t)
 	/* name the missing link: look at what the server sends, without trusting it */
 	t->tls_status = st;
 	snprintf(t->tls_detail, sizeof t->tls_detail, "%s", t->http_error_detail);
-	cp_http_start(t, NULL, "Web Services' certificate chain", t->spec->certprov_url, NULL, NULL,
-	              true);
+	snprintf(url, sizeof url, "%s/mex", t->spec->certprov_url);
+	cp_http_start(t, NULL, "Web Services' certificate chain", url, NULL, NULL, true, true);
 	t->step = CP_STEP_TLS_DIAG_REPLY;
 	return STEP_WAIT;
 }
@@ -443,22 +486,12 @@ static enum step_ret cp_step_tls_diag_reply(struct cp_txn *t)
 	} else {
 		st = certprov_chain_diagnose(sent, (const char *)t->trust.data, t->trust.len, why,
 		                             sizeof why);
-		if (st ==
-		    TXN_OK) /* verifies here, not in the handshake: keep the handshake's word */
+		/* verifies here, not in the handshake: keep the handshake's word */
+		if (st == TXN_OK)
 			st = TXN_CERTPROV_WEBSVC_UNTRUSTED;
 	}
 	certprov_chain_free(sent);
 	return cp_fail(t, t->http_step, st, "%s", why);
-}
-
-static enum step_ret cp_step_mex(struct cp_txn *t)
-{
-	char url[700];
-
-	snprintf(url, sizeof url, "%s/mex", t->spec->certprov_url);
-	cp_http_start(t, "mex", "CertProv /mex", url, NULL, NULL, false);
-	t->step = CP_STEP_MEX_REPLY;
-	return STEP_WAIT;
 }
 
 static enum step_ret cp_step_mex_reply(struct cp_txn *t)
@@ -466,17 +499,13 @@ static enum step_ret cp_step_mex_reply(struct cp_txn *t)
 	char detail[TXN_DETAIL_LEN];
 	enum txn_status st;
 
-	if (cp_http_failed(t))
-		return cp_fail(t, t->http_step,
-		               cp_is_tls(t->http_error) ? t->http_error : TXN_CERTPROV_UNREACHABLE,
-		               "%s: %s (%s)", t->http_what, txn_status_code(t->http_error),
-		               t->http_error_detail);
 	if (t->http_status != 200)
 		return cp_fail(t, t->http_step, TXN_CERTPROV_METADATA_BAD, "%s answered HTTP %ld",
 		               t->http_what, t->http_status);
 	st = certprov_mex_parse(t->body.data, t->body.len, &t->mex, detail, sizeof detail);
 	if (st != TXN_OK)
 		return cp_fail(t, t->http_step, st, "%s", detail);
+	cp_http_ok(t, NULL);
 	txn_result_fact(&t->result, "webticket_url", "%s", t->mex.webticket_url);
 	txn_result_fact(&t->result, "certprov_auth_url", "%s", t->mex.auth_url);
 	t->step = CP_STEP_WEB_TICKET;
@@ -550,7 +579,7 @@ static enum step_ret cp_step_web_ticket(struct cp_txn *t)
 	}
 	secret_wipe_free(secret);
 	cp_http_start(t, "web_ticket", "the Web-Ticket service", t->webticket_url, &body,
-	              CERTPROV_ACTION_ISSUE, false);
+	              CERTPROV_ACTION_ISSUE, false, false);
 	/* the request holds the credential: the client copied it */
 	explicit_bzero(body.data, body.alloc);
 	bbuf_free(&body);
@@ -602,6 +631,7 @@ static enum step_ret cp_step_web_ticket_reply(struct cp_txn *t)
 		c->next = cp_tickets;
 		cp_tickets = c;
 		t->ticket = c;
+		cp_http_ok(t, "ticket expires %s", ticket.expires);
 		txn_result_fact(&t->result, "web_ticket", "new, expires %s%s", ticket.expires,
 		                c->have_proof ? "" : " (bearer: no proof key)");
 		t->step = CP_STEP_CSR;
@@ -670,7 +700,7 @@ static enum step_ret cp_step_gapc(struct cp_txn *t)
 	txn_result_fact(&t->result, "device_id", "%s", t->device_id);
 	txn_result_fact(&t->result, "entity", "%s", t->entity);
 	cp_http_start(t, "get_and_publish_cert", "CertProv GetAndPublishCert", t->mex.auth_url,
-	              &body, CERTPROV_ACTION_GAPC, false);
+	              &body, CERTPROV_ACTION_GAPC, false, false);
 	bbuf_free(&body);
 	t->step = CP_STEP_GAPC_REPLY;
 	return STEP_WAIT;
@@ -716,6 +746,7 @@ static enum step_ret cp_step_gapc_reply(struct cp_txn *t)
 		               st != TXN_OK ? ", " : "", st != TXN_OK ? detail : "");
 	if (st != TXN_OK)
 		return cp_fail(t, t->http_step, st, "%s", detail);
+	cp_http_ok(t, "%s", t->answer.disposition);
 	t->step = CP_STEP_VERIFY;
 	return STEP_CONTINUE;
 }
@@ -791,8 +822,6 @@ static enum step_ret cp_step(struct cp_txn *t)
 		return cp_step_tls_verify_reply(t);
 	case CP_STEP_TLS_DIAG_REPLY:
 		return cp_step_tls_diag_reply(t);
-	case CP_STEP_MEX:
-		return cp_step_mex(t);
 	case CP_STEP_MEX_REPLY:
 		return cp_step_mex_reply(t);
 	case CP_STEP_WEB_TICKET:

@@ -36,11 +36,20 @@ static void soap_once_init(void)
 	xmlSetExternalEntityLoader(soap_no_loader);
 }
 
+/* libxml2 would print its errors on stderr; we report them through our statuses. */
+static void soap_quiet(void *ctx, const char *msg, ...)
+{
+	(void)ctx;
+	(void)msg;
+}
+
 static void soap_init(void)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 	pthread_once(&once, soap_once_init);
+	/* per thread in libxml2: set on the thread that parses */
+	xmlSetGenericErrorFunc(NULL, soap_quiet);
 }
 
 static bool soap_has_doctype(const unsigned char *p, size_t len)
@@ -359,6 +368,7 @@ int soap_c14n(const struct soap_doc *doc, const struct soap_node *n, struct bbuf
 
 	if (doc == NULL || n == NULL)
 		return -1;
+	soap_init();
 	ob = xmlAllocOutputBuffer(NULL);
 	if (ob == NULL)
 		return -1;

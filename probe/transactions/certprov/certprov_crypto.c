@@ -483,14 +483,14 @@ enum txn_status certprov_issued_check(const unsigned char *der, size_t n, EVP_PK
 		X509 *c = sk_X509_value(published, i);
 		if (X509_cmp(c, x) == 0)
 			continue;
-		if (pki_cert_is_self_signed(c))
-			X509_STORE_add_cert(store, c);
-		else if (sk_X509_push(inter, c) > 0)
+		/* what the service published beside it is the chain it vouches for */
+		X509_STORE_add_cert(store, c);
+		if (!pki_cert_is_self_signed(c) && sk_X509_push(inter, c) > 0)
 			X509_up_ref(c);
 	}
 	if (certprov_chain_count(ca_certs) > 0 || certprov_chain_count(published) > 0) {
 		ctx = X509_STORE_CTX_new();
-		X509_STORE_CTX_init(ctx, store, x, inter);
+		X509_STORE_CTX_init(ctx, store, x, NULL);
 		/* an issuing CA given as the trust anchor need not be a self-signed root */
 		X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_PARTIAL_CHAIN);
 		*chain_checked = true;

@@ -247,9 +247,12 @@ enum txn_status certprov_webticket_status(const struct certprov_fault *f)
 		return TXN_WEBTICKET_USER_LOCKED;
 	if (f->error_id == 28029 || has_word(f->reason, "not allowed"))
 		return TXN_WEBTICKET_PIN_DISABLED;
-	if (f->error_id == 28020 || has_word(f->reason, "No valid") || has_word(f->reason, "PIN") ||
-	    has_word(f->reason, "FailedAuthentication") ||
-	    has_word(f->code, "FailedAuthentication"))
+	if (f->error_id == 28020)
+		return TXN_WEBTICKET_PIN_REJECTED;
+	/* without an id the words decide; another id is a fault of its own */
+	if (f->error_id < 0 && (has_word(f->reason, "No valid") || has_word(f->reason, "PIN") ||
+	                        has_word(f->reason, "FailedAuthentication") ||
+	                        has_word(f->code, "FailedAuthentication")))
 		return TXN_WEBTICKET_PIN_REJECTED;
 	return TXN_WEBTICKET_FAULT;
 }
@@ -514,17 +517,14 @@ void certprov_gapc_answer_clear(struct certprov_gapc_answer *a)
 	bbuf_free(&a->chain);
 }
 
-/* ErrorInfo's text, white space folded, bounded: kept raw for the report. */
-static void error_text(const struct soap_node *n, char *buf, size_t len)
+/* Append s to buf (len bytes) with white space folded to single spaces. */
+static void fold_into(const char *s, size_t n, char *buf, size_t len)
 {
-	struct bbuf t;
-	size_t j = 0;
-	bool space = false;
+	size_t j = strlen(buf);
+	bool space = j > 0;
 
-	bbuf_init(&t, 16 * 1024);
-	soap_text_bbuf(n, &t);
-	for (size_t i = 0; i < t.len && j + 1 < len; i++) {
-		unsigned char c = t.data[i];
+	for (size_t i = 0; i < n && j + 1 < len; i++) {
+		unsigned char c = (unsigned char)s[i];
 		if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
 			space = true;
 			continue;
@@ -537,6 +537,25 @@ static void error_text(const struct soap_node *n, char *buf, size_t len)
 		buf[j++] = (char)c;
 	}
 	buf[j] = '\0';
+}
+
+/* ErrorInfo's text, each child element's in turn, bounded: kept raw for the report. */
+static void error_text(const struct soap_node *n, char *buf, size_t len)
+{
+	const struct soap_node *c = soap_child(n, NULL);
+	struct bbuf t;
+
+	buf[0] = '\0';
+	bbuf_init(&t, 16 * 1024);
+	if (c == NULL) {
+		soap_text_bbuf(n, &t);
+		fold_into((const char *)t.data, t.len, buf, len);
+	}
+	for (; c != NULL; c = soap_next(c, NULL)) {
+		bbuf_reset(&t);
+		if (soap_text_bbuf(c, &t) == 0)
+			fold_into((const char *)t.data, t.len, buf, len);
+	}
 	bbuf_free(&t);
 }
 

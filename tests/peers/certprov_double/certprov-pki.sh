@@ -10,6 +10,7 @@
 #                                127.0.0.1 + issuing CA
 #   server-leaf.pem              that leaf alone (leaf-only chain)
 #   server-expired-chain.pem     the same names, valid 2020-01-01..2020-02-01 + issuing CA
+#   server-notyet-chain.pem      the same names, valid 2035-01-01..2036-01-01 + issuing CA
 #   server-wrongname-chain.pem   CN/SAN wrong.example.net + issuing CA
 #   ocs-ca.crt/.key              "OCS Signing CA" (copied from OCS_DIR when given)
 # Prints nothing; exits non-zero on failure.
@@ -51,10 +52,11 @@ leaf() {
 names="DNS:pool1.example.com,DNS:localhost,IP:127.0.0.1"
 leaf server-leaf.pem pool1.example.com "$names" -days 365
 cat server-leaf.pem issuing.crt >server-chain.pem
-if [ ! -f server-expired.pem ]; then
-	# openssl x509 -req has no start date: sign with openssl ca
-	: >.db/index.txt
-	echo 3000 >.db/serial
+# dated NAME START END: a pool1 leaf with those dates (openssl x509 -req has no start date)
+dated() {
+	[ -f "$1" ] && return 0
+	[ -f .db/index.txt ] || : >.db/index.txt
+	[ -f .db/serial ] || echo 3000 >.db/serial
 	cat >ca.cnf <<CNF
 [ ca ]
 default_ca = c
@@ -76,12 +78,15 @@ extendedKeyUsage = serverAuth
 basicConstraints = critical, CA:false
 keyUsage = critical, digitalSignature, keyEncipherment
 CNF
-	ossl req -new -key server.key -subj "/CN=pool1.example.com" -out expired.csr
+	ossl req -new -key server.key -subj "/CN=pool1.example.com" -out dated.csr
 	ossl ca -batch -config ca.cnf -extensions srv -cert issuing.crt -keyfile issuing.key \
-		-startdate 20200101000000Z -enddate 20200201000000Z -in expired.csr -out expired.full -notext
-	ossl x509 -in expired.full -out server-expired.pem
-	rm -f expired.csr expired.full
-fi
+		-startdate "$2" -enddate "$3" -in dated.csr -out dated.full -notext
+	ossl x509 -in dated.full -out "$1"
+	rm -f dated.csr dated.full
+}
+dated server-expired.pem 20200101000000Z 20200201000000Z
+dated server-notyet.pem 20350101000000Z 20360101000000Z
+cat server-notyet.pem issuing.crt >server-notyet-chain.pem
 cat server-expired.pem issuing.crt >server-expired-chain.pem
 leaf server-wrongname.pem wrong.example.net "DNS:wrong.example.net" -days 365
 cat server-wrongname.pem issuing.crt >server-wrongname-chain.pem

@@ -590,6 +590,22 @@ static void action_fault(struct rq *q, const char *want)
 	    0);
 }
 
+/* SOAP 1.1 over HTTP is text/xml (WCF's basicHttpBinding answers anything else 415) */
+static bool content_type_ok(struct rq *q)
+{
+	const char *v =
+	    evhttp_find_header(evhttp_request_get_input_headers(q->req), "Content-Type");
+
+	if (v != NULL && strncasecmp(v, "text/xml", 8) == 0 &&
+	    (v[8] == 0 || v[8] == ';' || v[8] == ' '))
+		return true;
+	snprintf(q->note, sizeof q->note, "Content-Type not text/xml");
+	reply_text(q, 415,
+	           "Cannot process the message because the content type is not the expected type "
+	           "'text/xml; charset=utf-8'.");
+	return false;
+}
+
 static bool soapaction_is(struct rq *q, const char *want)
 {
 	const char *v = evhttp_find_header(evhttp_request_get_input_headers(q->req), "SOAPAction");
@@ -676,8 +692,10 @@ static bool sip_matches(const struct user *u, const char *s)
 	       (strncasecmp(u->sip, "sip:", 4) == 0 && strcasecmp(s, u->sip + 4) == 0);
 }
 
-/* the user a Username names (as sent, else base64-decoded); *PIN: by phone/ext */
-static struct user *user_find(const char *username, bool *pin, bool *b64, const char **kind)
+/* the user a Username names (as sent, else base64-decoded), searching from FROM; *PIN:
+ * by phone/ext */
+static struct user *user_find(const char *username, struct user *from, bool *pin, bool *b64,
+                              const char **kind)
 {
 	unsigned char *d = NULL;
 	size_t n = 0;
@@ -695,7 +713,7 @@ static struct user *user_find(const char *username, bool *pin, bool *b64, const 
 				break;
 			s = (const char *)d;
 		}
-		for (struct user *u = G.users; u != NULL && found == NULL; u = u->next) {
+		for (struct user *u = from; u != NULL && found == NULL; u = u->next) {
 			if (phone_matches(u, s, kind)) {
 				*pin = true;
 				found = u;
@@ -815,14 +833,17 @@ static void h_cp_mex(struct rq *q)
 	    "xmlns:wsaw=\"http://www.w3.org/2006/05/addressing/wsdl\"/></wsdl:operation>"
 	    "</wsdl:portType>"
 	    "<wsdl:binding name=\"CertProvisioningServiceWebTicketProof_SHA1\" "
-	    "type=\"tns:ICertProvisioningService\"><wsp:PolicyReference "
-	    "URI=\"#CertProvisioningServiceWebTicketProof_SHA1_policy\"/>"
-	    "<soap:binding transport=\"http://schemas.xmlsoap.org/soap/http\"/></wsdl:binding>"
+	    "type=\"tns:ICertProvisioningService\">%s<soap:binding "
+	    "transport=\"http://schemas.xmlsoap.org/soap/http\"/></wsdl:binding>"
 	    "<wsdl:service name=\"CertProvisioningService\">"
 	    "<wsdl:port name=\"CertProvisioningServiceWebTicketProof_SHA1\" "
 	    "binding=\"tns:CertProvisioningServiceWebTicketProof_SHA1\">"
 	    "<soap:address location=\"https://%s%s/CertProv/CertProvisioningService.svc/"
 	    "WebTicket_Proof_SHA1\"/></wsdl:port></wsdl:service></wsdl:definitions>",
+	    q->eff.k == M_MEXNOPOLICY
+	        ? ""
+	        : "<wsp:PolicyReference "
+	          "URI=\"#CertProvisioningServiceWebTicketProof_SHA1_policy\"/>",
 	    q->host, q->prefix);
 	snprintf(q->note, sizeof q->note, "%s",
 	         q->eff.k == M_MEXNOPOLICY ? "knob mexnopolicy" : "wsdl");
@@ -989,6 +1010,10 @@ static void h_issue(struct rq *q, const char *port)
 	memset(&G.li, 0, sizeof G.li);
 	G.li.valid = true;
 	snprintf(G.li.port, sizeof G.li.port, "%s", port);
+	if (!content_type_ok(q)) {
+		G.n.issue_failed++;
+		return;
+	}
 	G.li.soapaction = soapaction_is(q, ACTION_ISSUE);
 	if (!G.li.soapaction) {
 		G.n.issue_failed++;
@@ -1010,7 +1035,7 @@ static void h_issue(struct rq *q, const char *port)
 		soap_issue_free(&r);
 		return;
 	}
-	u = user_find(r.username, &pin, &ub64, &kind);
+	u = user_find(r.username, G.users, &pin, &ub64, &kind);
 	G.li.username_b64 = ub64;
 	snprintf(G.li.phone_or_ext, sizeof G.li.phone_or_ext, "%s", pin ? kind : "");
 	if (u == NULL) {
@@ -1044,6 +1069,19 @@ static void h_issue(struct rq *q, const char *port)
 			goto out;
 		}
 		ok = eq_plain_or_b64(r.password, u->pin, &pb64);
+		/* two users may share a number: the PIN tells them apart (§4.3) */
+		for (struct user *v = u; !ok && v != NULL;) {
+			bool vpin = false, vb64;
+			const char *vkind;
+			v = user_find(r.username, v->next, &vpin, &vb64, &vkind);
+			if (v != NULL && vpin && !v->locked &&
+			    eq_plain_or_b64(r.password, v->pin, &pb64)) {
+				u = v;
+				ok = true;
+				snprintf(q->who, sizeof q->who, "%s", u->sip);
+				snprintf(G.li.user, sizeof G.li.user, "%s", u->sip);
+			}
+		}
 		G.li.password_b64 = pb64;
 		if (!ok || q->eff.k == M_PINMISMATCH) {
 			if (!ok && G.max_pin > 0 && ++u->bad_pins >= G.max_pin)
@@ -1402,6 +1440,8 @@ static void h_gapc(struct rq *q)
 	}
 	memset(&G.lc, 0, sizeof G.lc);
 	G.lc.valid = true;
+	if (!content_type_ok(q))
+		return;
 	if (!soapaction_is(q, ACTION_GAPC)) {
 		action_fault(q, "GetAndPublishCert");
 		return;

@@ -89,6 +89,8 @@ bootstrap() {
 	echo "    password: {file: $LAB/bob.password}"
 	echo "    sip_uri: sip:bob@example.com"
 	echo "    trust_store: $P/root.crt"
+	bootstrap by-fqdn ok url=https://pool1.example.com:$https/$SVC \
+		chain=http://pool1.example.com:$anon/$SVC "connect_to: 127.0.0.1"
 	bootstrap anon-503 anondown
 	bootstrap anon-refused ok chain=http://127.0.0.1:$deadanon/$SVC
 	bootstrap websvc-down ok url=https://127.0.0.1:$dead/$SVC
@@ -162,6 +164,8 @@ status by-extension ok
 status by-password ok
 check "by-password: UsernameToken" has by-password details.credential "UsernameToken"
 
+status by-fqdn ok
+check "by-fqdn: the pool's name all the way (connect_to)" has by-fqdn details.webticket_url "https://pool1.example.com:$https/"
 status anon-503 certprov_root_chain_failed "EnableCertChainDownload"
 status anon-refused certprov_root_chain_failed
 check "anon-refused: the cause is named" has anon-refused error_detail "tcp_refused"

@@ -21,6 +21,7 @@
 #include "core/clock.h"
 #include "core/fileload.h"
 #include "core/log.h"
+#include "core/offload.h"
 #include "core/xalloc.h"
 #include "net/http_client.h"
 #include "pki/keypool.h"
@@ -102,6 +103,18 @@ void certprov_txn_ticket_cache_clear(void)
 
 /* ---------------------------------------------------------------- the run */
 
+struct cp_txn;
+
+/* The files a run reads (trust_store, issuer_ca), read on the offload worker. */
+struct cp_files_job {
+	struct cp_txn *t; /* NULL once the run is freed: done() then only frees the job */
+	char *path[2];    /* copies: a reload may free the configuration meanwhile */
+	char *text[2];
+	size_t len[2];
+	int rc[2];
+	struct fileload_fail fail[2];
+};
+
 struct cp_txn {
 	struct txn_env env;
 	const struct txn_conf *conf;
@@ -146,6 +159,13 @@ struct cp_txn {
 	STACK_OF(X509) *published;
 	struct certprov_issued issued;
 	char dir[512];
+	struct cp_files_job *files_job; /* in flight on env->files */
+	char *issuer_ca_pem;            /* issuer_ca's text, when configured */
+	size_t issuer_ca_len;
+	int files_rc[2];
+	struct fileload_fail files_fail[2];
+	char *trust_text;
+	size_t trust_len;
 };
 
 static void cp_run(struct cp_txn *t);
@@ -323,8 +343,7 @@ static enum step_ret cp_step_discover(struct cp_txn *t)
 {
 	size_t i = txn_step_begin(&t->result, "discover");
 	struct fileload_fail f;
-	char *text = NULL, why[160];
-	size_t n = 0;
+	char why[160];
 
 	if (t->spec->discover == CERTPROV_DISCOVER_DHCP) {
 		/*
@@ -335,17 +354,20 @@ static enum step_ret cp_step_discover(struct cp_txn *t)
 	}
 	txn_result_fact(&t->result, "target_fqdn", "%s", t->spec->registrar);
 	txn_result_fact(&t->result, "discover", "static (certprov_url and registrar configured)");
-	if (fileload_read(t->spec->trust_store, FILELOAD_MAX_PEM_BUNDLE, &text, &n, &f) == -1)
+	if (t->files_rc[0] == -1) {
+		f = t->files_fail[0];
 		return cp_fail(t, i,
 		               f.why == FILELOAD_NOT_REGULAR ? TXN_PROBE_FILE_NOT_REGULAR
 		               : f.why == FILELOAD_TOO_LARGE ? TXN_PROBE_FILE_TOO_LARGE
 		                                             : TXN_PROBE_FILE_UNREADABLE,
 		               "trust_store %s: %s", t->spec->trust_store,
 		               fileload_describe(&f, FILELOAD_MAX_PEM_BUNDLE, why, sizeof why));
+	}
 	bbuf_init(&t->trust, FILELOAD_MAX_PEM_BUNDLE + CP_ROOT_CHAIN_MAX * 2);
-	bbuf_append(&t->trust, text, n);
+	bbuf_append(&t->trust, t->trust_text, t->trust_len);
 	bbuf_append(&t->trust, "\n", 1);
-	free(text);
+	free(t->trust_text);
+	t->trust_text = NULL;
 	txn_step_end(&t->result, i, TXN_OK, "CertProv %s, Registrar %s", t->spec->certprov_url,
 	             t->spec->registrar);
 	t->step = CP_STEP_ROOT_CHAIN;
@@ -754,23 +776,23 @@ static enum step_ret cp_step_gapc_reply(struct cp_txn *t)
 static enum step_ret cp_step_verify(struct cp_txn *t)
 {
 	size_t i = txn_step_begin(&t->result, "verify");
-	char detail[TXN_DETAIL_LEN], more[200], *ca = NULL;
-	size_t ca_len = 0;
+	char detail[TXN_DETAIL_LEN], more[200];
 	bool chain_checked = false;
 	struct fileload_fail f;
 	enum txn_status st;
 
 	if (t->answer.chain.len > 0)
 		t->published = certprov_chain_parse(t->answer.chain.data, t->answer.chain.len);
-	if (t->spec->issuer_ca != NULL &&
-	    fileload_read(t->spec->issuer_ca, FILELOAD_MAX_PEM_BUNDLE, &ca, &ca_len, &f) == -1)
+	if (t->spec->issuer_ca != NULL && t->files_rc[1] == -1) {
+		f = t->files_fail[1];
 		return cp_fail(t, i, TXN_PROBE_FILE_UNREADABLE, "issuer_ca %s: %s",
 		               t->spec->issuer_ca,
 		               fileload_describe(&f, FILELOAD_MAX_PEM_BUNDLE, more, sizeof more));
+	}
 	st = certprov_issued_check(t->answer.cert.data, t->answer.cert.len, t->key, t->entity,
-	                           CP_MIN_VALIDITY_S, t->published, ca, ca_len, &t->issued,
-	                           &chain_checked, detail, sizeof detail);
-	free(ca);
+	                           CP_MIN_VALIDITY_S, t->published, t->issuer_ca_pem,
+	                           t->issuer_ca_len, &t->issued, &chain_checked, detail,
+	                           sizeof detail);
 	if (st != TXN_OK)
 		return cp_fail(t, i, st, "%s", detail);
 	pki_name_string(X509_get_subject_name(t->issued.cert), more, sizeof more);
@@ -855,13 +877,56 @@ static void cp_run(struct cp_txn *t)
 
 /* ---------------------------------------------------------------- start */
 
-static void cp_key_ready(EVP_PKEY *key, uint64_t gen_us, void *arg)
+/* On the worker: read the run's files (bounded by fileload's caps). */
+static void cp_files_work(void *arg)
 {
-	struct cp_txn *t = arg;
+	struct cp_files_job *j = arg;
+
+	for (int k = 0; k < 2; k++)
+		if (j->path[k] != NULL)
+			j->rc[k] = fileload_read(j->path[k], FILELOAD_MAX_PEM_BUNDLE, &j->text[k],
+			                         &j->len[k], &j->fail[k]);
+}
+
+static void cp_files_discard(void *arg)
+{
+	struct cp_files_job *j = arg;
+
+	free(j->path[0]);
+	free(j->path[1]);
+	free(j->text[0]);
+	free(j->text[1]);
+	free(j);
+}
+
+static void cp_begin(struct cp_txn *t);
+
+/* Back on the loop: hand the texts to the run (when it still exists) and go on. */
+static void cp_files_done(void *arg)
+{
+	struct cp_files_job *j = arg;
+	struct cp_txn *t = j->t;
+
+	if (t == NULL) {
+		cp_files_discard(j);
+		return;
+	}
+	t->files_job = NULL;
+	t->trust_text = j->text[0];
+	t->trust_len = j->len[0];
+	t->issuer_ca_pem = j->text[1];
+	t->issuer_ca_len = j->len[1];
+	memcpy(t->files_rc, j->rc, sizeof t->files_rc);
+	memcpy(t->files_fail, j->fail, sizeof t->files_fail);
+	j->text[0] = j->text[1] = NULL;
+	cp_files_discard(j);
+	cp_begin(t);
+}
+
+static void cp_begin(struct cp_txn *t)
+{
 	size_t i;
 
-	t->key = key;
-	t->key_gen_us = gen_us;
 	txn_result_init_for(&t->result, t->conf);
 	deadline_set(&t->deadline, t->conf->timeout_ms);
 	{
@@ -878,9 +943,29 @@ static void cp_key_ready(EVP_PKEY *key, uint64_t gen_us, void *arg)
 	}
 	txn_step_end(&t->result, i, TXN_OK,
 	             "fresh RSA %u key from the pool (made off-path in %.1f ms)", t->spec->key.bits,
-	             (double)gen_us / 1000.0);
+	             (double)t->key_gen_us / 1000.0);
 	txn_result_fact(&t->result, "key", "rsa%u fresh", t->spec->key.bits);
 	cp_run(t);
+}
+
+static void cp_key_ready(EVP_PKEY *key, uint64_t gen_us, void *arg)
+{
+	struct cp_txn *t = arg;
+	struct cp_files_job *j = xcalloc(1, sizeof *j);
+
+	t->key = key;
+	t->key_gen_us = gen_us;
+	j->t = t;
+	j->path[0] = xstrdup(t->spec->trust_store);
+	j->path[1] = t->spec->issuer_ca != NULL ? xstrdup(t->spec->issuer_ca) : NULL;
+	if (t->env.files == NULL) {
+		/* no worker (a test's env): read here */
+		cp_files_work(j);
+		cp_files_done(j);
+		return;
+	}
+	t->files_job = j;
+	offload_submit(t->env.files, j, cp_files_work, cp_files_done, cp_files_discard);
 }
 
 static void *cp_txn_start(const struct txn_env *env, const struct txn_conf *conf, txn_done_cb *cb,
@@ -921,6 +1006,10 @@ static void cp_txn_free(void *run)
 		return;
 	http_request_cancel(t->http);
 	keypool_cancel(t->env.keys, t);
+	if (t->files_job != NULL)
+		t->files_job->t = NULL; /* the queue owns it: done() frees it */
+	free(t->trust_text);
+	free(t->issuer_ca_pem);
 	event_free(t->deadline_ev);
 	bbuf_free(&t->body);
 	bbuf_free(&t->peer_chain);

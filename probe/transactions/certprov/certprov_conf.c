@@ -155,7 +155,25 @@ static void handle_suffix(struct cfg_loader *ld, struct cfg_node *node, void *ob
 	cfg_walk_string(ld, node, obj, key);
 }
 
-enum wt_key { WT_K_SUFFIX, WT_K_TOKEN, WT_K_USER, WT_K_PASS, WT_K_TYPE, WT_K_B64, WT_K_ENTROPY };
+static void handle_wt_auth(struct cfg_loader *ld, struct cfg_node *node, void *obj,
+                           const struct cfg_key *key)
+{
+	int i = cfg_walk_choice2(ld, node, "bad web_ticket auth", "usernametoken", "windows");
+
+	if (i >= 0)
+		*(bool *)cfg_walk_field(obj, key) = i == 1;
+}
+
+enum wt_key {
+	WT_K_SUFFIX,
+	WT_K_TOKEN,
+	WT_K_USER,
+	WT_K_PASS,
+	WT_K_TYPE,
+	WT_K_B64,
+	WT_K_ENTROPY,
+	WT_K_AUTH
+};
 
 static const struct cfg_key web_ticket_keys[] = {
     [WT_K_SUFFIX] = {.key = "url_suffix",
@@ -186,6 +204,10 @@ static const struct cfg_key web_ticket_keys[] = {
                       .kind = CFG_SCALAR,
                       .handler = cfg_walk_bool,
                       .offset = offsetof(struct certprov_web_ticket_conf, entropy)},
+    [WT_K_AUTH] = {.key = "auth",
+                   .kind = CFG_SCALAR,
+                   .handler = handle_wt_auth,
+                   .offset = offsetof(struct certprov_web_ticket_conf, windows)},
     {.key = NULL},
 };
 
@@ -323,6 +345,11 @@ void certprov_conf_check(struct cfg_loader *ld, const struct config *cfg, struct
 	else if (found->key[CP_K_PHONE] == NULL && found->key[CP_K_USERNAME] == NULL)
 		cfg_walk_error(ld, at, "phone: \"+14255550100\" with pin: {file: ...}",
 		               "a phone-bootstrap needs phone + pin (or username + password)");
+	if (((struct certprov_conf *)conf->spec)->web_ticket.windows &&
+	    found->key[CP_K_USERNAME] == NULL)
+		cfg_walk_error(ld, found->key[CP_K_WEB_TICKET],
+		               "username: DOMAIN\\user with password",
+		               "web_ticket auth: windows needs username + password");
 	if (found->key[CP_K_PHONE] != NULL && found->key[CP_K_PIN] == NULL)
 		cfg_walk_error(ld, found->key[CP_K_PHONE], "pin: {file: /etc/certprobe/alice.pin}",
 		               "'phone' needs a 'pin'");
@@ -341,6 +368,9 @@ void certprov_conf_shape(const struct certprov_conf *cc, struct certprov_shape *
 	const struct certprov_web_ticket_conf *w = &cc->web_ticket;
 
 	*out = certprov_shape_default;
+	out->http_auth = w->windows;
+	if (w->windows)
+		out->url_suffix = "/WinNegotiate"; /* the WebTicketServiceWinNegotiate port */
 	if (w->url_suffix != NULL)
 		out->url_suffix = strcmp(w->url_suffix, "none") == 0 ? "" : w->url_suffix;
 	if (w->token_element != NULL)

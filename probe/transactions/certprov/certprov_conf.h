@@ -35,6 +35,7 @@ struct certprov_web_ticket_conf {
 	char *token_type;
 	bool base64;
 	bool entropy;
+	bool windows; /* auth: windows: NTLM/Negotiate in HTTP (username + password) */
 };
 
 struct certprov_conf {

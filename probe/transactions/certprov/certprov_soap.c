@@ -68,7 +68,7 @@ static int put_cred(struct bbuf *b, const char *v, bool base64)
 }
 
 static int put_header_start(struct bbuf *b, const char *action, const char *message_id,
-                            const char *to)
+                            const char *to, bool security)
 {
 	int rc = 0;
 
@@ -81,15 +81,22 @@ static int put_header_start(struct bbuf *b, const char *action, const char *mess
 	rc |= put(b, "</wsa:MessageID><wsa:ReplyTo><wsa:Address>" ANONYMOUS
 	             "</wsa:Address></wsa:ReplyTo><wsa:To s:mustUnderstand=\"1\">");
 	rc |= put_esc(b, to);
-	rc |= put(b, "</wsa:To><wsse:Security s:mustUnderstand=\"1\">");
+	rc |= put(b, "</wsa:To>");
+	if (security)
+		rc |= put(b, "<wsse:Security s:mustUnderstand=\"1\">");
 	return rc == 0 ? 0 : -1;
 }
 
 int certprov_issue_build(const struct certprov_issue_req *r, struct bbuf *out)
 {
 	const struct certprov_shape *sh = r->shape != NULL ? r->shape : &certprov_shape_default;
-	int rc = put_header_start(out, CERTPROV_ACTION_ISSUE, r->message_id, r->to);
+	int rc = put_header_start(out, CERTPROV_ACTION_ISSUE, r->message_id, r->to, !sh->http_auth);
 
+	if (sh->http_auth) {
+		/* the credential travels in HTTP (NTLM/Negotiate), none in SOAP */
+		rc |= put(out, "</s:Header>");
+		goto body;
+	}
 	rc |= put(out, "<wsse:");
 	rc |= put(out, sh->token_element);
 	rc |= put(out, "><wsse:");
@@ -107,9 +114,10 @@ int certprov_issue_build(const struct certprov_issue_req *r, struct bbuf *out)
 	rc |= put(out, sh->password_element);
 	rc |= put(out, "></wsse:");
 	rc |= put(out, sh->token_element);
-	rc |= put(
-	    out, "></wsse:Security></s:Header><s:Body><wst:RequestSecurityToken xmlns:wst=\"" NS_WST
-	         "\" xmlns:wsp=\"" NS_WSP "\" xmlns:auth=\"" NS_AUTH "\" Context=\"");
+	rc |= put(out, "></wsse:Security></s:Header>");
+body:
+	rc |= put(out, "<s:Body><wst:RequestSecurityToken xmlns:wst=\"" NS_WST
+	               "\" xmlns:wsp=\"" NS_WSP "\" xmlns:auth=\"" NS_AUTH "\" Context=\"");
 	rc |= put_esc(out, r->context);
 	rc |= put(out, "\"><wst:TokenType>");
 	rc |= put_esc(out, sh->token_type);
@@ -186,7 +194,7 @@ out:
 
 int certprov_gapc_build(const struct certprov_gapc_req *r, struct bbuf *out)
 {
-	int rc = put_header_start(out, CERTPROV_ACTION_GAPC, r->message_id, r->to);
+	int rc = put_header_start(out, CERTPROV_ACTION_GAPC, r->message_id, r->to, true);
 
 	rc |= put_signed_parts(out, r);
 	rc |=

@@ -33,6 +33,7 @@ struct certprov_shape {
 	bool base64;                  /* Username and Password values base64-encoded */
 	const char *token_type;       /* wst:TokenType asked for */
 	bool entropy;                 /* send client entropy (proof key) */
+	bool http_auth;               /* NTLM/Negotiate in HTTP instead of a UsernameToken */
 };
 /* The brief's inference (lync-certprov.md §12): /Auth, UsernameToken, base64, SAML 1.1. */
 extern const struct certprov_shape certprov_shape_default;

@@ -135,6 +135,7 @@ struct cp_txn {
 	char http_error_detail[200];
 	char http_header[256];
 	bool http_reused;
+	const char *auth_user, *auth_password; /* HTTP NTLM/Negotiate for the next request */
 	uint64_t connect_us, tls_us, total_us; /* phase ends of the last exchange */
 	struct bbuf body;
 	struct bbuf peer_chain;
@@ -274,6 +275,11 @@ static void cp_http_start(struct cp_txn *t, const char *step_name, const char *w
 		o.headers = headers;
 	}
 	o.capture_header = CP_DIAG_HEADER;
+	if (t->auth_user != NULL) {
+		o.auth = HTTP_AUTH_WINDOWS;
+		o.username = t->auth_user;
+		o.password = t->auth_password; /* libcurl copies it */
+	}
 	o.peer_chain_only = diag_only;
 	o.fresh_connect = fresh;
 	t->http_what = what;
@@ -554,7 +560,10 @@ static enum step_ret cp_step_web_ticket(struct cp_txn *t)
 	snprintf(t->ticket_key, sizeof t->ticket_key, "%s\n%s\n%s", t->conf->name, t->webticket_url,
 	         pin ? sc->phone : sc->username);
 	txn_result_fact(&t->result, "credential", "%s %s (%s)", pin ? "phone" : "user",
-	                pin ? sc->phone : sc->username, pin ? "PIN" : "UsernameToken");
+	                pin ? sc->phone : sc->username,
+	                pin                  ? "PIN"
+	                : t->shape.http_auth ? "NTLM/Negotiate"
+	                                     : "UsernameToken");
 	t->ticket = cp_ticket_find(t->ticket_key);
 	if (cp_ticket_fresh(t->ticket)) {
 		i = txn_step_begin(&t->result, "web_ticket");
@@ -599,9 +608,14 @@ static enum step_ret cp_step_web_ticket(struct cp_txn *t)
 		i = txn_step_begin(&t->result, "web_ticket");
 		return cp_fail(t, i, TXN_PROBE_INTERNAL, "cannot build the IssueToken request");
 	}
-	secret_wipe_free(secret);
+	if (t->shape.http_auth) {
+		t->auth_user = sc->username;
+		t->auth_password = secret;
+	}
 	cp_http_start(t, "web_ticket", "the Web-Ticket service", t->webticket_url, &body,
 	              CERTPROV_ACTION_ISSUE, false, false);
+	t->auth_user = t->auth_password = NULL;
+	secret_wipe_free(secret);
 	/* the request holds the credential: the client copied it */
 	explicit_bzero(body.data, body.alloc);
 	bbuf_free(&body);
@@ -671,6 +685,11 @@ static enum step_ret cp_step_web_ticket_reply(struct cp_txn *t)
 		return cp_fail(t, t->http_step, st, "could not get web ticket: HTTP %ld, %s: %s",
 		               t->http_status, fault.code, fault.reason);
 	}
+	if (t->shape.http_auth && (t->http_status == 401 || t->http_status == 403))
+		return cp_fail(t, t->http_step, TXN_WEBTICKET_FAULT,
+		               "could not get web ticket: HTTP %ld, the Windows (NTLM/Negotiate) "
+		               "credentials of %s were refused",
+		               t->http_status, t->spec->username);
 	if (t->http_status >= 500 || t->body.len == 0)
 		return cp_fail(t, t->http_step, TXN_WEBTICKET_NO_RESPONSE,
 		               "no response received for Web-Ticket service: HTTP %ld, %zu bytes",

@@ -19,7 +19,11 @@ struct event_base;
 struct http_client;
 struct http_request;
 
-enum http_auth { HTTP_AUTH_NONE = 0, HTTP_AUTH_WINDOWS /* NTLM or Negotiate */ };
+enum http_auth {
+	HTTP_AUTH_NONE = 0,
+	HTTP_AUTH_WINDOWS, /* NTLM or Negotiate */
+	HTTP_AUTH_BASIC,
+};
 
 struct http_request_opts {
 	const char *url;
@@ -31,7 +35,7 @@ struct http_request_opts {
 	size_t max_body;          /* response cap; past it: TXN_RESPONSE_TOO_LARGE */
 	const char *trust_store;  /* CA bundle for https; NULL = system bundle */
 	enum http_auth auth;
-	const char *username; /* with HTTP_AUTH_WINDOWS */
+	const char *username; /* with HTTP_AUTH_WINDOWS or HTTP_AUTH_BASIC */
 	const char *password; /* copied by libcurl; never logged */
 	/* More request headers ("SOAPAction: \"...\""), NULL-terminated; copied. */
 	const char *const *headers;
@@ -53,6 +57,10 @@ struct http_request_opts {
 	bool peer_chain_only;
 	/* A new connection (a TLS handshake, verified again) rather than a cached one. */
 	bool fresh_connect;
+	const char *accept; /* an Accept header ("application/json"); NULL = none */
+	/* a TLS client certificate (PEM) and its key (PEM, unencrypted); NULL = none */
+	const char *client_cert;
+	const char *client_key;
 };
 
 struct http_response {

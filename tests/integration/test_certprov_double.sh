@@ -425,6 +425,15 @@ CODE=$(curl -sS -o /dev/null -w '%{http_code}' --max-time 1 --cacert "$P/root.cr
 check "cpstall: no answer within 1 s" [ "$CODE" = 000 ]
 check "the double still answers while replies stall" [ "$(curl -s --max-time 2 --cacert "$P/root.crt" -o /dev/null -w '%{http_code}' "$CP/mex")" = 200 ]
 
+# bearer: the policy says SignedSupportingTokens and an unsigned request is enough
+req k-bearermex GET "$(K bearer)/CertProv/CertProvisioningService.svc/mex"
+check "bearer: /mex has SignedSupportingTokens" body_has k-bearermex '<sp:SignedSupportingTokens>'
+check "bearer: and no EndorsingSupportingTokens" not body_has k-bearermex EndorsingSupportingTokens
+ticket k-bearer "$(K bearer)/WebTicket/WebTicketService.svc/Pin" "$(b64 +14255550100)" "$(b64 $PIN)"
+gapc_body "$W/gk-bearer.req" alice@example.com "$CSR" nosig
+req gk-bearer POST "$(K bearer)/CertProv/CertProvisioningService.svc/WebTicket_Proof_SHA1" "$ACT_GAPC" "$W/gk-bearer.req"
+check "bearer: GetAndPublishCert without a signature: 200 + certificate" issued gk-bearer
+
 # a per-user mode (bob: mode=datastore)
 ticket bob "$PIN_URL" "$(b64 +14255550101)" "$(b64 4321)"
 gapc_body "$W/g-bob.req" bob@example.com "$(csr bob@example.com)"

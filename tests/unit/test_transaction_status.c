@@ -113,14 +113,14 @@ static const struct golden_status {
     {85, "probe_file_not_regular"},
     {86, "probe_file_too_large"},
     {87, "probe_file_unreadable"},
-    {113, "registrar_no_tls_dsk"},
-    {114, "registrar_dsk_cert_rejected"},
-    {115, "registrar_dsk_tls_alert"},
-    {116, "registrar_dsk_forbidden"},
-    {117, "registrar_dsk_user_not_enabled"},
-    {118, "registrar_dsk_timeout"},
-    {119, "registrar_dsk_bad_rspauth"},
-    {120, "registrar_dsk_protocol"},
+    {88, "dhcp_no_response"},
+    {89, "dhcp_opt43_missing"},
+    {90, "dhcp_opt43_truncated"},
+    {91, "dhcp_opt43_malformed"},
+    {92, "dhcp_opt120_missing"},
+    {93, "dhcp_opt120_addresses"},
+    {94, "dhcp_opt120_malformed"},
+    {95, "probe_dhcp_socket"},
     {96, "certprov_unreachable"},
     {97, "certprov_root_chain_failed"},
     {98, "certprov_websvc_untrusted"},
@@ -138,15 +138,18 @@ static const struct golden_status {
     {110, "certprov_fault"},
     {111, "certprov_cert_invalid"},
     {112, "certprov_registrar_problem"},
+    {113, "registrar_no_tls_dsk"},
+    {114, "registrar_dsk_cert_rejected"},
+    {115, "registrar_dsk_tls_alert"},
+    {116, "registrar_dsk_forbidden"},
+    {117, "registrar_dsk_user_not_enabled"},
+    {118, "registrar_dsk_timeout"},
+    {119, "registrar_dsk_bad_rspauth"},
+    {120, "registrar_dsk_protocol"},
 };
 
 /* Numbers of retired statuses: no row, never reused. None yet (UINT_MAX: the end). */
-static const unsigned retired[] = {
-    /* BEGIN phone-bootstrap placeholder (88-95 are the DHCP discovery rows; delete this
-     * block when they are merged) */
-    88, 89, 90, 91, 92, 93, 94, 95,
-    /* END phone-bootstrap placeholder */
-    UINT_MAX};
+static const unsigned retired[] = {UINT_MAX};
 
 static bool is_retired(unsigned n)
 {

@@ -264,6 +264,43 @@ check "text report: Target, TargetFqdn, Result, Latency, Error, Diagnosis" \
 		grep -q '^Error       : certprov_publish_failed: cannot publish certificate' '$LAB/report.txt' &&
 		grep -q '^Diagnosis   : sporadic: retry' '$LAB/report.txt'"
 
+# ---- the certificate it keeps logs a client-auth (TLS-DSK) on: certificate: {from: ...} ----
+# tests/peers/tlsdsk_registrar accepts a certificate the OCS Signing CA issued and the
+# double published (--published-dir); the run orders the logon after the bootstrap.
+. "$SRCDIR/tests/lab/sip-lab.sh"
+reg=19550
+if sip_lab_pki "$LAB/rig" >/dev/null && "$SRCDIR/tests/peers/tlsdsk_registrar/tlsdsk-pki.sh" "$LAB/dsk" "$LAB/rig" >/dev/null 2>&1; then
+	"$BIN/tlsdsk_registrar" -p $reg -c "$LAB/dsk/registrar-chain.crt" -k "$LAB/dsk/registrar.key" \
+		--ca "$P/ocs-ca.crt" --published-dir "$LAB/published-main" >"$LAB/registrar.out" 2>"$LAB/registrar.log" &
+	RPID=$!
+	LAB_PIDS="$LAB_PIDS $RPID"
+	until_true 10 grep -q '^ready$' "$LAB/registrar.out"
+	{
+		echo "probe: {state_dir: $LAB/state}"
+		echo "defaults: {timeout: 8s}"
+		echo "transactions:"
+		bootstrap lpe-chain ok
+		echo "  - name: logon"
+		echo "    type: client-auth"
+		echo "    auth: tls-dsk"
+		echo "    registrar: {host: 127.0.0.1, port: $reg}"
+		echo "    sip_uri: sip:alice@example.com"
+		echo "    certificate: {from: lpe-chain}"
+		echo "    trust_store: $LAB/rig/trust.pem"
+	} >"$LAB/chain.yaml"
+	chmod 600 "$LAB/chain.yaml"
+	RC=0
+	"$BIN/certprobe" run -j -c "$LAB/chain.yaml" >"$LAB/chain.json" 2>"$LAB/chain.err" || RC=$?
+	OUT=$(cat "$LAB/chain.json")
+	status lpe-chain ok
+	status logon ok
+	check "the logon ran after the bootstrap, with its certificate" \
+		jqtest '(.[0].name == "lpe-chain") and (.[1].name == "logon")'
+	stop_peer "$RPID" tlsdsk_registrar
+else
+	check "the TLS-DSK registrar's PKI" false
+fi
+
 # ---- the daemon: the web-service alert is raised and cleared; the ticket is reused ----
 PROBED=0
 double daemon $d_https $d_anon || { echo "FAIL - the daemon's double did not start"; exit 1; }

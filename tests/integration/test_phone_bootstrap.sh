@@ -252,7 +252,7 @@ status slow ok
 check "slow: the latency shows the slow answers" \
 	jqtest '.[] | select(.name == "slow") | .latency_seconds > 0.6'
 check "the PIN, the password and the web ticket never reach the output (-v)" \
-	bash -c "! grep -q -e '$PIN' -e 'Passw0rd-7' -e 'SamlSecurityToken' '$LAB/out.json' '$LAB/err.txt'"
+	bash -c "! grep -q -e '$PIN' -e '$(printf %s "$PIN" | base64)' -e 'Passw0rd-7' -e 'SamlSecurityToken' '$LAB/out.json' '$LAB/err.txt'"
 check "run exits 2 (some transaction CRITICAL)" [ "$RC" = 2 ]
 
 # ---- the text report reads like Test-CsPhoneBootstrap ----

@@ -355,6 +355,10 @@ static void test_rstr_parse(void **state)
 	assert_non_null(
 	    strstr(t.token_xml, "xmlns:saml=\"urn:oasis:names:tc:SAML:1.0:assertion\""));
 	assert_non_null(strstr(t.token_xml, "<saml:Conditions NotBefore=\"a\"></saml:Conditions>"));
+	/* cached until 60 s before it expires */
+	assert_true(certprov_ticket_usable(&t, t.expires_at - 61));
+	assert_false(certprov_ticket_usable(&t, t.expires_at - 60));
+	assert_false(certprov_ticket_usable(&t, t.expires_at + 1));
 	certprov_ticket_clear(&t);
 }
 

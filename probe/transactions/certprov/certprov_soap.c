@@ -425,6 +425,11 @@ void certprov_ticket_clear(struct certprov_ticket *t)
 	memset(t, 0, sizeof *t);
 }
 
+bool certprov_ticket_usable(const struct certprov_ticket *t, time_t now)
+{
+	return t != NULL && t->expires_at > now + CERTPROV_TICKET_REFRESH_S;
+}
+
 enum txn_status certprov_rstr_parse(const void *body, size_t len, struct certprov_ticket *t,
                                     struct certprov_fault *f, char *detail, size_t dlen)
 {

@@ -65,6 +65,11 @@ struct certprov_ticket {
 };
 void certprov_ticket_clear(struct certprov_ticket *t);
 
+/* A cached ticket is used until this long before it expires (SIPE's margin). */
+#define CERTPROV_TICKET_REFRESH_S 60
+/* Whether t may still be sent at now: it expires more than CERTPROV_TICKET_REFRESH_S later. */
+bool certprov_ticket_usable(const struct certprov_ticket *t, time_t now);
+
 /* What a SOAP fault or X-Ms-diagnostics said. */
 struct certprov_fault {
 	bool present;

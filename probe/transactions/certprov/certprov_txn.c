@@ -35,7 +35,6 @@
 
 #define CP_ROOT_CHAIN_MAX (256 * 1024)
 #define CP_PAGE_MAX (64 * 1024)
-#define CP_TICKET_REFRESH_S 60 /* SIPE refreshes a web ticket this early */
 #define CP_MIN_VALIDITY_S 3600 /* an issued certificate must serve at least this long */
 #define CP_DIAG_HEADER "X-Ms-diagnostics"
 
@@ -542,7 +541,7 @@ static enum step_ret cp_step_mex_reply(struct cp_txn *t)
 
 static bool cp_ticket_fresh(const struct cp_cached_ticket *c)
 {
-	return c != NULL && c->ticket.expires_at > time(NULL) + CP_TICKET_REFRESH_S;
+	return c != NULL && certprov_ticket_usable(&c->ticket, time(NULL));
 }
 
 static enum step_ret cp_step_web_ticket(struct cp_txn *t)

@@ -4,8 +4,8 @@
  * retrying can cure (Icinga down, a TLS or credential problem, a 5xx) keeps the result
  * queued and holds every POST back for a backoff that doubles up to a minute (or the
  * refresh interval), so an outage costs one attempt per backoff, not one per result.
- * The filter names host and service through filter_vars: no quoting of names in the
- * filter expression.
+ * Each POST names its service as "host!service" (no filter expression to quote, and a
+ * direct lookup in Icinga 2).
  */
 #include "alert/icinga2_sink.h"
 
@@ -155,14 +155,20 @@ static json_t *perf_array(const char *perf)
 char *icinga2_render(const struct sink_result *r, const char *host, const char *service,
                      const char *check_source, uint64_t ttl_s)
 {
-	json_t *o = json_object(), *vars = json_object(), *s;
-	char *out;
+	json_t *o = json_object(), *s;
+	char *full = xasprintf("%s!%s", host, service), *out;
 
-	json_object_set_new(vars, "h", json_string(host));
-	json_object_set_new(vars, "s", json_string(service));
+	/*
+	 * The object by its full name, not a filter: Icinga 2 evaluates a filter against
+	 * every service (1,000 services: 43 results/s instead of hundreds). '!' cannot occur
+	 * in its object names, so "host!service" is unambiguous.
+	 */
+	json_t *name = json_string(full);
+
+	free(full);
 	json_object_set_new(o, "type", json_string("Service"));
-	json_object_set_new(o, "filter", json_string("host.name==h && service.name==s"));
-	json_object_set_new(o, "filter_vars", vars);
+	if (name != NULL)
+		json_object_set_new(o, "service", name);
 	json_object_set_new(o, "exit_status", json_integer(r->state));
 	/* jansson refuses what is not UTF-8: such an output is sent as a placeholder */
 	s = json_string(r->output != NULL ? r->output : "");
@@ -493,11 +499,4 @@ void icinga2_sink_stats(const struct alert_sink *base, struct passive_stats *out
 	out->coalesced = passive_queue_coalesced(s->queue);
 	out->dropped += passive_queue_dropped(s->queue);
 	out->queued = passive_queue_len(s->queue);
-}
-
-bool icinga2_sink_idle(const struct alert_sink *base)
-{
-	const struct icinga2_sink *s = base->impl;
-
-	return passive_queue_len(s->queue) == 0;
 }

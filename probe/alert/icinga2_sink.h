@@ -48,9 +48,6 @@ struct alert_sink *icinga2_sink_new(struct event_base *base, struct http_client 
 /* The sink's counters (s from icinga2_sink_new). */
 void icinga2_sink_stats(const struct alert_sink *s, struct passive_stats *out);
 
-/* True when nothing waits or is in flight. */
-bool icinga2_sink_idle(const struct alert_sink *s);
-
 /* ---- pure parts, for tests and the fuzzer ---- */
 
 /* What an answer of process-check-result means. */

@@ -23,21 +23,25 @@
 #include "core/log.h"
 #include "core/xalloc.h"
 
-#define NAGIOS_BACKOFF_MIN_MS 500
+#define NAGIOS_BACKOFF_MIN_MS 500 /* a missing or unread FIFO; a full one waits for room */
 #define NAGIOS_BACKOFF_MAX_MS 30000
 #define NAGIOS_NAME_MAX 512
+#define NAGIOS_WARN_EVERY_MS 60000
 
 struct nagios_sink {
 	struct alert_sink base;
 	char *path, *host, *service, *endpoint_service, *probe;
 	bool host_check;
 	int fd;
+	struct event_base *evbase;
+	struct event *writable; /* on fd: a full FIFO has room again */
 	struct passive_queue *queue;
 	struct event *timer;      /* retry */
 	struct event *host_timer; /* host_check */
 	uint64_t backoff_ms, backoff_max_ms, retry_at_ms;
 	unsigned failures;
 	int failing; /* the enum passive_fail of the outage under way; -1 = none */
+	uint64_t warned_ms[PASSIVE_FAIL_COUNT]; /* last warning per class (at most 1/min) */
 	struct passive_stats stats;
 };
 
@@ -132,8 +136,18 @@ static void on_timer(evutil_socket_t fd, short what, void *arg)
 	sink_flush(arg);
 }
 
+static void on_writable(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	sink_flush(arg);
+}
+
 static void sink_close(struct nagios_sink *s)
 {
+	if (s->writable != NULL)
+		event_free(s->writable);
+	s->writable = NULL;
 	if (s->fd != -1)
 		close(s->fd);
 	s->fd = -1;
@@ -148,14 +162,18 @@ static void sink_fail(struct nagios_sink *s, enum passive_fail why, int err)
 	s->stats.failures[why]++;
 	s->failures++;
 	if (why == PASSIVE_FAIL_FULL) {
-		s->backoff_ms = NAGIOS_BACKOFF_MIN_MS; /* Nagios is reading: soon */
+		/* the loop says when Nagios made room; the timer is the backstop */
+		s->backoff_ms = s->backoff_max_ms;
+		event_add(s->writable, NULL);
 	} else {
 		s->backoff_ms = s->backoff_ms == 0 ? NAGIOS_BACKOFF_MIN_MS : s->backoff_ms * 2;
 		if (s->backoff_ms > s->backoff_max_ms)
 			s->backoff_ms = s->backoff_max_ms;
+		s->retry_at_ms = now + s->backoff_ms;
 	}
-	s->retry_at_ms = now + s->backoff_ms;
-	if (s->failing != (int)why) {
+	if (s->failing != (int)why &&
+	    (s->warned_ms[why] == 0 || now - s->warned_ms[why] >= NAGIOS_WARN_EVERY_MS)) {
+		s->warned_ms[why] = now;
 		errno = err;
 		log_warn_errno("nagios %s: %s (%s); %zu results queued, retrying", s->path,
 		               why == PASSIVE_FAIL_NO_FILE     ? "no command file"
@@ -163,11 +181,11 @@ static void sink_fail(struct nagios_sink *s, enum passive_fail why, int err)
 		               : why == PASSIVE_FAIL_FULL      ? "the command file is full"
 		                                               : "cannot write the command file",
 		               passive_fail_name(why), passive_queue_len(s->queue));
-		s->failing = (int)why;
 	} else {
 		log_debug("nagios %s: still %s, attempt %u", s->path, passive_fail_name(why),
 		          s->failures);
 	}
+	s->failing = (int)why;
 	tv.tv_sec = (time_t)(s->backoff_ms / 1000);
 	tv.tv_usec = (suseconds_t)((s->backoff_ms % 1000) * 1000);
 	evtimer_add(s->timer, &tv);
@@ -197,6 +215,7 @@ static int sink_open(struct nagios_sink *s)
 		sink_fail(s, PASSIVE_FAIL_ERROR, ENOTSUP);
 		return -1;
 	}
+	s->writable = event_new(s->evbase, s->fd, EV_WRITE, on_writable, s);
 	return 0;
 }
 
@@ -229,7 +248,8 @@ static void delivered(struct nagios_sink *s)
 {
 	s->stats.delivered++;
 	s->stats.last_success = (int64_t)time(NULL);
-	if (s->failing != -1)
+	/* a full FIFO is Nagios being busy, not an outage: no line for its end */
+	if (s->failing != -1 && s->failing != PASSIVE_FAIL_FULL)
 		log_info("nagios %s: writing again after %u failed attempts (%zu queued)", s->path,
 		         s->failures, passive_queue_len(s->queue));
 	s->failing = -1;
@@ -365,6 +385,7 @@ struct alert_sink *nagios_sink_new(struct event_base *base, const struct nagios_
 	s->probe = xstrdup(conf->probe != NULL ? conf->probe : "");
 	s->host_check = conf->host_check;
 	s->fd = -1;
+	s->evbase = base;
 	s->failing = -1;
 	s->backoff_max_ms = NAGIOS_BACKOFF_MAX_MS;
 	if (conf->refresh_ms > 0 && conf->refresh_ms < s->backoff_max_ms)

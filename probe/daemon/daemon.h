@@ -258,6 +258,8 @@ void alerts_persist(const struct daemon *d, struct bbuf *b);
  */
 void passive_txn_result(struct daemon *d, struct target *t, const struct txn_result *r,
                         bool hard_changed);
+/* t was restored from the state file (v, its record): keep that result's text. */
+void passive_txn_restored(struct daemon *d, struct target *t, const struct sf_txn *v);
 /* e's state changed: hand it to the passive sinks as a change. */
 void passive_endpoint_changed(struct daemon *d, struct endpoint *e);
 /* Start a refresh timer for every sink in d->sinks that takes results with a refresh. */

@@ -218,8 +218,34 @@ void passive_txn_result(struct daemon *d, struct target *t, const struct txn_res
 	hand_txn(d, NULL, t, hard_changed);
 	if (first)
 		hand_endpoint(d, NULL, t->ep, false);
+	/*
+	 * The change is kept (in the state file) until delivered: written within the
+	 * writer's cadence, not at once, so that a burst of changes (a registrar with
+	 * thousands of transactions going down) costs one write, not one per change.
+	 */
 	if (hard_changed)
-		persist_schedule(d, true); /* the change is kept until delivered */
+		persist_schedule(d, false);
+}
+
+void passive_txn_restored(struct daemon *d, struct target *t, const struct sf_txn *v)
+{
+	struct plugin_output *o;
+	struct plugin_report_opts ro;
+	char prefix[48];
+
+	if (!any_takes_results(d) || !v->have_last)
+		return;
+	o = xcalloc(1, sizeof *o);
+	memset(&ro, 0, sizeof ro);
+	ro.now = (int64_t)time(NULL);
+	plugin_report_prefix(prefix, sizeof prefix, t->g->rows[t->index].type);
+	plugin_output_init(o, prefix);
+	plugin_report_stored_txn(o, v, &ro, PASSIVE_NEVER_STALE, false);
+	free(t->passive_text);
+	free(t->passive_perf);
+	t->passive_state = (int)o->state;
+	split_render(o, &t->passive_text, &t->passive_perf);
+	free(o);
 }
 
 void passive_endpoint_changed(struct daemon *d, struct endpoint *e)

@@ -184,6 +184,7 @@ void persist_restore(struct daemon *d)
 		}
 		t->record = statefile_txn_json(r);
 		t->record_len = strlen(t->record);
+		passive_txn_restored(d, t, r);
 		n_txn++;
 	}
 	for (size_t i = 0; i < s->n_endpoints; i++) {

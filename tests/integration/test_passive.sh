@@ -185,6 +185,10 @@ check "... and the registrar's OK" until_true 10 svc_is "certprobe-passive-endpo
 check "... the queue drains" until_true 10 bash -c '[ "$(curl -s http://127.0.0.1:'$DPORT'/metrics | awk '"'"'index($0, "certprobe_passive_queued{sink=\"icinga2\"} ") == 1 {print $2}'"'"')" = 0 ]'
 check "... and certprobed says so" until_true 5 grep -q "icinga2 https://127.0.0.1:$IAPI: delivering again" "$LAB/daemon2.log"
 
+check "... with the full text (a line per step)" \
+	contains "$(svc certprobe-passive-pool1-logon | jq -r '.results[0].attrs.last_check_result.output')" "\_[OK]"
+check "no password in any log or state file" bash -c '! grep -rqF "$(cat "$1/icinga-pw")" "$1"/*.log "$1/state" "$1/icinga/icinga2.out"' _ "$LAB"
+
 # ---- the HA partner: a client certificate (ApiUser client_cn), the same services ----
 openssl req -newkey rsa:2048 -nodes -keyout "$LAB/probe-b.key" -out "$LAB/probe-b.csr" \
 	-subj /CN=certprobe-probe-b 2>/dev/null

@@ -2,7 +2,7 @@
  * test_passive: the pure parts of the passive-result sinks. The coalescing queue (latest
  * per object, a change kept through refreshes, an update in flight delivered again, the
  * cap), the name templates, Icinga 2's answers judged (taken, rejected, auth, retry),
- * the process-check-result body read back with jansson (filter_vars, perfdata items
+ * the process-check-result body read back with jansson (the service's full name, perfdata items
  * split outside quoted labels), and the Nagios command line (escaped newlines, at most
  * PIPE_BUF bytes whatever the output, whole perfdata items only).
  */
@@ -197,14 +197,9 @@ static void test_icinga2_render(void **state)
 	j = json_loads(body, 0, &e);
 	assert_non_null(j);
 	assert_string_equal(json_string_value(json_object_get(j, "type")), "Service");
-	assert_string_equal(json_string_value(json_object_get(j, "filter")),
-	                    "host.name==h && service.name==s");
-	assert_string_equal(
-	    json_string_value(json_object_get(json_object_get(j, "filter_vars"), "h")),
-	    "certprobe-host");
-	assert_string_equal(
-	    json_string_value(json_object_get(json_object_get(j, "filter_vars"), "s")),
-	    "certprobe-passive-pool1-logon");
+	assert_string_equal(json_string_value(json_object_get(j, "service")),
+	                    "certprobe-host!certprobe-passive-pool1-logon");
+	assert_null(json_object_get(j, "filter"));
 	assert_int_equal(json_integer_value(json_object_get(j, "exit_status")), 2);
 	assert_string_equal(json_string_value(json_object_get(j, "plugin_output")), r.output);
 	assert_string_equal(json_string_value(json_object_get(j, "check_source")), "probe1");

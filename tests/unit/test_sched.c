@@ -22,6 +22,7 @@
 #include "config/config.h"
 #include "core/bbuf.h"
 #include "core/clock.h"
+#include "core/xalloc.h"
 #include "daemon/daemon.h"
 #include "exporters/statefile.h"
 
@@ -189,6 +190,7 @@ static int teardown(void **state)
 {
 	(void)state;
 	gen_free(d.g, true);
+	passive_close(&d);
 	alerts_free(&d);
 	routes_invalidate(&d);
 	event_base_free(d.base);
@@ -426,6 +428,124 @@ static void test_alerts(void **state)
 	assert_int_equal(a->ep->alert, RESULT_OK);
 }
 
+/* ---- passive results: a sink that takes them ---- */
+
+struct got {
+	enum sink_object object;
+	char name[64];
+	int state;
+	bool changed;
+	char output[200];
+};
+static struct got got[64];
+static size_t n_got;
+
+static void res_result(struct alert_sink *s, const struct sink_result *r)
+{
+	(void)s;
+	assert_true(n_got < 64);
+	got[n_got].object = r->object;
+	snprintf(got[n_got].name, sizeof got[n_got].name, "%s", r->name);
+	got[n_got].state = r->state;
+	got[n_got].changed = r->changed;
+	snprintf(got[n_got].output, sizeof got[n_got].output, "%s", r->output);
+	n_got++;
+}
+
+static void res_foreach(const struct alert_sink *s, sink_result_cb *cb, void *arg)
+{
+	struct sink_result r = {.object = SINK_OBJECT_TRANSACTION,
+	                        .name = "a",
+	                        .type = "enrollment",
+	                        .endpoint = "h1",
+	                        .kind = ENDPOINT_KIND_WEB_SERVICE,
+	                        .state = 2,
+	                        .changed = true,
+	                        .when = 1795341600,
+	                        .output = "CERTPROBE ENROLLMENT CRITICAL - a: down",
+	                        .perfdata = "'time'=1s"};
+
+	(void)s;
+	cb("results", &r, arg);
+}
+
+static const struct alert_sink_ops res_ops = {
+    .name = "results",
+    .result = res_result,
+    .foreach_result = res_foreach,
+    .free = rec_free,
+};
+
+/*
+ * The result hook: a transaction's first run (with its endpoint), each HARD change of a
+ * transaction (changed) and of its endpoint reach the sink that takes results, with
+ * check_certprobe's text; a SOFT failure does not; the refresh hands every object again
+ * as a refresh; undelivered changes go through the state file and back to their sink.
+ */
+static void test_passive_results(void **state)
+{
+	struct alert_sink *s = calloc(1, sizeof *s);
+	struct target *a;
+	struct bbuf b;
+	struct sf_state *st;
+	char *doc, err[200];
+	size_t before;
+	static const char head[] =
+	    "{\"version\":1,\"transactions\":[],\"endpoints\":[],\"alerts\":[],\"passive\":[";
+
+	(void)state;
+	s->ops = &res_ops;
+	alerts_add_sink(&d, s);
+	n_got = 0;
+	d.hconf.max_attempts = 2;
+	d.g = gen_new(&d, load("transactions:\n" ENROLL("a", "h1")));
+	sched_gen(d.g, NULL);
+	a = target("a");
+	sched_due(a);
+	finish(run_of("a"), TXN_OK);
+	assert_int_equal(n_got, 2); /* the first run, and its endpoint */
+	assert_int_equal(got[0].object, SINK_OBJECT_TRANSACTION);
+	assert_string_equal(got[0].name, "a");
+	assert_int_equal(got[0].state, 0);
+	assert_false(got[0].changed);
+	assert_non_null(strstr(got[0].output, "CERTPROBE ENROLLMENT OK - a: "));
+	assert_int_equal(got[1].object, SINK_OBJECT_ENDPOINT);
+	assert_string_equal(got[1].name, "h1");
+	sched_due(a);
+	finish(run_of("a"), TXN_TCP_REFUSED); /* SOFT: nothing */
+	assert_int_equal(n_got, 2);
+	sched_due(a);
+	finish(run_of("a"), TXN_TCP_REFUSED); /* HARD CRITICAL */
+	before = n_got;
+	assert_true(n_got >= 3);
+	assert_int_equal(got[2].object, SINK_OBJECT_ENDPOINT); /* the endpoint first (alerts) */
+	assert_true(got[2].changed);
+	assert_int_equal(got[before - 1].object, SINK_OBJECT_TRANSACTION);
+	assert_true(got[before - 1].changed);
+	assert_int_equal(got[before - 1].state, 2);
+	assert_non_null(strstr(got[before - 1].output, "CRITICAL - a: connection refused"));
+
+	/* what the sink has not delivered goes into the state file, and back */
+	bbuf_init(&b, 1 << 20);
+	bbuf_append(&b, head, strlen(head));
+	passive_persist(&d, &b);
+	bbuf_append(&b, "]}", 2);
+	doc = xstrndup((const char *)b.data, b.len);
+	st = statefile_parse("state", doc, strlen(doc), err, sizeof err);
+	assert_non_null(st);
+	assert_int_equal(st->n_passive, 1);
+	n_got = 0;
+	passive_restore(&d, st);
+	assert_int_equal(n_got, 1);
+	assert_string_equal(got[0].name, "a");
+	assert_int_equal(got[0].state, 2);
+	assert_true(got[0].changed);
+	assert_string_equal(got[0].output, "CERTPROBE ENROLLMENT CRITICAL - a: down");
+	statefile_state_free(st);
+	free(doc);
+	bbuf_free(&b);
+}
+
 /*
  * The probe cannot write its state directory: the run is UNKNOWN probe_state_write (not
  * hidden by the CA's weak-digest finding), the web service's health and alert are left
@@ -646,6 +766,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_reload_in_flight, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_stop_drains, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_alerts, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_passive_results, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_probe_state_write, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_alert_reraised_before_resolve_delivered, setup,
 	                                    teardown),

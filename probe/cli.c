@@ -41,6 +41,8 @@ static void usage(FILE *out)
 	    "                generic SCEP CAs)\n"
 	    "  client-auth   log on to a SIP registrar with it (mutual TLS + REGISTER, then\n"
 	    "                un-REGISTER; or OPTIONS)\n"
+	    "  phone-bootstrap  sign in like a Lync Phone Edition device (Test-CsPhoneBootstrap):\n"
+	    "                root chain, web ticket by phone/extension + PIN, GetAndPublishCert\n"
 	    "A client-auth transaction whose certificate comes from an enrollment\n"
 	    "(certificate: {from: NAME}) runs after that enrollment when both are run.\n"
 	    "\n"

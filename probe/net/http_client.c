@@ -7,9 +7,11 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <curl/curl.h>
 #include <event2/event.h>
@@ -38,6 +40,9 @@ struct http_request {
 	struct http_client *client;
 	CURL *easy;
 	struct curl_slist *headers;
+	struct curl_slist *connect_to;
+	char *capture; /* capture_header + ':', lower-cased */
+	bool peer_chain_only;
 	size_t header_bytes;  /* received so far, against HTTP_HEADER_MAX */
 	bool header_toobig;   /* http_header_cb stopped the transfer */
 	bool in_header_block; /* between a status line and the blank line that ends it */
@@ -82,8 +87,11 @@ static void http_request_free(struct http_request *req)
 	curl_multi_remove_handle(req->client->multi, req->easy);
 	curl_easy_cleanup(req->easy);
 	curl_slist_free_all(req->headers);
+	curl_slist_free_all(req->connect_to);
+	free(req->capture);
 	free(req->body_copy);
 	bbuf_free(&req->resp.body);
+	bbuf_free(&req->resp.peer_chain);
 	free(req);
 }
 
@@ -229,6 +237,17 @@ static void http_finish(struct http_request *req, CURLcode rc)
 	resp->tls_us = http_info_us(req->easy, CURLINFO_APPCONNECT_TIME_T);
 	resp->first_byte_us = http_info_us(req->easy, CURLINFO_STARTTRANSFER_TIME_T);
 	resp->total_us = http_info_us(req->easy, CURLINFO_TOTAL_TIME_T);
+	if (req->peer_chain_only) {
+		struct curl_certinfo *ci = NULL;
+		curl_easy_getinfo(req->easy, CURLINFO_CERTINFO, &ci);
+		for (int i = 0; ci != NULL && i < ci->num_of_certs; i++)
+			for (struct curl_slist *l = ci->certinfo[i]; l != NULL; l = l->next)
+				if (strncmp(l->data, "Cert:", 5) == 0) {
+					bbuf_append(&resp->peer_chain, l->data + 5,
+					            strlen(l->data + 5));
+					bbuf_append(&resp->peer_chain, "\n", 1);
+				}
+	}
 	if (req->client->trace)
 		log_info("http: done %s status=%ld bytes=%zu total=%.1fms%s%s",
 		         txn_status_code(resp->error), resp->status, resp->body.len,
@@ -390,9 +409,20 @@ static size_t http_header_cb(char *ptr, size_t size, size_t nmemb, void *userdat
 		return 0; /* curl turns this into CURLE_WRITE_ERROR */
 	}
 	req->header_bytes += n;
-	if (n >= 5 && memcmp(ptr, "HTTP/", 5) == 0)
+	if (n >= 5 && memcmp(ptr, "HTTP/", 5) == 0) {
 		req->in_header_block = true;
-	else if ((n == 2 && ptr[0] == '\r' && ptr[1] == '\n') || (n == 1 && ptr[0] == '\n'))
+		req->resp.header[0] = '\0'; /* a later block (after a 100 or a 401) replaces it */
+	}
+	if (req->capture != NULL && n > strlen(req->capture) &&
+	    strncasecmp(ptr, req->capture, strlen(req->capture)) == 0) {
+		size_t k = strlen(req->capture), end = n;
+		while (k < n && (ptr[k] == ' ' || ptr[k] == '\t'))
+			k++;
+		while (end > k && (ptr[end - 1] == '\r' || ptr[end - 1] == '\n'))
+			end--;
+		snprintf(req->resp.header, sizeof req->resp.header, "%.*s", (int)(end - k),
+		         ptr + k);
+	} else if ((n == 2 && ptr[0] == '\r' && ptr[1] == '\n') || (n == 1 && ptr[0] == '\n'))
 		req->in_header_block = false;
 	return n;
 }
@@ -484,6 +514,7 @@ struct http_request *http_client_start(struct http_client *c, const struct http_
 	req->cb = cb;
 	req->arg = arg;
 	bbuf_init(&req->resp.body, o->max_body ? o->max_body : 1024 * 1024);
+	bbuf_init(&req->resp.peer_chain, 256 * 1024);
 	e = curl_easy_init();
 	if (e == NULL)
 		abort();
@@ -519,8 +550,37 @@ struct http_request *http_client_start(struct http_client *c, const struct http_
 		 */
 		curl_easy_setopt(e, CURLOPT_CA_CACHE_TIMEOUT, 60L);
 	}
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
-	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (o->trust_pem != NULL) {
+		struct curl_blob blob = {.data = (void *)(uintptr_t)o->trust_pem,
+		                         .len = o->trust_pem_len,
+		                         .flags = CURL_BLOB_COPY};
+		/* only these anchors: the compiled-in bundle would add the system's roots */
+		curl_easy_setopt(e, CURLOPT_CAINFO, NULL);
+		curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &blob);
+		/* a path must end at a root of the blob, not at an intermediate it also holds */
+		curl_easy_setopt(e, CURLOPT_SSL_OPTIONS, (long)CURLSSLOPT_NO_PARTIALCHAIN);
+	}
+	if (o->peer_chain_only) {
+		/* diagnosis: see what the server sends; nothing of value travels on it */
+		req->peer_chain_only = true;
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
+		curl_easy_setopt(e, CURLOPT_CERTINFO, 1L);
+		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+		curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+		curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+	} else {
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+	}
+	if (o->fresh_connect)
+		curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+	if (o->connect_to != NULL) {
+		req->connect_to = curl_slist_append(NULL, o->connect_to);
+		curl_easy_setopt(e, CURLOPT_CONNECT_TO, req->connect_to);
+	}
+	if (o->capture_header != NULL)
+		req->capture = xasprintf("%s:", o->capture_header);
 	if (o->client_cert != NULL) {
 		curl_easy_setopt(e, CURLOPT_SSLCERT, o->client_cert);
 		curl_easy_setopt(e, CURLOPT_SSLCERTTYPE, "PEM");
@@ -531,7 +591,6 @@ struct http_request *http_client_start(struct http_client *c, const struct http_
 		char *h = xasprintf("Accept: %s", o->accept);
 		req->headers = curl_slist_append(req->headers, h);
 		free(h);
-		curl_easy_setopt(e, CURLOPT_HTTPHEADER, req->headers);
 	}
 	if (o->post) {
 		req->body_copy = xmalloc(o->body_len ? o->body_len : 1);
@@ -546,8 +605,11 @@ struct http_request *http_client_start(struct http_client *c, const struct http_
 			free(h);
 		}
 		req->headers = curl_slist_append(req->headers, "Expect:");
-		curl_easy_setopt(e, CURLOPT_HTTPHEADER, req->headers);
 	}
+	for (size_t i = 0; o->headers != NULL && o->headers[i] != NULL; i++)
+		req->headers = curl_slist_append(req->headers, o->headers[i]);
+	if (req->headers != NULL)
+		curl_easy_setopt(e, CURLOPT_HTTPHEADER, req->headers);
 	if (o->auth == HTTP_AUTH_WINDOWS) {
 		curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)(CURLAUTH_NTLM | CURLAUTH_NEGOTIATE));
 		if (o->username != NULL)

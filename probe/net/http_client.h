@@ -37,7 +37,27 @@ struct http_request_opts {
 	enum http_auth auth;
 	const char *username; /* with HTTP_AUTH_WINDOWS or HTTP_AUTH_BASIC */
 	const char *password; /* copied by libcurl; never logged */
-	const char *accept;   /* an Accept header ("application/json"); NULL = none */
+	/* More request headers ("SOAPAction: \"...\""), NULL-terminated; copied. */
+	const char *const *headers;
+	/*
+	 * The trust anchors as PEM text instead of trust_store (a device trust store plus a
+	 * downloaded chain); copied. Ignored when NULL.
+	 */
+	const char *trust_pem;
+	size_t trust_pem_len;
+	/* The value of this response header (last block) goes to resp->header ("X-Ms-diagnostics").
+	 */
+	const char *capture_header;
+	/* "::ADDR:" style libcurl CONNECT_TO: every host of the URL is reached at ADDR. */
+	const char *connect_to;
+	/*
+	 * Diagnosis only: no peer verification, and the certificates the server sent are
+	 * returned as PEM in resp->peer_chain. Never used for a request that carries data.
+	 */
+	bool peer_chain_only;
+	/* A new connection (a TLS handshake, verified again) rather than a cached one. */
+	bool fresh_connect;
+	const char *accept; /* an Accept header ("application/json"); NULL = none */
 	/* a TLS client certificate (PEM) and its key (PEM, unencrypted); NULL = none */
 	const char *client_cert;
 	const char *client_key;
@@ -53,6 +73,8 @@ struct http_response {
 	long tls_verify_result; /* X509_V_OK (0) unless verification failed */
 	uint64_t dns_us, connect_us, tls_us, first_byte_us, total_us; /* phase ends, from start */
 	bool reused_connection;
+	char header[256];       /* capture_header's value, "" if absent */
+	struct bbuf peer_chain; /* with peer_chain_only: the server's certificates (PEM) */
 };
 
 /* Called once per request on the loop thread; resp is freed after the callback returns. */

@@ -10,12 +10,14 @@
 
 #include "config/config.h"
 #include "core/xalloc.h"
+#include "transactions/certprov/certprov_txn.h"
 #include "transactions/clientauth/clientauth_txn.h"
 #include "transactions/scep/scep_txn.h"
 
 const struct txn_type *const txn_types[] = {
     &scep_txn_type,
     &clientauth_txn_type,
+    &certprov_txn_type,
     NULL,
 };
 

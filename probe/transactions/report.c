@@ -17,6 +17,8 @@ void report_text(FILE *out, const struct txn_result *r)
 	const struct txn_status_info *st = txn_status_info(r->status);
 
 	fprintf(out, "Target      : %s\n", r->target);
+	if (txn_result_get_fact(r, "target_fqdn") != NULL) /* Test-CsPhoneBootstrap's TargetFqdn */
+		fprintf(out, "TargetFqdn  : %s\n", txn_result_get_fact(r, "target_fqdn"));
 	fprintf(out, "Transaction : %s (%s/%s)\n", r->name, r->type, r->protocol);
 	fprintf(out, "Result      : %s\n", r->status == TXN_OK ? "Success" : "Failure");
 	fprintf(out, "State       : %s\n", result_class_name(r->result));

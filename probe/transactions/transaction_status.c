@@ -376,6 +376,94 @@ static const struct txn_status_info txn_status_table[] = {
 		"needs a server that answers INFORM to the source port, as dnsmasq does); "
 		"DISCOVER without an address needs port 68; the target was not judged"},
 
+	/* phone-bootstrap (lync-certprov.md §8); the actions are the seed's resolutions */
+	[TXN_CERTPROV_UNREACHABLE] = {RESULT_CRITICAL, "certprov_unreachable",
+		"unable to locate Lync Certificate Web service: the CertProv URL cannot be "
+		"reached",
+		"check the CertProv URL (DHCP option 43 or the configured certprov_url), that "
+		"its name resolves and that Web Services (IIS) listens on its port; the next "
+		"run retries"},
+	[TXN_CERTPROV_ROOT_CHAIN_FAILED] = {RESULT_CRITICAL, "certprov_root_chain_failed",
+		"error downloading certificate chain: the anonymous CertProv URL over HTTP (the "
+		"device's first connection) failed",
+		"check that Web Services answers on port 80 (CAHandlerInternalAnonUri) and that "
+		"certificate chain download is enabled (EnableCertChainDownload); the "
+		"certificate must be issued by a CA that chains to a root the phone ships with"},
+	[TXN_CERTPROV_WEBSVC_UNTRUSTED] = {RESULT_CRITICAL, "certprov_websvc_untrusted",
+		"cannot verify Web Services certificate: it does not chain to a root the phone "
+		"ships with (device trust store plus the downloaded chain)",
+		"the certificate must be issued by a CA that chains to a root the phone ships "
+		"with; or add the root to Web Services' trusted CA certificates so devices "
+		"download it"},
+	[TXN_CERTPROV_WEBSVC_CHAIN_INCOMPLETE] = {RESULT_CRITICAL, "certprov_websvc_chain_incomplete",
+		"cannot verify Web Services certificate: the chain has no full path of trust "
+		"from the root to the web server (a link is missing)",
+		"install the missing intermediate named in the detail on the web server so it "
+		"sends the full chain; the certificate must be issued by a CA that chains to a "
+		"root the phone ships with"},
+	[TXN_CERTPROV_METADATA_BAD] = {RESULT_CRITICAL, "certprov_metadata_bad",
+		"the CertProv metadata (/mex) is missing or names no web ticket policy",
+		"check the CertProv virtual directory of Web Services "
+		"(…/CertProvisioningService.svc/mex must answer with the WebTicketProof_SHA1 "
+		"policy); get certprov.log from every server in the pool"},
+	[TXN_WEBTICKET_NO_RESPONSE] = {RESULT_CRITICAL, "webticket_no_response",
+		"no response received for Web-Ticket service",
+		"check the Web Ticket service of Web Services (WebTicket/WebTicketService.svc, "
+		"its IIS app pool) and the URL /mex names; the next run retries"},
+	[TXN_WEBTICKET_PIN_REJECTED] = {RESULT_CRITICAL, "webticket_pin_rejected",
+		"could not get web ticket: the phone number or extension and PIN were rejected",
+		"check that the phone number or extension and PIN match the user's SIP URI "
+		"(LineUri, Get-CsClientPinInfo) and that the user has a PIN set"},
+	[TXN_WEBTICKET_PIN_DISABLED] = {RESULT_CRITICAL, "webticket_pin_disabled",
+		"could not get web ticket: PIN authentication is not allowed by Web Services",
+		"enable PIN authentication (Set-CsWebServiceConfiguration -UsePinAuth $true) on "
+		"the pool's Web Services"},
+	[TXN_WEBTICKET_USER_LOCKED] = {RESULT_CRITICAL, "webticket_user_locked",
+		"could not get web ticket: the user's PIN is locked out after too many failed "
+		"attempts",
+		"an administrator unlocks the PIN (Unlock-CsClientPin) or sets a new one; check "
+		"the PIN policy's maximum logon attempts and who keeps trying"},
+	[TXN_WEBTICKET_USER_NOT_ENABLED] = {RESULT_CRITICAL, "webticket_user_not_enabled",
+		"could not get web ticket: the user is not SIP enabled or does not exist",
+		"check the synthetic user's account: enabled for Lync/Skype, homed on a pool, "
+		"SIP URI as configured"},
+	[TXN_WEBTICKET_FAULT] = {RESULT_CRITICAL, "webticket_fault",
+		"could not get web ticket: the Web Ticket service answered with a fault or an "
+		"unusable token",
+		"read the fault id and reason in the detail (MS-OCER ids) and the Web Ticket "
+		"service's logs; check the web ticket shape settings if the service is not "
+		"Lync/Skype"},
+	[TXN_CERTPROV_PUBLISH_FAILED] = {RESULT_CRITICAL, "certprov_publish_failed",
+		"cannot publish certificate: Web Services could not publish the certificate to "
+		"the user's home pool (data store unavailable)",
+		"sporadic: retry (a device retries after a power cycle); persistent: check "
+		"connectivity from Web Services to the User Services store of the user's home "
+		"pool; run this transaction for other users to see whether it is wider than one "
+		"device"},
+	[TXN_CERTPROV_TICKET_REJECTED] = {RESULT_CRITICAL, "certprov_ticket_rejected",
+		"CertProv rejected the web ticket (HTTP 401)",
+		"read X-Ms-diagnostics in the detail; check that Web Ticket and CertProv run on "
+		"the same pool and that the servers' clocks agree"},
+	[TXN_CERTPROV_SERVICE_DOWN] = {RESULT_CRITICAL, "certprov_service_down",
+		"the certificate provisioning service did not answer GetAndPublishCert (server "
+		"error or no answer in time)",
+		"check Web Services (the CertProv IIS app pool) and its event log; get "
+		"certprov.log from every server in the pool; the next run retries"},
+	[TXN_CERTPROV_FAULT] = {RESULT_CRITICAL, "certprov_fault",
+		"GetAndPublishCert answered with a SOAP fault or a response without a "
+		"certificate",
+		"read the fault in the detail; get certprov.log from every server in the pool"},
+	[TXN_CERTPROV_CERT_INVALID] = {RESULT_CRITICAL, "certprov_cert_invalid",
+		"the certificate CertProv issued is unusable (not for our key or user, valid "
+		"less than an hour, or not chaining to the published chain)",
+		"check the OCS signing CA of the pool, Web Services' validity settings and the "
+		"servers' clocks; the detail names the check that failed"},
+	[TXN_CERTPROV_REGISTRAR_PROBLEM] = {RESULT_CRITICAL, "certprov_registrar_problem",
+		"cannot publish certificate due to Registrar problem: the certificate could not "
+		"be generated or published",
+		"check the Registrar's health and its alerts; get certprov.log from every "
+		"server in the pool, since the device may be directed to any of them"},
+
 	/* client-auth with auth: tls-dsk; the actions follow the seed's "Registrar problem" */
 	[TXN_REGISTRAR_NO_TLS_DSK] = {RESULT_CRITICAL, "registrar_no_tls_dsk",
 		"registrar problem: the registrar offers no TLS-DSK certificate authentication (its "

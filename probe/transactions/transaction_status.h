@@ -145,6 +145,28 @@ enum txn_status {
 	TXN_PROBE_DHCP_SOCKET = 95,
 
 	/*
+	 * phone-bootstrap (Lync/Skype CertProv, lync-certprov.md §8): web services, root chain,
+	 * web ticket, GetAndPublishCert. 88-95 are the DHCP discovery rows.
+	 */
+	TXN_CERTPROV_UNREACHABLE = 96,
+	TXN_CERTPROV_ROOT_CHAIN_FAILED = 97,
+	TXN_CERTPROV_WEBSVC_UNTRUSTED = 98,
+	TXN_CERTPROV_WEBSVC_CHAIN_INCOMPLETE = 99,
+	TXN_CERTPROV_METADATA_BAD = 100,
+	TXN_WEBTICKET_NO_RESPONSE = 101,
+	TXN_WEBTICKET_PIN_REJECTED = 102,
+	TXN_WEBTICKET_PIN_DISABLED = 103,
+	TXN_WEBTICKET_USER_LOCKED = 104,
+	TXN_WEBTICKET_USER_NOT_ENABLED = 105,
+	TXN_WEBTICKET_FAULT = 106,
+	TXN_CERTPROV_PUBLISH_FAILED = 107,
+	TXN_CERTPROV_TICKET_REJECTED = 108,
+	TXN_CERTPROV_SERVICE_DOWN = 109,
+	TXN_CERTPROV_FAULT = 110,
+	TXN_CERTPROV_CERT_INVALID = 111,
+	TXN_CERTPROV_REGISTRAR_PROBLEM = 112,
+
+	/*
 	 * client-auth, auth: tls-dsk (Lync/Skype TLS-DSK, MS-SIPAE), after the phone-bootstrap
 	 * rows (88-112). The golden list in tests/unit/test_transaction_status.c and the MIB's
 	 * generated enumeration follow these numbers.

@@ -463,7 +463,7 @@ static void test_errors_with_position(void **state)
 	     "test.yaml:2:11: bad transaction name 'a b' (use 1-64 of A-Z a-z 0-9 _ . -)"},
 	    {"transactions:\n  - type: renewal\n",
 	     "test.yaml:2:11: unknown transaction type 'renewal' (supported: enrollment, "
-	     "client-auth)"},
+	     "client-auth, phone-bootstrap)"},
 	    {"transactions:\n  - protocol: est\n",
 	     "test.yaml:2:15: unknown protocol 'est' (supported: scep)"},
 	    {TX "    challenge: {env: 9X}\n", "test.yaml:7:22: bad environment variable name '9X'"},

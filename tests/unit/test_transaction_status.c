@@ -121,6 +121,23 @@ static const struct golden_status {
     {93, "dhcp_opt120_addresses"},
     {94, "dhcp_opt120_malformed"},
     {95, "probe_dhcp_socket"},
+    {96, "certprov_unreachable"},
+    {97, "certprov_root_chain_failed"},
+    {98, "certprov_websvc_untrusted"},
+    {99, "certprov_websvc_chain_incomplete"},
+    {100, "certprov_metadata_bad"},
+    {101, "webticket_no_response"},
+    {102, "webticket_pin_rejected"},
+    {103, "webticket_pin_disabled"},
+    {104, "webticket_user_locked"},
+    {105, "webticket_user_not_enabled"},
+    {106, "webticket_fault"},
+    {107, "certprov_publish_failed"},
+    {108, "certprov_ticket_rejected"},
+    {109, "certprov_service_down"},
+    {110, "certprov_fault"},
+    {111, "certprov_cert_invalid"},
+    {112, "certprov_registrar_problem"},
     {113, "registrar_no_tls_dsk"},
     {114, "registrar_dsk_cert_rejected"},
     {115, "registrar_dsk_tls_alert"},
@@ -132,12 +149,7 @@ static const struct golden_status {
 };
 
 /* Numbers of retired statuses: no row, never reused. None yet (UINT_MAX: the end). */
-static const unsigned retired[] = {
-    /* BEGIN phone-bootstrap placeholder (96-112 are the phone-bootstrap rows; delete this
-     * block when they are merged) */
-    96, 97, 98, 99, 100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111, 112,
-    /* END phone-bootstrap placeholder */
-    UINT_MAX};
+static const unsigned retired[] = {UINT_MAX};
 
 static bool is_retired(unsigned n)
 {

@@ -320,7 +320,7 @@ static void handle_curve(struct cfg_loader *ld, struct cfg_node *node, void *obj
 
 enum key_key { KEY_K_TYPE, KEY_K_BITS, KEY_K_CURVE, KEY_K_REUSE };
 
-static const struct cfg_key key_keys[] = {
+const struct cfg_key scep_conf_key_keys[] = {
     [KEY_K_TYPE] = {.key = "type",
                     .kind = CFG_SCALAR,
                     .handler = handle_key_type,
@@ -341,8 +341,8 @@ static const struct cfg_key key_keys[] = {
     {.key = NULL},
 };
 
-static void handle_key(struct cfg_loader *ld, struct cfg_node *node, void *obj,
-                       const struct cfg_key *key)
+void scep_conf_key_handler(struct cfg_loader *ld, struct cfg_node *node, void *obj,
+                           const struct cfg_key *key)
 {
 	struct key_conf *k = cfg_walk_field(obj, key);
 	struct cfg_node *type, *bits;
@@ -350,7 +350,7 @@ static void handle_key(struct cfg_loader *ld, struct cfg_node *node, void *obj,
 	char buf[80];
 	bool type_ok;
 
-	cfg_walk_mapping(ld, node, key_keys, k, "in key", &found);
+	cfg_walk_mapping(ld, node, scep_conf_key_keys, k, "in key", &found);
 	type = found.value[KEY_K_TYPE];
 	/* cfg_walk_scalar() is "" for a node that is not a scalar */
 	type_ok = type == NULL || strcmp(cfg_walk_scalar(type), "rsa") == 0 ||
@@ -417,9 +417,9 @@ const struct cfg_key scep_conf_keys[] = {
                         .flags = CFG_REQUIRED},
     [SCEP_K_KEY] = {.key = "key",
                     .kind = CFG_MAPPING,
-                    .handler = handle_key,
+                    .handler = scep_conf_key_handler,
                     .offset = offsetof(struct scep_conf, key),
-                    .sub = key_keys},
+                    .sub = scep_conf_key_keys},
     [SCEP_K_TRUST_STORE] = {.key = "trust_store",
                             .kind = CFG_SCALAR,
                             .handler = cfg_walk_path,

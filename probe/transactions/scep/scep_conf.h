@@ -57,6 +57,15 @@ struct scep_conf {
 	struct pending_conf pending; /* from defaults.pending when absent */
 };
 
+/*
+ * The `key:` mapping ({type, bits, curve, reuse_runs}) into a struct key_conf at
+ * key->offset, shared with the other types that make a key (one meaning per key name, so
+ * a transaction of unknown type still gets it checked).
+ */
+void scep_conf_key_handler(struct cfg_loader *ld, struct cfg_node *node, void *obj,
+                           const struct cfg_key *key);
+extern const struct cfg_key scep_conf_key_keys[];
+
 /* The keys of an enrollment transaction (txn_type.keys). */
 extern const struct cfg_key scep_conf_keys[];
 

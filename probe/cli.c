@@ -18,6 +18,7 @@
 #include "core/xalloc.h"
 #include "exporters/status_cmd.h"
 #include "config/shard.h"
+#include "transactions/certprov/dhcp_cmd.h"
 #include "transactions/report.h"
 #include "transactions/runner.h"
 #include "transactions/txn_state.h"
@@ -31,6 +32,7 @@ static void usage(FILE *out)
 	    "       certprobe check-config [--strict] [--shard i/n | n] FILE\n"
 	    "       certprobe status [-c FILE | -s DIR | --state FILE] [--json]\n"
 	    "                        [--max-age DURATION] [NAME]\n"
+	    "       certprobe dhcp-discover -i IF [-s ADDR] [--timeout DUR] [--retries N] [-j]\n"
 	    "       certprobe --help | --version\n"
 	    "\n"
 	    "Runs the synthetic transactions a device runs once, and reports each one:\n"
@@ -50,6 +52,9 @@ static void usage(FILE *out)
 	    "                 transaction's health and the report of its last run. Reads\n"
 	    "                 STATE_DIR/certprobed.state.json (from -c FILE's probe.state_dir,\n"
 	    "                 -s DIR, --state FILE, or /var/lib/certprobe)\n"
+	    "  dhcp-discover  send the DHCPINFORM a Lync phone sends (vendor class\n"
+	    "                 MS-UC-Client, options 43 and 120) on IF and print the CertProv\n"
+	    "                 URL and registrar it gets, or the fault (--help for options)\n"
 	    "\n"
 	    "Options for run:\n"
 	    "  -c, --config FILE     configuration file (YAML); required\n"
@@ -325,6 +330,8 @@ int main(int argc, char **argv)
 		return cli_run(argc - 1, argv + 1);
 	if (strcmp(argv[1], "status") == 0)
 		return status_command(argc - 1, argv + 1);
+	if (strcmp(argv[1], "dhcp-discover") == 0)
+		return dhcp_cmd_main(argc - 1, argv + 1);
 	fprintf(stderr, "certprobe: unknown command '%s'\n", argv[1]);
 	usage(stderr);
 	return EXIT_USAGE;

@@ -31,6 +31,8 @@
 #include <event2/event.h>
 
 #include "alert/alertmanager_sink.h"
+#include "alert/icinga2_sink.h"
+#include "alert/nagios_sink.h"
 #include "alert/sink.h"
 #include "alert/snmp_sink.h"
 #include "config/config.h"
@@ -92,12 +94,78 @@ static int daemon_sinks_open(struct daemon *d, const struct config *cfg)
 	return 0;
 }
 
+/* The passive-result sinks: Icinga 2's API and Nagios's command file, when configured. */
+static int daemon_passive_open(struct daemon *d, const struct config *cfg)
+{
+	char host[256] = "", err[256];
+	char *password = NULL;
+
+	if (gethostname(host, sizeof host - 1) == -1)
+		snprintf(host, sizeof host, "certprobed");
+	if (cfg->icinga2.url != NULL) {
+		const struct icinga2_conf *c = &cfg->icinga2;
+		struct icinga2_sink_conf ic = {
+		    .url = c->url,
+		    .host = c->host,
+		    .service = c->service,
+		    .endpoint_service = c->endpoints ? c->endpoint_service : NULL,
+		    .check_source = c->check_source,
+		    .probe = host,
+		    .username = c->username,
+		    .client_cert = c->client_cert,
+		    .client_key = c->client_key,
+		    .trust_store = c->trust_store,
+		    .ttl_ms = c->ttl_ms,
+		    .timeout_ms = c->timeout_ms,
+		    .refresh_ms = c->refresh_ms,
+		};
+		if (c->username != NULL &&
+		    secret_resolve(&c->password, &password, err, sizeof err) == -1) {
+			log_err("alerting.icinga2.password: %s", err);
+			return -1;
+		}
+		ic.password = password;
+		d->icinga2_sink = icinga2_sink_new(d->base, d->env.http, &ic);
+		secret_wipe_free(password);
+		if (d->icinga2_sink == NULL)
+			return -1;
+		alerts_add_sink(d, d->icinga2_sink);
+		log_info("icinga2: passive results to %s, every %llu s and at each state change",
+		         c->url, (unsigned long long)(c->refresh_ms / 1000));
+	}
+	if (cfg->nagios.command_file != NULL) {
+		const struct nagios_conf *c = &cfg->nagios;
+		struct nagios_sink_conf nc = {
+		    .command_file = c->command_file,
+		    .host = c->host,
+		    .service = c->service,
+		    .endpoint_service = c->endpoints ? c->endpoint_service : NULL,
+		    .probe = host,
+		    .host_check = c->host_check,
+		    .refresh_ms = c->refresh_ms,
+		};
+		d->nagios_sink = nagios_sink_new(d->base, &nc);
+		alerts_add_sink(d, d->nagios_sink);
+		log_info("nagios: passive results to %s, every %llu s and at each state change",
+		         c->command_file, (unsigned long long)(c->refresh_ms / 1000));
+	}
+	return 0;
+}
+
 /* A reload: the static labels apply to alerts raised from now on. */
 static void daemon_sinks_relabel(struct daemon *d, const struct config *cfg)
 {
 	struct am_kv labels[64];
 	size_t nl;
 
+	if (d->g != NULL &&
+	    (strcmp(cfg->icinga2.url != NULL ? cfg->icinga2.url : "",
+	            d->g->cfg->icinga2.url != NULL ? d->g->cfg->icinga2.url : "") != 0 ||
+	     strcmp(cfg->nagios.command_file != NULL ? cfg->nagios.command_file : "",
+	            d->g->cfg->nagios.command_file != NULL ? d->g->cfg->nagios.command_file : "") !=
+	         0))
+		log_warn("reload: alerting.icinga2 and alerting.nagios take effect at the next "
+		         "restart");
 	if (d->am_sink == NULL)
 		return;
 	am_static_labels(cfg, labels, 64, &nl);
@@ -520,7 +588,7 @@ int main(int argc, char **argv)
 	d.snmp_sink = snmp_sink_new(&d.snmp);
 	alerts_add_sink(&d, d.snmp_sink);
 	daemon_snmp_apply(&d, cfg);
-	if (daemon_sinks_open(&d, cfg) == -1) {
+	if (daemon_sinks_open(&d, cfg) == -1 || daemon_passive_open(&d, cfg) == -1) {
 		config_free(cfg);
 		rc = EXIT_USAGE;
 		goto out;
@@ -528,6 +596,7 @@ int main(int argc, char **argv)
 	persist_open(&d);
 	d.g = gen_new(&d, cfg);
 	persist_restore(&d);
+	passive_open(&d);
 	sched_gen(d.g, NULL);
 
 	d.stall_timer = event_new(d.base, -1, EV_PERSIST, on_stall_tick, &d);
@@ -563,6 +632,7 @@ out:
 	routes_free(&d);
 	gen_free(d.g, true);
 	persist_close(&d);
+	passive_close(&d);
 	alerts_free(&d);
 	if (d.stall_timer != NULL)
 		event_free(d.stall_timer);

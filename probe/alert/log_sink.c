@@ -1,5 +1,6 @@
 /* log_sink: endpoint alerts as log lines (see sink.h). */
 #include <stdlib.h>
+#include <string.h>
 
 #include "alert/sink.h"
 #include "core/log.h"
@@ -59,4 +60,27 @@ struct alert_sink *log_sink_new(void)
 
 	s->ops = &log_sink_ops;
 	return s;
+}
+
+const char *sink_object_name(enum sink_object o)
+{
+	switch (o) {
+	case SINK_OBJECT_TRANSACTION:
+		return "transaction";
+	case SINK_OBJECT_ENDPOINT:
+		return "endpoint";
+	default:
+		return NULL;
+	}
+}
+
+int sink_object_parse(const char *s, enum sink_object *o)
+{
+	for (int i = 0; i < SINK_OBJECT_COUNT; i++) {
+		if (s != NULL && strcmp(s, sink_object_name((enum sink_object)i)) == 0) {
+			*o = (enum sink_object)i;
+			return 0;
+		}
+	}
+	return -1;
 }

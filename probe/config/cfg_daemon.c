@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "alert/alertmanager.h"
+#include "alert/passive.h"
 #include "config/cfg_loader.h"
 #include "core/xalloc.h"
 #include "health/health.h"
@@ -576,16 +577,233 @@ static const struct cfg_key am_keys[] = {
     {.key = NULL},
 };
 
+/* ---- alerting.icinga2 and alerting.nagios: passive results ---- */
+
+/* char *: a name template (alert/passive.h) */
+static void handle_template(struct cfg_loader *ld, struct cfg_node *node, void *obj,
+                            const struct cfg_key *key)
+{
+	const char *why = passive_template_problem(cfg_walk_scalar(node));
+
+	if (why != NULL) {
+		cfg_walk_error(ld, node, passive_template_fields, "bad name template: %s", why);
+		return;
+	}
+	cfg_walk_string(ld, node, obj, key);
+}
+
+enum {
+	I2_URL,
+	I2_HOST,
+	I2_SERVICE,
+	I2_ENDPOINT_SERVICE,
+	I2_ENDPOINTS,
+	I2_CHECK_SOURCE,
+	I2_USERNAME,
+	I2_PASSWORD,
+	I2_CLIENT_CERT,
+	I2_CLIENT_KEY,
+	I2_TRUST_STORE,
+	I2_REFRESH,
+	I2_TTL,
+	I2_TIMEOUT,
+};
+
+static const struct cfg_key icinga2_keys[] = {
+    [I2_URL] = {.key = "url",
+                .kind = CFG_SCALAR,
+                .handler = cfg_walk_url,
+                .offset = offsetof(struct icinga2_conf, url),
+                .flags = CFG_REQUIRED,
+                .hint = "e.g. url: \"https://icinga.example.com:5665\""},
+    [I2_HOST] = {.key = "host",
+                 .kind = CFG_SCALAR,
+                 .handler = handle_template,
+                 .offset = offsetof(struct icinga2_conf, host)},
+    [I2_SERVICE] = {.key = "service",
+                    .kind = CFG_SCALAR,
+                    .handler = handle_template,
+                    .offset = offsetof(struct icinga2_conf, service)},
+    [I2_ENDPOINT_SERVICE] = {.key = "endpoint_service",
+                             .kind = CFG_SCALAR,
+                             .handler = handle_template,
+                             .offset = offsetof(struct icinga2_conf, endpoint_service)},
+    [I2_ENDPOINTS] = {.key = "endpoints",
+                      .kind = CFG_SCALAR,
+                      .handler = cfg_walk_bool,
+                      .offset = offsetof(struct icinga2_conf, endpoints)},
+    [I2_CHECK_SOURCE] = {.key = "check_source",
+                         .kind = CFG_SCALAR,
+                         .handler = cfg_walk_string,
+                         .offset = offsetof(struct icinga2_conf, check_source)},
+    [I2_USERNAME] = {.key = "username",
+                     .kind = CFG_SCALAR,
+                     .handler = handle_basic_user,
+                     .offset = offsetof(struct icinga2_conf, username)},
+    [I2_PASSWORD] = {.key = "password",
+                     .kind = CFG_MAPPING,
+                     .handler = cfg_walk_secret,
+                     .offset = offsetof(struct icinga2_conf, password),
+                     .sub = cfg_walk_secret_keys},
+    [I2_CLIENT_CERT] = {.key = "client_cert",
+                        .kind = CFG_SCALAR,
+                        .handler = cfg_walk_path,
+                        .offset = offsetof(struct icinga2_conf, client_cert)},
+    [I2_CLIENT_KEY] = {.key = "client_key",
+                       .kind = CFG_SCALAR,
+                       .handler = cfg_walk_secret_path,
+                       .offset = offsetof(struct icinga2_conf, client_key)},
+    [I2_TRUST_STORE] = {.key = "trust_store",
+                        .kind = CFG_SCALAR,
+                        .handler = cfg_walk_path,
+                        .offset = offsetof(struct icinga2_conf, trust_store)},
+    [I2_REFRESH] = {.key = "refresh",
+                    .kind = CFG_SCALAR,
+                    .handler = cfg_walk_duration,
+                    .offset = offsetof(struct icinga2_conf, refresh_ms),
+                    .min = CFG_MS_SECOND,
+                    .max = CFG_MS_HOUR},
+    [I2_TTL] = {.key = "ttl",
+                .kind = CFG_SCALAR,
+                .handler = cfg_walk_duration,
+                .offset = offsetof(struct icinga2_conf, ttl_ms),
+                .min = CFG_MS_SECOND,
+                .max = CFG_MS_DAY},
+    [I2_TIMEOUT] = {.key = "timeout",
+                    .kind = CFG_SCALAR,
+                    .handler = cfg_walk_duration,
+                    .offset = offsetof(struct icinga2_conf, timeout_ms),
+                    .min = 1,
+                    .max = 5 * CFG_MS_MINUTE},
+    {.key = NULL},
+};
+
+static void handle_icinga2(struct cfg_loader *ld, struct cfg_node *node, void *obj,
+                           const struct cfg_key *key)
+{
+	struct icinga2_conf *c = cfg_walk_field(obj, key);
+	struct cfg_found f;
+
+	cfg_walk_mapping(ld, node, icinga2_keys, c, "in icinga2", &f);
+	cfg_walk_required(ld, node, icinga2_keys, &f, "icinga2");
+	if (f.value[I2_PASSWORD] != NULL && f.value[I2_USERNAME] == NULL)
+		cfg_walk_error(ld, f.key[I2_PASSWORD], "add username: (an ApiUser's name)",
+		               "icinga2: a password needs a username");
+	if (f.value[I2_USERNAME] != NULL && f.value[I2_PASSWORD] == NULL)
+		cfg_walk_error(ld, f.key[I2_USERNAME],
+		               "add password: {file: /path} (or value, env)",
+		               "icinga2: a username needs a password");
+	if ((f.value[I2_CLIENT_CERT] == NULL) != (f.value[I2_CLIENT_KEY] == NULL))
+		cfg_walk_error(ld,
+		               f.key[I2_CLIENT_CERT] != NULL ? f.key[I2_CLIENT_CERT]
+		                                             : f.key[I2_CLIENT_KEY],
+		               NULL, "icinga2: client_cert and client_key go together");
+	if (f.value[I2_URL] != NULL && f.value[I2_USERNAME] == NULL &&
+	    f.value[I2_CLIENT_CERT] == NULL)
+		cfg_walk_error(ld, f.key[I2_URL],
+		               "an ApiUser with password (username/password) or client_cn "
+		               "(client_cert/client_key)",
+		               "icinga2: the API needs credentials");
+	if (f.value[I2_URL] != NULL && c->url != NULL && strncmp(c->url, "http://", 7) == 0)
+		cfg_walk_error(ld, f.value[I2_URL], "Icinga 2's API listens on https only",
+		               "icinga2: the URL must be https://");
+}
+
+enum {
+	NG_COMMAND_FILE,
+	NG_HOST,
+	NG_SERVICE,
+	NG_ENDPOINT_SERVICE,
+	NG_ENDPOINTS,
+	NG_HOST_CHECK,
+	NG_REFRESH,
+};
+
+static const struct cfg_key nagios_keys[] = {
+    [NG_COMMAND_FILE] = {.key = "command_file",
+                         .kind = CFG_SCALAR,
+                         .handler = cfg_walk_path,
+                         .offset = offsetof(struct nagios_conf, command_file),
+                         .flags = CFG_REQUIRED,
+                         .hint = "e.g. command_file: /var/lib/nagios4/rw/nagios.cmd"},
+    [NG_HOST] = {.key = "host",
+                 .kind = CFG_SCALAR,
+                 .handler = handle_template,
+                 .offset = offsetof(struct nagios_conf, host)},
+    [NG_SERVICE] = {.key = "service",
+                    .kind = CFG_SCALAR,
+                    .handler = handle_template,
+                    .offset = offsetof(struct nagios_conf, service)},
+    [NG_ENDPOINT_SERVICE] = {.key = "endpoint_service",
+                             .kind = CFG_SCALAR,
+                             .handler = handle_template,
+                             .offset = offsetof(struct nagios_conf, endpoint_service)},
+    [NG_ENDPOINTS] = {.key = "endpoints",
+                      .kind = CFG_SCALAR,
+                      .handler = cfg_walk_bool,
+                      .offset = offsetof(struct nagios_conf, endpoints)},
+    [NG_HOST_CHECK] = {.key = "host_check",
+                       .kind = CFG_SCALAR,
+                       .handler = cfg_walk_bool,
+                       .offset = offsetof(struct nagios_conf, host_check)},
+    [NG_REFRESH] = {.key = "refresh",
+                    .kind = CFG_SCALAR,
+                    .handler = cfg_walk_duration,
+                    .offset = offsetof(struct nagios_conf, refresh_ms),
+                    .min = CFG_MS_SECOND,
+                    .max = CFG_MS_HOUR},
+    {.key = NULL},
+};
+
 const struct cfg_key cfg_daemon_alerting_keys[] = {
     {.key = "alertmanager",
      .kind = CFG_MAPPING,
      .handler = cfg_walk_section,
      .offset = offsetof(struct config, alertmanager),
      .sub = am_keys},
+    {.key = "icinga2",
+     .kind = CFG_MAPPING,
+     .handler = handle_icinga2,
+     .offset = offsetof(struct config, icinga2),
+     .sub = icinga2_keys},
+    {.key = "nagios",
+     .kind = CFG_MAPPING,
+     .handler = cfg_walk_section,
+     .offset = offsetof(struct config, nagios),
+     .sub = nagios_keys},
     {.key = NULL},
 };
 
 /* ---- defaults of everything ---- */
+
+/* The shipped config/icinga2/ and config/nagios/ objects: both probes of an HA pair
+ * name the same ones (no {probe} by default). */
+static void cfg_daemon_passive_defaults(struct config *cfg)
+{
+	struct icinga2_conf *i = &cfg->icinga2;
+	struct nagios_conf *n = &cfg->nagios;
+
+	if (i->host == NULL)
+		i->host = xstrdup("certprobe-host");
+	if (i->service == NULL)
+		i->service = xstrdup("certprobe-passive-{name}");
+	if (i->endpoint_service == NULL)
+		i->endpoint_service = xstrdup("certprobe-passive-endpoint-{name}");
+	if (i->refresh_ms == CFG_DURATION_UNSET)
+		i->refresh_ms = CFG_MS_MINUTE;
+	if (i->ttl_ms == CFG_DURATION_UNSET)
+		i->ttl_ms = 3 * i->refresh_ms;
+	if (i->timeout_ms == CFG_DURATION_UNSET)
+		i->timeout_ms = 10 * CFG_MS_SECOND;
+	if (n->host == NULL)
+		n->host = xstrdup("certprobe-host");
+	if (n->service == NULL)
+		n->service = xstrdup("{name}");
+	if (n->endpoint_service == NULL)
+		n->endpoint_service = xstrdup("{kind} {name}");
+	if (n->refresh_ms == CFG_DURATION_UNSET)
+		n->refresh_ms = CFG_MS_MINUTE;
+}
 
 void cfg_daemon_init(struct config *cfg)
 {
@@ -596,6 +814,13 @@ void cfg_daemon_init(struct config *cfg)
 	cfg_daemon_warn_init(&cfg->default_warn);
 	cfg->alertmanager.resend_interval_ms = CFG_DURATION_UNSET;
 	cfg->alertmanager.timeout_ms = CFG_DURATION_UNSET;
+	cfg->icinga2.endpoints = true;
+	cfg->icinga2.refresh_ms = CFG_DURATION_UNSET;
+	cfg->icinga2.ttl_ms = CFG_DURATION_UNSET;
+	cfg->icinga2.timeout_ms = CFG_DURATION_UNSET;
+	cfg->nagios.endpoints = true;
+	cfg->nagios.host_check = true;
+	cfg->nagios.refresh_ms = CFG_DURATION_UNSET;
 	cfg->history = UINT_MAX;
 	cfg->snmp.ping_interval_ms = CFG_DURATION_UNSET;
 	cfg->snmp.notifications = true;
@@ -627,6 +852,7 @@ void cfg_daemon_finish(struct cfg_loader *ld, struct config *cfg)
 		cfg->alertmanager.resend_interval_ms = CFG_MS_MINUTE;
 	if (cfg->alertmanager.timeout_ms == CFG_DURATION_UNSET)
 		cfg->alertmanager.timeout_ms = 10 * CFG_MS_SECOND;
+	cfg_daemon_passive_defaults(cfg);
 	if (cfg->history == UINT_MAX)
 		cfg->history = 20;
 	if (cfg->snmp.agentx == NULL)
@@ -652,6 +878,20 @@ void cfg_daemon_free(struct config *cfg)
 	}
 	free(cfg->alertmanager.labels);
 	free(cfg->alertmanager.trust_store);
+	free(cfg->icinga2.url);
+	free(cfg->icinga2.host);
+	free(cfg->icinga2.service);
+	free(cfg->icinga2.endpoint_service);
+	free(cfg->icinga2.check_source);
+	free(cfg->icinga2.username);
+	secret_ref_clear(&cfg->icinga2.password);
+	free(cfg->icinga2.client_cert);
+	free(cfg->icinga2.client_key);
+	free(cfg->icinga2.trust_store);
+	free(cfg->nagios.command_file);
+	free(cfg->nagios.host);
+	free(cfg->nagios.service);
+	free(cfg->nagios.endpoint_service);
 	free(cfg->snmp.agentx);
 	cfg_daemon_warn_clear(&cfg->default_warn);
 }

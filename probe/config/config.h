@@ -76,6 +76,35 @@ struct alertmanager_conf {
 	char *trust_store; /* CA bundle for https URLs; NULL = system */
 };
 
+/* alerting.icinga2: passive results to the Icinga 2 API (alert/icinga2_sink.h). */
+struct icinga2_conf {
+	char *url;  /* the API's base URL; NULL = not configured */
+	char *host; /* name templates (alert/passive.h); defaults in cfg_daemon.c */
+	char *service;
+	char *endpoint_service;
+	bool endpoints;     /* push the endpoints too; default true */
+	char *check_source; /* NULL = the probe's host name */
+	char *username;     /* basic auth; NULL = none */
+	struct secret_ref password;
+	char *client_cert; /* PEM; with client_key */
+	char *client_key;
+	char *trust_store;   /* CA bundle the API's certificate must chain to */
+	uint64_t refresh_ms; /* every object again this often; default 60 s */
+	uint64_t ttl_ms;     /* default 3 x refresh */
+	uint64_t timeout_ms; /* per POST; default 10 s */
+};
+
+/* alerting.nagios: passive results into the external command file (alert/nagios_sink.h). */
+struct nagios_conf {
+	char *command_file; /* NULL = not configured */
+	char *host;
+	char *service;
+	char *endpoint_service;
+	bool endpoints;      /* default true */
+	bool host_check;     /* PROCESS_HOST_CHECK_RESULT every refresh; default true */
+	uint64_t refresh_ms; /* default 60 s */
+};
+
 /* probe.snmp: the AgentX subagent (exporters/snmp_agent.h). */
 struct snmp_conf {
 	bool enabled;              /* the section is present and enable is not false */
@@ -103,6 +132,8 @@ struct config {
 	struct shard_conf shard;
 	struct listener_conf web;
 	struct alertmanager_conf alertmanager;
+	struct icinga2_conf icinga2;
+	struct nagios_conf nagios;
 	struct warn_conf default_warn;
 	uint64_t default_interval_ms; /* default 15 min */
 	uint64_t default_timeout_ms;  /* default 30 s */

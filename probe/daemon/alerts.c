@@ -121,7 +121,8 @@ static void notify_raise(struct daemon *d, const struct alert_entry *en, bool re
 
 	entry_view(en, &a, restored);
 	for (size_t i = 0; i < d->n_sinks; i++)
-		d->sinks[i]->ops->raise(d->sinks[i], &a);
+		if (d->sinks[i]->ops->raise != NULL)
+			d->sinks[i]->ops->raise(d->sinks[i], &a);
 }
 
 /*
@@ -141,13 +142,16 @@ static void resolve(struct daemon *d, const char *endpoint, enum endpoint_kind k
 	en->ends_at = ends_at;
 	entry_view(en, &a, false);
 	for (size_t i = 0; i < d->n_sinks; i++)
-		d->sinks[i]->ops->resolve(d->sinks[i], &a);
+		if (d->sinks[i]->ops->resolve != NULL)
+			d->sinks[i]->ops->resolve(d->sinks[i], &a);
 }
 
 void alerts_reannounce(struct daemon *d, struct alert_sink *s)
 {
 	struct alert a;
 
+	if (s->ops->raise == NULL)
+		return;
 	for (const struct alert_entry *en = d->alerts; en != NULL; en = en->next) {
 		if (en->resolved)
 			continue;
@@ -339,6 +343,8 @@ void alerts_endpoint_update(struct daemon *d, struct endpoint *e)
 	e->g->eps[e->index].state = e->health.state;
 	e->g->eps[e->index].since = (int64_t)e->health.last_change;
 	routes_invalidate(d);
+	if (c.state_changed)
+		passive_endpoint_changed(d, e);
 	health_endpoint_change_describe(line, sizeof line, endpoint_kind_name(e->kind), e->key,
 	                                &e->health, &c);
 	if (c.notify) {

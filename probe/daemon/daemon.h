@@ -5,6 +5,8 @@
  *   gen.c      generations, endpoints, rows, carry-over on reload
  *   sched.c    schedule (spread, per-endpoint queue, dependencies), start, results
  *   alerts.c   endpoint health -> the open alerts (kept here) -> every alert sink
+ *   passive.c  transaction and endpoint states -> the passive-result sinks (changes,
+ *              refresh), and their undelivered changes in the state file
  *   persist.c  the state file: records, flush, restore
  *   routes.c   the HTTP listener: /metrics, /probe, health
  *   page.c     the status page on it: "/" and /txn/NAME
@@ -32,8 +34,10 @@ struct alert_sink;
 struct bbuf;
 struct event;
 struct evhttp_request;
+struct passive_refresh;
 struct probe_req;
 struct sf_state;
+struct sf_txn;
 struct snmp_agent;
 struct statefile_writer;
 struct web;
@@ -100,6 +104,10 @@ struct target {
 	 * fingerprint) and how far (1 expiring, 2 expired), once each per daemon start */
 	uint64_t cert_told_fp[CERT_ROLE_COUNT];
 	uint8_t cert_told[CERT_ROLE_COUNT];
+	/* passive.c: the last result as check_certprobe prints it (text, perfdata); owned */
+	char *passive_text;
+	char *passive_perf;
+	int passive_state; /* the plugin state of that text */
 };
 
 /* Everything one configuration builds. */
@@ -132,7 +140,11 @@ struct daemon {
 	struct health_conf hconf;
 	/* alerts.c */
 	struct alert_sink *sinks[DAEMON_MAX_SINKS];
-	struct alert_sink *am_sink; /* the Alertmanager one among them, or NULL */
+	struct alert_sink *am_sink;      /* the Alertmanager one among them, or NULL */
+	struct alert_sink *icinga2_sink; /* the passive-result ones among them, or NULL */
+	struct alert_sink *nagios_sink;
+	struct passive_refresh *passive_refresh[DAEMON_MAX_SINKS]; /* passive.c: per sink */
+	struct sf_txn *passive_scratch; /* passive.c: member views of an endpoint's output */
 	size_t n_sinks;
 	struct alert_entry *alerts; /* open alerts, and resolved ones a sink still delivers */
 	/* persist.c */
@@ -240,6 +252,24 @@ void alerts_cert_expiry(struct daemon *d, struct target *t);
 void alerts_prune(struct daemon *d);
 /* Append the alerts as state-file records, comma-separated, to b. */
 void alerts_persist(const struct daemon *d, struct bbuf *b);
+
+/* ---- passive.c ---- */
+
+/*
+ * t's run ended with r (its health updated): keep its text for the passive sinks, and
+ * hand it to them when its HARD state changed (hard_changed) or this is its first run.
+ */
+void passive_txn_result(struct daemon *d, struct target *t, const struct txn_result *r,
+                        bool hard_changed);
+/* e's state changed: hand it to the passive sinks as a change. */
+void passive_endpoint_changed(struct daemon *d, struct endpoint *e);
+/* Start a refresh timer for every sink in d->sinks that takes results with a refresh. */
+void passive_open(struct daemon *d);
+void passive_close(struct daemon *d);
+/* Append the undelivered changes as state-file records, comma-separated, to b. */
+void passive_persist(const struct daemon *d, struct bbuf *b);
+/* Hand the undelivered changes of a loaded state file back to their sinks. */
+void passive_restore(struct daemon *d, const struct sf_state *s);
 
 /* ---- persist.c ---- */
 

@@ -290,6 +290,8 @@ void gen_free(struct gen *g, bool free_cfg)
 		persist_record_unref(t->record);
 		free(t->row_text);
 		history_free(t->history);
+		free(t->passive_text);
+		free(t->passive_perf);
 	}
 	while (g->endpoints != NULL) {
 		struct endpoint *e = g->endpoints;
@@ -349,6 +351,12 @@ void gen_carry(struct gen *g, struct gen *old, bool *keep_due)
 		history_free(t->history);
 		t->history = o->history;
 		o->history = NULL;
+		free(t->passive_text);
+		free(t->passive_perf);
+		t->passive_text = o->passive_text;
+		t->passive_perf = o->passive_perf;
+		o->passive_text = o->passive_perf = NULL;
+		t->passive_state = o->passive_state;
 		history_resize(t->history, g->cfg->history);
 		t->last_wall = o->last_wall;
 		t->last_success = o->last_success;

@@ -159,6 +159,9 @@ void persist_flush(struct daemon *d)
 	statefile_doc_section(&b, "alerts");
 	alerts_prune(d);
 	alerts_persist(d, &b);
+	bbuf_append(&b, "\n", 1);
+	statefile_doc_section(&b, "passive");
+	passive_persist(d, &b);
 	statefile_doc_close(&b);
 	if (b.toobig || p->head == NULL) {
 		log_err("state: the document does not fit in memory; not written");
@@ -255,6 +258,7 @@ void persist_restore(struct daemon *d)
 		d->g->eps[e->index].state = e->health.state;
 	}
 	alerts_restore(d, s);
+	passive_restore(d, s);
 	routes_invalidate(d);
 	log_info("state: restored %zu of %zu transactions and %zu alert%s from %s", n_txn, d->g->n,
 	         s->n_alerts, s->n_alerts == 1 ? "" : "s", d->state_path);

@@ -20,6 +20,8 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 
+#include "alert/icinga2_sink.h"
+#include "alert/nagios_sink.h"
 #include "core/bbuf.h"
 #include "core/log.h"
 #include "core/offload.h"
@@ -102,6 +104,14 @@ static void fill_self(struct daemon *d, struct snapshot_self *self)
 	if (d->snmp != NULL)
 		snmp_agent_stats(d->snmp, &self->snmp_connected, &self->snmp_notifications,
 		                 &self->snmp_dropped);
+	if (d->icinga2_sink != NULL) {
+		self->passive_on[SNAPSHOT_PASSIVE_ICINGA2] = true;
+		icinga2_sink_stats(d->icinga2_sink, &self->passive[SNAPSHOT_PASSIVE_ICINGA2]);
+	}
+	if (d->nagios_sink != NULL) {
+		self->passive_on[SNAPSHOT_PASSIVE_NAGIOS] = true;
+		nagios_sink_stats(d->nagios_sink, &self->passive[SNAPSHOT_PASSIVE_NAGIOS]);
+	}
 }
 
 static void rows_view(struct daemon *d, struct snapshot *s)

@@ -160,6 +160,7 @@ void sched_result(const struct txn_result *r, void *arg)
 		                     t->last_detail);
 	alerts_endpoint_update(d, t->ep);
 	alerts_cert_expiry(d, t);
+	passive_txn_result(d, t, r, c.hard_changed);
 
 	/* keep the cadence of the schedule; never run back to back after a slow run */
 	next = t->due_us + interval_us;

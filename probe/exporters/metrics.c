@@ -448,6 +448,108 @@ static bool get_snmp_dropped(const void *row, size_t i, struct metric_sample *ou
 	return true;
 }
 
+/* ---- the passive-result sinks: series = sink (x reason) ---- */
+
+static const char *const passive_sink_names[SNAPSHOT_PASSIVE_SINKS] = {"icinga2", "nagios"};
+
+static size_t series_passive(const void *row)
+{
+	(void)row;
+	return SNAPSHOT_PASSIVE_SINKS;
+}
+
+static size_t series_passive_reasons(const void *row)
+{
+	(void)row;
+	return SNAPSHOT_PASSIVE_SINKS * PASSIVE_FAIL_COUNT;
+}
+
+/* The sink of series i, or NULL when it is not configured. */
+static const struct passive_stats *passive_of(const void *row, size_t i, struct metric_sample *out)
+{
+	const struct snapshot_self *s = row;
+
+	if (i >= SNAPSHOT_PASSIVE_SINKS || !s->passive_on[i])
+		return NULL;
+	out->label_values[0] = passive_sink_names[i];
+	return &s->passive[i];
+}
+
+static bool get_passive_results(const void *row, size_t i, struct metric_sample *out)
+{
+	const struct passive_stats *p = passive_of(row, i, out);
+
+	if (p == NULL)
+		return false;
+	set_uint(out, p->delivered);
+	return true;
+}
+
+static bool get_passive_failures(const void *row, size_t i, struct metric_sample *out)
+{
+	const struct passive_stats *p = passive_of(row, i / PASSIVE_FAIL_COUNT, out);
+
+	/* the reasons a sink can have: HTTP ones for Icinga 2, the FIFO's for Nagios */
+	static const bool applies[SNAPSHOT_PASSIVE_SINKS][PASSIVE_FAIL_COUNT] = {
+	    [SNAPSHOT_PASSIVE_ICINGA2] = {[PASSIVE_FAIL_UNREACHABLE] = true,
+	                                  [PASSIVE_FAIL_TLS] = true,
+	                                  [PASSIVE_FAIL_AUTH] = true,
+	                                  [PASSIVE_FAIL_REJECTED] = true,
+	                                  [PASSIVE_FAIL_SERVER] = true,
+	                                  [PASSIVE_FAIL_ERROR] = true},
+	    [SNAPSHOT_PASSIVE_NAGIOS] = {[PASSIVE_FAIL_NO_FILE] = true,
+	                                 [PASSIVE_FAIL_NO_READER] = true,
+	                                 [PASSIVE_FAIL_FULL] = true,
+	                                 [PASSIVE_FAIL_ERROR] = true},
+	};
+
+	if (p == NULL || !applies[i / PASSIVE_FAIL_COUNT][i % PASSIVE_FAIL_COUNT])
+		return false;
+	out->label_values[1] = passive_fail_name((enum passive_fail)(i % PASSIVE_FAIL_COUNT));
+	set_uint(out, p->failures[i % PASSIVE_FAIL_COUNT]);
+	return true;
+}
+
+static bool get_passive_coalesced(const void *row, size_t i, struct metric_sample *out)
+{
+	const struct passive_stats *p = passive_of(row, i, out);
+
+	if (p == NULL)
+		return false;
+	set_uint(out, p->coalesced);
+	return true;
+}
+
+static bool get_passive_dropped(const void *row, size_t i, struct metric_sample *out)
+{
+	const struct passive_stats *p = passive_of(row, i, out);
+
+	if (p == NULL)
+		return false;
+	set_uint(out, p->dropped);
+	return true;
+}
+
+static bool get_passive_queued(const void *row, size_t i, struct metric_sample *out)
+{
+	const struct passive_stats *p = passive_of(row, i, out);
+
+	if (p == NULL)
+		return false;
+	set_uint(out, p->queued);
+	return true;
+}
+
+static bool get_passive_last_success(const void *row, size_t i, struct metric_sample *out)
+{
+	const struct passive_stats *p = passive_of(row, i, out);
+
+	if (p == NULL || p->last_success == 0)
+		return false;
+	set_int(out, p->last_success);
+	return true;
+}
+
 static bool get_snmp_connected(const void *row, size_t i, struct metric_sample *out)
 {
 	const struct snapshot_self *s = row;
@@ -1284,6 +1386,64 @@ static const struct metric_def metric_table[] = {
         .type = METRIC_COUNTER,
         .scope = METRIC_SCOPE_SELF,
         .get = get_runs_cancelled,
+    },
+    {
+        .name = "certprobe_passive_results",
+        .help = "Passive results the monitoring system took (Icinga 2 API answers, lines "
+                "written to the Nagios command file)",
+        .type = METRIC_COUNTER,
+        .scope = METRIC_SCOPE_SELF,
+        .labels = {"sink"},
+        .series = series_passive,
+        .get = get_passive_results,
+    },
+    {
+        .name = "certprobe_passive_failures",
+        .help = "Passive-result deliveries that failed, by reason (the result stays queued "
+                "and is retried, except rejected ones)",
+        .type = METRIC_COUNTER,
+        .scope = METRIC_SCOPE_SELF,
+        .labels = {"sink", "reason"},
+        .series = series_passive_reasons,
+        .get = get_passive_failures,
+    },
+    {
+        .name = "certprobe_passive_coalesced",
+        .help = "Passive results replaced by a newer one of the same object before delivery",
+        .type = METRIC_COUNTER,
+        .scope = METRIC_SCOPE_SELF,
+        .labels = {"sink"},
+        .series = series_passive,
+        .get = get_passive_coalesced,
+    },
+    {
+        .name = "certprobe_passive_dropped",
+        .help = "Passive results dropped: rejected by the monitoring system (no such object) "
+                "or past the queue's cap",
+        .type = METRIC_COUNTER,
+        .scope = METRIC_SCOPE_SELF,
+        .labels = {"sink"},
+        .series = series_passive,
+        .get = get_passive_dropped,
+    },
+    {
+        .name = "certprobe_passive_queued",
+        .help = "Passive results waiting for delivery (the latest per object)",
+        .type = METRIC_GAUGE,
+        .scope = METRIC_SCOPE_SELF,
+        .labels = {"sink"},
+        .series = series_passive,
+        .get = get_passive_queued,
+    },
+    {
+        .name = "certprobe_passive_last_success_timestamp_seconds",
+        .unit = METRIC_UNIT_SECONDS,
+        .help = "When the monitoring system last took a passive result (Unix seconds)",
+        .type = METRIC_GAUGE,
+        .scope = METRIC_SCOPE_SELF,
+        .labels = {"sink"},
+        .series = series_passive,
+        .get = get_passive_last_success,
     },
     /* /probe?target=NAME: the blackbox_exporter names, then ours */
     {

@@ -190,6 +190,64 @@ static void health_sub(struct plugin_output *o, const struct health *h)
 		                  h->flap.flapping ? ", flapping" : "");
 }
 
+/*
+ * The trend from the daemon's history ring: one subcheck line, and (history_perf) an
+ * "ok_ratio" perfdata, the percent of the recent runs that were OK, so a plugin shows
+ * whether a failure is new or has been coming and going.
+ */
+static void history_sub(struct plugin_output *o, const struct history *h, int64_t now)
+{
+	size_t n = history_count(h);
+	unsigned counts[RESULT_UNKNOWN + 1] = {0};
+	const struct history_entry *last_bad = NULL, *first;
+	char span[32], when[32], parts[128];
+	size_t off = 0;
+
+	if (n == 0)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		const struct history_entry *e = history_get(h, i);
+		if (e->result <= RESULT_UNKNOWN)
+			counts[e->result]++;
+		if (e->result != RESULT_OK)
+			last_bad = e;
+	}
+	first = history_get(h, 0);
+	ago(span, sizeof span, now - first->end > 0 ? now - first->end : 0);
+	parts[0] = '\0';
+	for (int r = RESULT_OK; r <= RESULT_UNKNOWN; r++) {
+		int w;
+		if (counts[r] == 0)
+			continue;
+		w = snprintf(parts + off, sizeof parts - off, "%s%u %s", off ? ", " : "", counts[r],
+		             result_class_name((enum result_class)r));
+		if (w < 0 || (size_t)w >= sizeof parts - off)
+			break;
+		off += (size_t)w;
+	}
+	if (last_bad != NULL) {
+		ago(when, sizeof when, now - last_bad->end > 0 ? now - last_bad->end : 0);
+		plugin_output_sub(o, PLUGIN_OK,
+		                  "recent: %zu runs in %s: %s; last failure %s ago (%s)", n, span,
+		                  parts, when, txn_status_code((enum txn_status)last_bad->status));
+	} else {
+		plugin_output_sub(o, PLUGIN_OK, "recent: %zu runs in %s: %s", n, span, parts);
+	}
+}
+
+static void history_perf(struct plugin_output *o, const struct history *h)
+{
+	size_t n = history_count(h), ok = 0;
+
+	if (n == 0)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (history_get(h, i)->result == RESULT_OK)
+			ok++;
+	plugin_output_perf(o, "ok_ratio", true, 100.0 * (double)ok / (double)n, "%", NULL, "0",
+	                   "100");
+}
+
 void plugin_report_stored_txn(struct plugin_output *o, const struct sf_txn *t,
                               const struct plugin_report_opts *opts, int64_t max_age_s,
                               bool stale_critical)
@@ -215,6 +273,7 @@ void plugin_report_stored_txn(struct plugin_output *o, const struct sf_txn *t,
 	result_body(&body, &t->last, opts);
 	summary_of(o, &t->last);
 	health_sub(o, &t->health);
+	history_sub(o, t->history, opts->now);
 	for (size_t i = 0; i < body.n_subs; i++)
 		plugin_output_sub(
 		    o, t->last.result == t->health.hard_state ? body.subs[i].state : PLUGIN_OK,
@@ -223,6 +282,7 @@ void plugin_report_stored_txn(struct plugin_output *o, const struct sf_txn *t,
 		plugin_output_line(o, "%s", body.lines[i]);
 	memcpy(o->perf, body.perf, sizeof o->perf);
 	o->perf_len = body.perf_len;
+	history_perf(o, t->history);
 	o->state = hard;
 	/* a threshold of the plugin's own (-w, --days-crit) still counts against the last run */
 	if (t->last.result == t->health.hard_state)

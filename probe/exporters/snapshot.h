@@ -12,6 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "alert/passive.h"
 #include "health/history.h"
 #include "transactions/transaction.h"
 #include "transactions/txn_type.h"
@@ -103,6 +104,13 @@ struct snapshot_histogram {
 };
 
 /* The daemon itself. */
+/* The passive-result sinks, the "sink" label of the certprobe_passive_* families. */
+enum snapshot_passive_sink {
+	SNAPSHOT_PASSIVE_ICINGA2,
+	SNAPSHOT_PASSIVE_NAGIOS,
+	SNAPSHOT_PASSIVE_SINKS
+};
+
 struct snapshot_self {
 	const char *version;           /* CERTPROBE_VERSION */
 	const char *openssl_version;   /* may be NULL */
@@ -126,6 +134,9 @@ struct snapshot_self {
 	bool snmp_connected;         /* registered with the AgentX master now */
 	uint64_t snmp_notifications; /* notifications handed to the master */
 	uint64_t snmp_dropped;       /* notifications dropped: no master, or queue full */
+	/* the passive-result sinks (alert/passive.h), by enum snapshot_passive_sink */
+	bool passive_on[SNAPSHOT_PASSIVE_SINKS];
+	struct passive_stats passive[SNAPSHOT_PASSIVE_SINKS];
 };
 
 struct snapshot_owned;

@@ -897,6 +897,35 @@ struct sf_state *statefile_load(const char *path, char *err, size_t errlen)
 	return s;
 }
 
+/* The records of an alert-shaped section ("alerts", "passive") into *out (*n of them). */
+static void records_load(struct sf_check *ck, const char *path, json_t *root, const char *section,
+                         struct sf_alert **out, size_t *n)
+{
+	json_t *a = json_object_get(root, section), *v;
+	size_t i;
+
+	*out = xcalloc(json_array_size(a) + 1, sizeof **out);
+	*n = 0;
+	json_array_foreach(a, i, v)
+	{
+		struct sf_alert *al = &(*out)[*n];
+		ck->why[0] = '\0';
+		ck->where = "";
+		al->labels = kv_load(json_object_get(v, "labels"), &al->n_labels);
+		al->annotations = kv_load(json_object_get(v, "annotations"), &al->n_annotations);
+		if (jtime(ck, v, "starts_at", &al->starts_at) == -1 ||
+		    jbool(ck, v, "resolved", &al->resolved) == -1 ||
+		    jtime(ck, v, "ends_at", &al->ends_at) == -1 || al->n_labels == 0) {
+			if (ck->why[0] != '\0')
+				log_dropped(path, section, i, v, ck);
+			free(al->labels);
+			free(al->annotations);
+			continue;
+		}
+		(*n)++;
+	}
+}
+
 static struct sf_state *parse_state(const char *path, const char *text, size_t len, char *err,
                                     size_t errlen)
 {
@@ -956,26 +985,8 @@ static struct sf_state *parse_state(const char *path, const char *text, size_t l
 		else
 			log_dropped(path, "endpoints", i, v, &ck);
 	}
-	a = json_object_get(root, "alerts");
-	s->alerts = xcalloc(json_array_size(a) + 1, sizeof *s->alerts);
-	json_array_foreach(a, i, v)
-	{
-		struct sf_alert *al = &s->alerts[s->n_alerts];
-		ck.why[0] = '\0';
-		ck.where = "";
-		al->labels = kv_load(json_object_get(v, "labels"), &al->n_labels);
-		al->annotations = kv_load(json_object_get(v, "annotations"), &al->n_annotations);
-		if (jtime(&ck, v, "starts_at", &al->starts_at) == -1 ||
-		    jbool(&ck, v, "resolved", &al->resolved) == -1 ||
-		    jtime(&ck, v, "ends_at", &al->ends_at) == -1 || al->n_labels == 0) {
-			if (ck.why[0] != '\0')
-				log_dropped(path, "alerts", i, v, &ck);
-			free(al->labels);
-			free(al->annotations);
-			continue;
-		}
-		s->n_alerts++;
-	}
+	records_load(&ck, path, root, "alerts", &s->alerts, &s->n_alerts);
+	records_load(&ck, path, root, "passive", &s->passive, &s->n_passive);
 	return s;
 }
 
@@ -994,6 +1005,11 @@ void statefile_state_free(struct sf_state *s)
 		free(s->alerts[i].annotations);
 	}
 	free(s->alerts);
+	for (size_t i = 0; i < s->n_passive; i++) {
+		free(s->passive[i].labels);
+		free(s->passive[i].annotations);
+	}
+	free(s->passive);
 	for (size_t i = 0; i < s->n_txns; i++)
 		history_free(s->txns[i].history);
 	free(s->txns);

@@ -19,7 +19,10 @@
  *                                 absent when empty)}, ...],
  *    "endpoints":[{"name", "kind", "health":{...}}, ...],
  *    "alerts":[{"labels":{...}, "annotations":{...}, "starts_at":UNIX,
- *               "resolved":BOOL, "ends_at":UNIX}, ...]}
+ *               "resolved":BOOL, "ends_at":UNIX}, ...],
+ *    "passive":[records shaped like the alerts': labels {sink, object, name, type,
+ *               endpoint, kind}, annotations {state, output, perfdata}, starts_at = the
+ *               result's time; the state changes a passive sink has not delivered]}
  * Unknown keys are ignored on load; a different "version" is refused.
  */
 #ifndef CERTPROBE_STATEFILE_H
@@ -148,6 +151,8 @@ struct sf_state {
 	size_t n_endpoints;
 	struct sf_alert *alerts;
 	size_t n_alerts;
+	struct sf_alert *passive; /* passive results not yet delivered, shaped like alerts */
+	size_t n_passive;
 	void *priv; /* keeps the strings alive */
 };
 

@@ -107,6 +107,36 @@ static void print_table(const struct sf_state *s, int64_t now)
 	}
 }
 
+/* The recent runs the daemon kept (probe.history), newest first: at most HISTORY_SHOWN. */
+#define HISTORY_SHOWN 20
+
+static void print_history(const struct history *h)
+{
+	size_t n = history_count(h);
+	char a[32], code[16];
+
+	if (n == 0)
+		return;
+	printf("\nRecent runs (%zu kept, newest first):\n", n);
+	printf("  %-20s %-9s %-28s %10s  %s\n", "ENDED", "RESULT", "REASON", "LATENCY", "CODE");
+	for (size_t k = 0; k < n && k < HISTORY_SHOWN; k++) {
+		const struct history_entry *e = history_get(h, n - 1 - k);
+		utc(a, sizeof a, e->end);
+		if (e->protocol_code > 0)
+			snprintf(code, sizeof code, "%d", (int)e->protocol_code);
+		else
+			snprintf(code, sizeof code, "-");
+		printf("  %-20s %-9s %-28s %7.1f ms  %s\n", a,
+		       e->result <= RESULT_UNKNOWN ? result_class_name((enum result_class)e->result)
+		                                   : "?",
+		       txn_status_code((enum txn_status)e->status), (double)e->duration_us / 1000.0,
+		       code);
+	}
+	if (n > HISTORY_SHOWN)
+		printf("  ... %zu older (certprobe status --json NAME has them all)\n",
+		       n - HISTORY_SHOWN);
+}
+
 static void print_one(const struct sf_txn *t, int64_t now)
 {
 	char a[32], b[32], st[48];
@@ -133,6 +163,7 @@ static void print_one(const struct sf_txn *t, int64_t now)
 		printf("\nLast run:\n");
 		report_text(stdout, &t->last);
 	}
+	print_history(t->history);
 }
 
 static void status_usage(FILE *out)

@@ -448,6 +448,32 @@ static int http_debug_cb(CURL *easy, curl_infotype type, char *data, size_t size
 	return 0;
 }
 
+/*
+ * libcurl opens a file it is given on this thread: stat it first (stat never waits for
+ * a FIFO's writer), so a FIFO, a device or a huge file fails here, classified, instead
+ * of holding the loop in open() or read(). True when req was refused (delivered on the
+ * next loop turn).
+ */
+static bool http_file_refused(struct http_request *req, const char *path, const char *what)
+{
+	struct http_client *c = req->client;
+	struct fileload_fail f;
+	char why[160];
+
+	if (path == NULL || fileload_check(path, FILELOAD_MAX_PEM_BUNDLE, NULL, &f) == 0)
+		return false;
+	req->resp.error = f.why == FILELOAD_NOT_REGULAR ? TXN_PROBE_FILE_NOT_REGULAR
+	                  : f.why == FILELOAD_TOO_LARGE ? TXN_PROBE_FILE_TOO_LARGE
+	                                                : TXN_PROBE_FILE_UNREADABLE;
+	snprintf(req->resp.error_detail, sizeof req->resp.error_detail, "%s %s: %s", what, path,
+	         fileload_describe(&f, FILELOAD_MAX_PEM_BUNDLE, why, sizeof why));
+	req->refused = evtimer_new(c->base, http_refused_cb, req);
+	req->next = c->requests;
+	c->requests = req;
+	event_active(req->refused, EV_TIMEOUT, 0);
+	return true;
+}
+
 struct http_request *http_client_start(struct http_client *c, const struct http_request_opts *o,
                                        http_done_cb *cb, void *arg)
 {
@@ -480,27 +506,11 @@ struct http_request *http_client_start(struct http_client *c, const struct http_
 	}
 	/* The CApath trap: a compiled-in CApath disables the CA store cache. */
 	curl_easy_setopt(e, CURLOPT_CAPATH, NULL);
+	if (http_file_refused(req, o->trust_store, "trust store") ||
+	    http_file_refused(req, o->client_cert, "client certificate") ||
+	    http_file_refused(req, o->client_key, "client key"))
+		return req;
 	if (o->trust_store != NULL) {
-		/*
-		 * libcurl opens the bundle on this thread: stat it first (stat never waits for
-		 * a FIFO's writer), so a FIFO, a device or a huge file fails here, classified,
-		 * instead of holding the loop in open() or read().
-		 */
-		struct fileload_fail f;
-		if (fileload_check(o->trust_store, FILELOAD_MAX_PEM_BUNDLE, NULL, &f) == -1) {
-			char why[160];
-			req->resp.error = f.why == FILELOAD_NOT_REGULAR ? TXN_PROBE_FILE_NOT_REGULAR
-			                  : f.why == FILELOAD_TOO_LARGE ? TXN_PROBE_FILE_TOO_LARGE
-			                                                : TXN_PROBE_FILE_UNREADABLE;
-			snprintf(req->resp.error_detail, sizeof req->resp.error_detail,
-			         "trust store %s: %s", o->trust_store,
-			         fileload_describe(&f, FILELOAD_MAX_PEM_BUNDLE, why, sizeof why));
-			req->refused = evtimer_new(c->base, http_refused_cb, req);
-			req->next = c->requests;
-			c->requests = req;
-			event_active(req->refused, EV_TIMEOUT, 0);
-			return req;
-		}
 		curl_easy_setopt(e, CURLOPT_CAINFO, o->trust_store);
 		/*
 		 * libcurl keeps the parsed bundle for 24 h by default and knows it by its name
@@ -511,6 +521,18 @@ struct http_request *http_client_start(struct http_client *c, const struct http_
 	}
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (o->client_cert != NULL) {
+		curl_easy_setopt(e, CURLOPT_SSLCERT, o->client_cert);
+		curl_easy_setopt(e, CURLOPT_SSLCERTTYPE, "PEM");
+		if (o->client_key != NULL)
+			curl_easy_setopt(e, CURLOPT_SSLKEY, o->client_key);
+	}
+	if (o->accept != NULL) {
+		char *h = xasprintf("Accept: %s", o->accept);
+		req->headers = curl_slist_append(req->headers, h);
+		free(h);
+		curl_easy_setopt(e, CURLOPT_HTTPHEADER, req->headers);
+	}
 	if (o->post) {
 		req->body_copy = xmalloc(o->body_len ? o->body_len : 1);
 		if (o->body_len)
@@ -528,6 +550,13 @@ struct http_request *http_client_start(struct http_client *c, const struct http_
 	}
 	if (o->auth == HTTP_AUTH_WINDOWS) {
 		curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)(CURLAUTH_NTLM | CURLAUTH_NEGOTIATE));
+		if (o->username != NULL)
+			curl_easy_setopt(e, CURLOPT_USERNAME, o->username);
+		if (o->password != NULL)
+			curl_easy_setopt(e, CURLOPT_PASSWORD, o->password);
+	}
+	if (o->auth == HTTP_AUTH_BASIC) {
+		curl_easy_setopt(e, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
 		if (o->username != NULL)
 			curl_easy_setopt(e, CURLOPT_USERNAME, o->username);
 		if (o->password != NULL)

@@ -19,7 +19,11 @@ struct event_base;
 struct http_client;
 struct http_request;
 
-enum http_auth { HTTP_AUTH_NONE = 0, HTTP_AUTH_WINDOWS /* NTLM or Negotiate */ };
+enum http_auth {
+	HTTP_AUTH_NONE = 0,
+	HTTP_AUTH_WINDOWS, /* NTLM or Negotiate */
+	HTTP_AUTH_BASIC,
+};
 
 struct http_request_opts {
 	const char *url;
@@ -31,8 +35,12 @@ struct http_request_opts {
 	size_t max_body;          /* response cap; past it: TXN_RESPONSE_TOO_LARGE */
 	const char *trust_store;  /* CA bundle for https; NULL = system bundle */
 	enum http_auth auth;
-	const char *username; /* with HTTP_AUTH_WINDOWS */
+	const char *username; /* with HTTP_AUTH_WINDOWS or HTTP_AUTH_BASIC */
 	const char *password; /* copied by libcurl; never logged */
+	const char *accept;   /* an Accept header ("application/json"); NULL = none */
+	/* a TLS client certificate (PEM) and its key (PEM, unencrypted); NULL = none */
+	const char *client_cert;
+	const char *client_key;
 };
 
 struct http_response {

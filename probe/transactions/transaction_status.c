@@ -328,6 +328,54 @@ static const struct txn_status_info txn_status_table[] = {
 		"check that the file named in the detail exists and is readable by the probe user; "
 		"the target was not judged"},
 
+	/* phone-bootstrap: DHCP discovery as a Lync phone does it (lync-certprov.md §1, §8) */
+	[TXN_DHCP_NO_RESPONSE] = {RESULT_CRITICAL, "dhcp_no_response",
+		"no DHCP server answered the MS-UC-Client INFORM after every retry, so a phone "
+		"cannot find Web Services (CertProv) or the Registrar and never offers PIN sign-in",
+		"check that the DHCP server (or DHCPUtil's configuration, or the Lync Registrar's "
+		"DHCP: Set-CsRegistrarConfiguration -EnableDHCPServer $true) serves vendor class "
+		"MS-UC-Client and that relays (ip helper) forward INFORM to it; or configure "
+		"certprov_url/registrar to bypass DHCP"},
+	[TXN_DHCP_OPT43_MISSING] = {RESULT_CRITICAL, "dhcp_opt43_missing",
+		"the DHCP answer carries no option 43 for vendor class MS-UC-Client: a phone does not "
+		"learn the Certificate Provisioning Service URL",
+		"the server did not match the vendor class: define it with data exactly "
+		"\"MS-UC-Client\" (case-sensitive; not the class name MSUCClient) and its options "
+		"1-5 (DHCPUtil/DHCPConfigScript, or a client class on option 60); the detail names "
+		"the answering server: a server that ignores vendor classes answered first"},
+	[TXN_DHCP_OPT43_TRUNCATED] = {RESULT_CRITICAL, "dhcp_opt43_truncated",
+		"option 43 is cut short: a sub-option runs past the end of the option, so the CertProv "
+		"URL is lost (PIN sign-in never appears on the phone)",
+		"Cisco IOS 15.1(3)S and later cut `option 43 hex` at 180 hex digits (90 bytes): "
+		"use a shorter web services FQDN, serve the options from Windows DHCP or the "
+		"Registrar's DHCP, or split the option; recompute the bytes with DHCPUtil"},
+	[TXN_DHCP_OPT43_MALFORMED] = {RESULT_CRITICAL, "dhcp_opt43_malformed",
+		"option 43 does not decode into a CertProv URL (sub-options 1-5: MS-UC-Client, "
+		"scheme, web services FQDN, port as text, /CertProv/CertProvisioningService.svc)",
+		"regenerate the option with DHCPUtil -SipServer <pool> -WebServer <web FQDN>: the "
+		"detail names the bad sub-option (all values are ASCII text, the port too)"},
+	[TXN_DHCP_OPT120_MISSING] = {RESULT_CRITICAL, "dhcp_opt120_missing",
+		"the DHCP answer carries no option 120 (SIP servers): a phone does not learn its "
+		"Registrar",
+		"define option 120 (UCSipServer) with the FQDN of the first logon pool (the Director "
+		"pool if there is one, else the Front End pool) for vendor class MS-UC-Client"},
+	[TXN_DHCP_OPT120_ADDRESSES] = {RESULT_CRITICAL, "dhcp_opt120_addresses",
+		"option 120 lists IP addresses (RFC 3361 encoding 1): a Lync phone reaches the "
+		"Registrar over TLS and checks its name, so it needs an FQDN",
+		"serve option 120 with encoding 0 and the pool FQDN (DHCPUtil computes the bytes); "
+		"an IP address cannot match the Registrar's certificate"},
+	[TXN_DHCP_OPT120_MALFORMED] = {RESULT_CRITICAL, "dhcp_opt120_malformed",
+		"option 120 does not decode into a registrar FQDN (bad encoding byte, labels running "
+		"past the option, no terminating zero, or not a fully qualified name)",
+		"regenerate option 120 with DHCPUtil (encoding 0, DNS labels, trailing 0x00); the "
+		"detail names the fault and the raw options are in the report"},
+	[TXN_PROBE_DHCP_SOCKET] = {RESULT_UNKNOWN, "probe_dhcp_socket",
+		"the probe could not open its DHCP socket on the configured interface",
+		"the probe's own side: check dhcp.interface exists and is up; port 68 needs root or "
+		"CAP_NET_BIND_SERVICE (without it the INFORM goes from an ephemeral port, which "
+		"needs a server that answers INFORM to the source port, as dnsmasq does); "
+		"DISCOVER without an address needs port 68; the target was not judged"},
+
 	/* client-auth with auth: tls-dsk; the actions follow the seed's "Registrar problem" */
 	[TXN_REGISTRAR_NO_TLS_DSK] = {RESULT_CRITICAL, "registrar_no_tls_dsk",
 		"registrar problem: the registrar offers no TLS-DSK certificate authentication (its "

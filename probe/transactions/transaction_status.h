@@ -134,6 +134,16 @@ enum txn_status {
 	TXN_PROBE_FILE_TOO_LARGE = 86,
 	TXN_PROBE_FILE_UNREADABLE = 87,
 
+	/* phone-bootstrap: DHCP discovery (INFORM with vendor class MS-UC-Client, 43 + 120) */
+	TXN_DHCP_NO_RESPONSE = 88,
+	TXN_DHCP_OPT43_MISSING = 89,
+	TXN_DHCP_OPT43_TRUNCATED = 90,
+	TXN_DHCP_OPT43_MALFORMED = 91,
+	TXN_DHCP_OPT120_MISSING = 92,
+	TXN_DHCP_OPT120_ADDRESSES = 93,
+	TXN_DHCP_OPT120_MALFORMED = 94,
+	TXN_PROBE_DHCP_SOCKET = 95,
+
 	/*
 	 * client-auth, auth: tls-dsk (Lync/Skype TLS-DSK, MS-SIPAE), after the phone-bootstrap
 	 * rows (88-112). The golden list in tests/unit/test_transaction_status.c and the MIB's

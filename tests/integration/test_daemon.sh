@@ -241,6 +241,8 @@ RC=0
 "$BIN/certprobe" status -s "$LAB/state" logon >"$LAB/status-logon.txt" || RC=$?
 check "certprobe status logon: CRITICAL, exit 2" [ "$RC" = 2 ]
 check "certprobe status logon shows the last report" grep -q "^Error *: tcp_refused" "$LAB/status-logon.txt"
+newest_run() { awk '/^Recent runs/ { r = 1; next } r && /^  [0-9]/ { print $2, $3; exit }' "$LAB/status-logon.txt"; }
+check "certprobe status logon lists the recent runs, newest first" [ "$(newest_run)" = "CRITICAL tcp_refused" ]
 
 # ---- kill -9 and restart: the open alert is neither lost nor re-fired ----
 # the writer thread writes the state file after the alert: kill -9 once it holds the alert

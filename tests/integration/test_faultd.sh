@@ -71,13 +71,14 @@ mode garbage garbage scep_certrep_malformed 2
 mode truncated truncated scep_certrep_malformed 2
 mode oversized oversized response_too_large 2
 # 1 MiB of response headers: classified by our own 64 KiB header cap, as one line (past
-# libcurl's line cap, its "Out of memory") or as many; well within the deadline
+# libcurl's line cap, its "Out of memory") or as many; well within the deadline. The run's
+# own latency is judged against the transaction's timeout (10 s), never a wall-clock
+# figure of the test (process start and key generation on a loaded machine vary).
+within_deadline() { jq -e '.[0].latency_seconds < 5' <<<"$OUT" >/dev/null; }
 for m in bigheader manyheaders; do
-	start=$(date +%s%N)
 	mode "$m" "$m" response_too_large 2
-	elapsed=$((($(date +%s%N) - start) / 1000000))
 	check "$m: response headers named in the detail" contains "$(field error_detail)" "response headers passed the 65536-byte cap"
-	check "$m: classified within the deadline (${elapsed} ms)" [ "$elapsed" -lt 3000 ]
+	check "$m: classified within half the deadline ($(field latency_seconds) s of 10 s)" within_deadline
 done
 mode wrongct wrongct scep_certrep_content_type 2
 mode http500 http500 http_server_error 2

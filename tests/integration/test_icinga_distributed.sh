@@ -4,11 +4,14 @@
 # (zones.conf, zones.d/site-a/) with the shipped CheckCommands and services in the
 # global zone, synced by the master; a certprobed at the site probing Kamailio. The
 # satellite runs check_certprobe against the site's state directory, and the master's
-# /v1/objects/services follows the registrar's outage and recovery.
+# /v1/objects/services follows the registrar's outage and recovery. The passive variant
+# runs beside it: the same certprobed pushes its results to the satellite's API
+# (alerting.icinga2), and the master's passive services follow the outage too.
 set -u
 SRCDIR=${SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$SRCDIR/tests/lab/lib.sh"
 . "$SRCDIR/tests/lab/sip-lab.sh"
+. "$SRCDIR/tests/lab/monitoring-lab.sh"
 . "$SRCDIR/tests/integration/assert.sh"
 lab_test_init
 
@@ -32,23 +35,23 @@ transactions:
     certificate: {cert: $P/alice.crt, key: $P/alice.key}
     trust_store: $P/trust.pem
 YAML
+# the shipped passive layout: the site's certprobed pushes to the satellite's API
+sed -e "s|https://satellite-a.example.com:5665|https://127.0.0.1:$SAPI|" -e 's|username: certprobe|username: lab|' \
+	-e "s|/etc/certprobe/icinga-api.password|$LAB/api-pw|" -e "s|/etc/certprobe/icinga-ca.crt|$LAB/ica/ca.crt|" \
+	-e 's|refresh: 1m|refresh: 2s|' "$D/certprobe-site-a.yaml" >>"$LAB/certprobe.yaml"
+printf 'lab-pw\n' >"$LAB/api-pw"
+mon_icinga_ca "$LAB/ica"
+check "the shipped passive layout's certprobe.yaml section loads" quiet "$BIN/certprobe" check-config "$LAB/certprobe.yaml"
+check "... pointing at the satellite" grep -q "url: https://127.0.0.1:$SAPI" "$LAB/certprobe.yaml"
 "$BIN/certprobed" -c "$LAB/certprobe.yaml" >"$LAB/daemon.log" 2>&1 &
 LAB_PIDS="$LAB_PIDS $!"
 until_true 10 curl -fs "http://127.0.0.1:$DPORT/-/healthy" || { echo "FAIL - certprobed did not start"; exit 1; }
 chmod 755 "$LAB" "$LAB/state" 2>/dev/null
 
 # ---- two Icinga 2 nodes ----
-openssl req -x509 -newkey rsa:2048 -nodes -keyout "$LAB/ca.key" -out "$LAB/ca.crt" -days 2 \
-	-subj /CN=icinga-lab-ca 2>/dev/null
 node() { # DIR NODENAME ZONENAME PORT ACCEPT_CONFIG
-	local I=$1 c
-	mkdir -p "$I/etc/zones.d" "$I/data/certs" "$I/log" "$I/cache" "$I/spool" "$I/run"
-	c=$I/data/certs
-	cp "$LAB/ca.crt" "$c/ca.crt"
-	openssl req -newkey rsa:2048 -nodes -keyout "$c/$2.key" -out "$c/$2.csr" -subj "/CN=$2" 2>/dev/null
-	printf 'subjectAltName=DNS:%s,IP:127.0.0.1\n' "$2" >"$c/ext"
-	openssl x509 -req -in "$c/$2.csr" -CA "$LAB/ca.crt" -CAkey "$LAB/ca.key" -CAcreateserial \
-		-out "$c/$2.crt" -days 2 -extfile "$c/ext" 2>/dev/null
+	local I=$1
+	mon_icinga_node "$I" "$2" "$LAB/ica"
 	cat >"$I/etc/icinga2.conf" <<CONF
 const PluginDir = "$BIN"
 const NodeName = "$2"
@@ -84,18 +87,11 @@ sed -e "s|\"/var/lib/certprobe\"|\"$LAB/state\"|" -e 's|\[ "pool-a-logon" \]|[ "
 	"$D/zones.d/site-a/certprobe-site-a.conf" >"$M/site-a/certprobe-site-a.conf"
 check "the shipped site host names the lab's transaction" grep -q '"logon"' "$M/site-a/certprobe-site-a.conf"
 
-idef() { # DIR: the defines that keep a node off /etc and /var
-	echo "-DConfigDir=$1/etc -DZonesDir=$1/etc/zones.d -DDataDir=$1/data -DLogDir=$1/log \
--DCacheDir=$1/cache -DSpoolDir=$1/spool -DInitRunDir=$1/run -DRunAsUser=root -DRunAsGroup=root"
-}
 for n in master sat; do
-	# shellcheck disable=SC2046
-	check "icinga2 daemon -C accepts the $n node" quiet icinga2 daemon -C -c "$LAB/$n/etc/icinga2.conf" $(idef "$LAB/$n")
+	check "icinga2 daemon -C accepts the $n node" mon_icinga_check "$LAB/$n"
 done
 for n in master sat; do
-	# shellcheck disable=SC2046
-	icinga2 daemon -c "$LAB/$n/etc/icinga2.conf" $(idef "$LAB/$n") >"$LAB/$n.out" 2>&1 &
-	LAB_PIDS="$LAB_PIDS $!"
+	mon_icinga_start "$LAB/$n"
 done
 api() { curl -s -k -u lab:lab-pw -H 'Accept: application/json' "https://127.0.0.1:$1/v1/$2"; }
 check "both nodes' APIs answer" until_true 15 sh -c "curl -fsk -u lab:lab-pw https://127.0.0.1:$MAPI/v1/status >/dev/null && curl -fsk -u lab:lab-pw https://127.0.0.1:$SAPI/v1/status >/dev/null"
@@ -112,12 +108,24 @@ svc_is() { # SERVICE STATE: on the master, checked (by the satellite) and in tha
 check "the master sees certprobe-logon OK, checked by the satellite" until_true 60 svc_is certprobe-logon 0
 check "... and the registrar's endpoint service OK" until_true 20 svc_is "certprobe-endpoint-127.0.0.1:$KAM" 0
 
+# the passive variant: certprobed's own pushes to the satellite reach the master
+HOST=$(hostname)
+passive_is() { # SERVICE STATE: on the master, pushed by this probe through the satellite
+	svc "$1" | jq -e --argjson s "$2" --arg src "$HOST" '.results[0].attrs | .state == $s and
+		.last_check_result.check_source == $src' >/dev/null
+}
+check "passive: the master sees certprobe-passive-logon OK, pushed by the probe to the satellite" until_true 60 passive_is certprobe-passive-logon 0
+check "passive: ... and the registrar's passive service OK" until_true 20 passive_is "certprobe-passive-endpoint-127.0.0.1:$KAM" 0
+
 sip_lab_kamailio_stop "$LAB/kam"
 check "Kamailio stopped: the master's certprobe-logon goes CRITICAL" until_true 30 svc_is certprobe-logon 2
+check "passive: the master's certprobe-passive-logon goes CRITICAL" until_true 30 passive_is certprobe-passive-logon 2
+check "passive: ... and the registrar's passive service" until_true 20 passive_is "certprobe-passive-endpoint-127.0.0.1:$KAM" 2
 check "... and the registrar's endpoint service CRITICAL" until_true 20 svc_is "certprobe-endpoint-127.0.0.1:$KAM" 2
 out=$(svc certprobe-logon | jq -r '.results[0].attrs.last_check_result.output')
 check "the master shows the plugin's status line from the site" contains "$out" "CERTPROBE CLIENTAUTH CRITICAL - logon:"
 sip_lab_kamailio_restart "$LAB/kam" || exit 1
 check "Kamailio back: the master's certprobe-logon is OK again" until_true 30 svc_is certprobe-logon 0
+check "passive: the master's certprobe-passive-logon is OK again" until_true 30 passive_is certprobe-passive-logon 0
 
 finish

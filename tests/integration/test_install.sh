@@ -46,6 +46,7 @@ expected() {
 		644 $p/share/doc/certprobe/icinga2/distributed/zones.conf $SRCDIR/config/icinga2/distributed/zones.conf
 		644 $p/share/doc/certprobe/icinga2/distributed/api-master.conf $SRCDIR/config/icinga2/distributed/api-master.conf
 		644 $p/share/doc/certprobe/icinga2/distributed/api-satellite.conf $SRCDIR/config/icinga2/distributed/api-satellite.conf
+		644 $p/share/doc/certprobe/icinga2/distributed/certprobe-site-a.yaml $SRCDIR/config/icinga2/distributed/certprobe-site-a.yaml
 		644 $p/share/doc/certprobe/icinga2/distributed/zones.d/site-a/certprobe-site-a.conf $SRCDIR/config/icinga2/distributed/zones.d/site-a/certprobe-site-a.conf
 		644 $p/share/doc/certprobe/nagios/certprobe-commands.cfg $SRCDIR/config/nagios/certprobe-commands.cfg
 		644 $p/share/doc/certprobe/nagios/certprobe-services.cfg $SRCDIR/config/nagios/certprobe-services.cfg

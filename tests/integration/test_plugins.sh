@@ -13,6 +13,7 @@ set -u
 SRCDIR=${SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$SRCDIR/tests/lab/lib.sh"
 . "$SRCDIR/tests/lab/sip-lab.sh"
+. "$SRCDIR/tests/lab/monitoring-lab.sh"
 . "$SRCDIR/tests/integration/assert.sh"
 lab_test_init
 
@@ -144,20 +145,17 @@ sip_lab_kamailio_stop "$LAB/kam"
 check "check_certprobe -T logon: CRITICAL once Kamailio is gone" until_true 20 cp_is 2 -T logon
 plugin check_certprobe "${S[@]}" -T logon
 check "check_certprobe: the CRITICAL status line says why" contains "$(first_line)" "CERTPROBE CLIENTAUTH CRITICAL - logon: connection refused"
+check "check_certprobe: the daemon's recent runs are a subcheck" grep -Eq '^\\_\[OK\] recent: [0-9]+ runs in [0-9]+ (s|min): [0-9]+ OK, [0-9]+ CRITICAL; last failure [0-9]+ s ago \(tcp_refused\)$' <<<"$OUT"
+check "check_certprobe: ok_ratio perfdata below 100 %" grep -Eq "'ok_ratio'=[0-9.]+%;;;0;100" <<<"$OUT"
 check "check_certprobe -E: the registrar is CRITICAL" cp_is 2 -E 127.0.0.1:$KAM
 plugin check_clientauth -H 127.0.0.1 -p $KAM "${CA[@]}" --cert "$P/alice.crt" --key "$P/alice.key"
 check "check_clientauth: CRITICAL with the registrar down" [ "$RC" = 2 ]
 
 # ---- Icinga 2 ----
 I=$LAB/icinga
-mkdir -p "$I/etc" "$I/data/certs" "$I/log" "$I/cache" "$I/spool" "$I/run"
-IDEF=(-DConfigDir="$I/etc" -DDataDir="$I/data" -DLogDir="$I/log" -DCacheDir="$I/cache"
-	-DSpoolDir="$I/spool" -DInitRunDir="$I/run" -DRunAsUser=root -DRunAsGroup=root)
-C=$I/data/certs
-openssl req -x509 -newkey rsa:2048 -nodes -keyout "$C/ca.key" -out "$C/ca.crt" -days 2 -subj /CN=icinga-test-ca 2>/dev/null
-openssl req -newkey rsa:2048 -nodes -keyout "$C/certprobe-test.key" -out "$C/n.csr" -subj /CN=certprobe-test 2>/dev/null
-printf 'subjectAltName=DNS:certprobe-test,IP:127.0.0.1\n' >"$C/ext"
-openssl x509 -req -in "$C/n.csr" -CA "$C/ca.crt" -CAkey "$C/ca.key" -CAcreateserial -out "$C/certprobe-test.crt" -days 2 -extfile "$C/ext" 2>/dev/null
+mon_icinga_ca "$LAB/ica"
+mon_icinga_node "$I" certprobe-test "$LAB/ica"
+mapfile -t IDEF < <(mon_icinga_defines "$I")
 cat >"$I/etc/icinga2.conf" <<CONF
 const PluginDir = "$BIN"
 const NodeName = "certprobe-test"
@@ -182,14 +180,13 @@ object ApiListener "api" { bind_host = "127.0.0.1"; bind_port = $ICINGA; accept_
 object ApiUser "certprobe" { password = "lab-api-pw"; permissions = [ "*" ] }
 object CheckerComponent "checker" { }
 CONF
-check "icinga2 daemon -C accepts the shipped CheckCommands and services" quiet icinga2 daemon -C -c "$I/etc/icinga2.conf" "${IDEF[@]}"
+check "icinga2 daemon -C accepts the shipped CheckCommands and services" mon_icinga_check "$I"
 sed 's/required = true/required = maybe/' "$SRCDIR/config/icinga2/certprobe-commands.conf" >"$I/etc/broken.conf"
 RC=0
 icinga2 daemon -C -c "$I/etc/broken.conf" "${IDEF[@]}" >"$I/broken.out" 2>&1 || RC=$?
 check "icinga2 daemon -C refuses a broken copy (the validation is real)" [ "$RC" != 0 ]
-icinga2 daemon -c "$I/etc/icinga2.conf" "${IDEF[@]}" >"$I/icinga2.out" 2>&1 &
-IPID=$!
-LAB_PIDS="$LAB_PIDS $IPID"
+mon_icinga_start "$I"
+IPID=$MON_PID
 api() { curl -s -k -u certprobe:lab-api-pw -H 'Accept: application/json' "$@"; }
 svc_state() { api "https://127.0.0.1:$ICINGA/v1/objects/services/probe-host!$1?attrs=state&attrs=last_check" | jq -e ".results[0].attrs.state == $2 and .results[0].attrs.last_check > 0"; }
 check "Icinga 2's API answers" until_true 15 api "https://127.0.0.1:$ICINGA/v1/status"
@@ -208,75 +205,8 @@ check "Icinga 2 takes a passive result for the dummy service" until_true 5 svc_s
 # ---- Nagios 4 ----
 N=$LAB/nagios
 mkdir -p "$N"
-cat >"$N/nagios.cfg" <<CFG
-log_file=$N/nagios.log
-cfg_file=$SRCDIR/config/nagios/certprobe-commands.cfg
-cfg_file=$N/objects.cfg
-cfg_file=$SRCDIR/config/nagios/certprobe-services.cfg
-resource_file=$N/resource.cfg
-status_file=$N/status.dat
-status_update_interval=1
-temp_file=$N/nagios.tmp
-temp_path=$N
-lock_file=$N/nagios.lock
-state_retention_file=$N/retention.dat
-retain_state_information=0
-check_result_path=$N
-object_cache_file=$N/objects.cache
-precached_object_file=$N/objects.precache
-nagios_user=root
-nagios_group=root
-check_external_commands=1
-command_file=$N/nagios.cmd
-command_check_interval=-1
-interval_length=1
-max_concurrent_checks=4
-use_syslog=0
-enable_notifications=0
-illegal_macro_output_chars=\`~\$&|'"<>
-CFG
-printf '$USER1$=%s\n' "$BIN" >"$N/resource.cfg"
-cat >"$N/objects.cfg" <<CFG
-define timeperiod {
-	timeperiod_name 24x7
-	alias 24x7
-	sunday 00:00-24:00
-	monday 00:00-24:00
-	tuesday 00:00-24:00
-	wednesday 00:00-24:00
-	thursday 00:00-24:00
-	friday 00:00-24:00
-	saturday 00:00-24:00
-}
-define contact {
-	contact_name nobody
-	host_notifications_enabled 0
-	service_notifications_enabled 0
-	host_notification_period 24x7
-	service_notification_period 24x7
-	host_notification_options n
-	service_notification_options n
-	host_notification_commands certprobe_stale
-	service_notification_commands certprobe_stale
-}
-define host {
-	host_name certprobe-host
-	address 127.0.0.1
-	max_check_attempts 1
-	check_period 24x7
-	contacts nobody
-	active_checks_enabled 0
-	notification_period 24x7
-}
-define service {
-	name generic-service
-	register 0
-	check_period 24x7
-	notification_period 24x7
-	contacts nobody
-	retry_interval 1
-	check_interval 1
-}
+mon_nagios_cfg "$N" "$BIN" "$SRCDIR/config/nagios/certprobe-commands.cfg" "$SRCDIR/config/nagios/certprobe-services.cfg"
+cat >>"$N/objects.cfg" <<CFG
 define service {
 	use generic-service
 	host_name certprobe-host
@@ -286,12 +216,8 @@ define service {
 }
 CFG
 check "nagios4 -v accepts the shipped commands and services" quiet nagios4 -v "$N/nagios.cfg"
-nagios4 "$N/nagios.cfg" >"$N/nagios.out" 2>&1 &
-NPID=$!
-LAB_PIDS="$LAB_PIDS $NPID"
-svc_status() { # DESCRIPTION STATE
-	awk -v d="$1" '/^servicestatus/{s=""; c=""} /service_description=/{split($0,a,"="); s=a[2]} /current_state=/{split($0,a,"="); c=a[2]} /}/{if (s==d) print c}' "$N/status.dat" 2>/dev/null | grep -qx "$2"
-}
+mon_nagios_start "$N"
+svc_status() { mon_nagios_svc_is "$N" "$@"; } # DESCRIPTION STATE
 check "Nagios runs check_certprobe: 'certprobe logon' CRITICAL (2)" until_true 20 svc_status "certprobe logon" 2
 check "Nagios's FIFO is there" until_true 10 test -p "$N/nagios.cmd"
 printf '[%s] PROCESS_SERVICE_CHECK_RESULT;certprobe-host;pool1-logon;2;%s\n' "$(date +%s)" \

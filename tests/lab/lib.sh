@@ -6,10 +6,33 @@ LAB_PIDS=""
 SRCDIR=${SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 BIN=${BIN:-$SRCDIR/build/bin}
 
+# _lab_alive PID: running (not gone, not a zombie waiting to be reaped)
+_lab_alive() {
+	local st
+	st=$(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null) || return 1
+	[ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
+}
+
+# Stop every peer the test started: SIGTERM, up to 5 s to exit, then SIGKILL, then reap.
+# A peer that ignores SIGTERM (or hangs in its exit path) must never keep the test, and
+# with it ctest's output pipe, open until ctest's own timeout.
 lab_cleanup() {
+	local p n alive
 	for p in $LAB_PIDS; do
 		kill "$p" 2>/dev/null || true
 		kill -CONT "$p" 2>/dev/null || true # one lab_sigstop left stopped
+	done
+	for n in $(seq 1 50); do
+		alive=""
+		for p in $LAB_PIDS; do
+			_lab_alive "$p" && alive="$alive $p"
+		done
+		[ -z "$alive" ] && break
+		sleep 0.1
+	done
+	for p in $alive; do
+		echo "lab: pid $p ($(cat "/proc/$p/comm" 2>/dev/null)) ignored SIGTERM for 5 s: SIGKILL" >&2
+		kill -9 "$p" 2>/dev/null || true
 	done
 	for p in $LAB_PIDS; do
 		wait "$p" 2>/dev/null || true

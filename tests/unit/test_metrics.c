@@ -126,6 +126,14 @@ static void tiny_snapshot(struct snapshot *s)
 	s->self.state_write_failures = 2;
 	s->self.snmp_notifications = 5;
 	s->self.snmp_dropped = 1;
+	/* Icinga 2 configured, Nagios not: only icinga2 series */
+	s->self.passive_on[SNAPSHOT_PASSIVE_ICINGA2] = true;
+	s->self.passive[SNAPSHOT_PASSIVE_ICINGA2].delivered = 7;
+	s->self.passive[SNAPSHOT_PASSIVE_ICINGA2].failures[PASSIVE_FAIL_UNREACHABLE] = 3;
+	s->self.passive[SNAPSHOT_PASSIVE_ICINGA2].failures[PASSIVE_FAIL_TLS] = 1;
+	s->self.passive[SNAPSHOT_PASSIVE_ICINGA2].coalesced = 2;
+	s->self.passive[SNAPSHOT_PASSIVE_ICINGA2].queued = 4;
+	s->self.passive[SNAPSHOT_PASSIVE_ICINGA2].last_success = 1700000100;
 	s->self.snmp_connected = true;
 }
 
@@ -808,7 +816,35 @@ static const char tiny_prom[] =
     "because their transaction was removed or changed what it probes (an unchanged one "
     "finishes into the new configuration)\n"
     "# TYPE certprobe_reload_cancelled_runs_total counter\n"
-    "certprobe_reload_cancelled_runs_total 0\n";
+    "certprobe_reload_cancelled_runs_total 0\n"
+    "# HELP certprobe_passive_results_total Passive results the monitoring system took (Icinga 2 "
+    "API answers, lines written to the Nagios command file)\n"
+    "# TYPE certprobe_passive_results_total counter\n"
+    "certprobe_passive_results_total{sink=\"icinga2\"} 7\n"
+    "# HELP certprobe_passive_failures_total Passive-result deliveries that failed, by reason (the "
+    "result stays queued and is retried, except rejected ones)\n"
+    "# TYPE certprobe_passive_failures_total counter\n"
+    "certprobe_passive_failures_total{sink=\"icinga2\",reason=\"unreachable\"} 3\n"
+    "certprobe_passive_failures_total{sink=\"icinga2\",reason=\"tls\"} 1\n"
+    "certprobe_passive_failures_total{sink=\"icinga2\",reason=\"auth\"} 0\n"
+    "certprobe_passive_failures_total{sink=\"icinga2\",reason=\"rejected\"} 0\n"
+    "certprobe_passive_failures_total{sink=\"icinga2\",reason=\"server\"} 0\n"
+    "certprobe_passive_failures_total{sink=\"icinga2\",reason=\"error\"} 0\n"
+    "# HELP certprobe_passive_coalesced_total Passive results replaced by a newer one of the same "
+    "object before delivery\n"
+    "# TYPE certprobe_passive_coalesced_total counter\n"
+    "certprobe_passive_coalesced_total{sink=\"icinga2\"} 2\n"
+    "# HELP certprobe_passive_dropped_total Passive results dropped: rejected by the monitoring "
+    "system (no such object) or past the queue's cap\n"
+    "# TYPE certprobe_passive_dropped_total counter\n"
+    "certprobe_passive_dropped_total{sink=\"icinga2\"} 0\n"
+    "# HELP certprobe_passive_queued Passive results waiting for delivery (the latest per object)\n"
+    "# TYPE certprobe_passive_queued gauge\n"
+    "certprobe_passive_queued{sink=\"icinga2\"} 4\n"
+    "# HELP certprobe_passive_last_success_timestamp_seconds When the monitoring system last took "
+    "a passive result (Unix seconds)\n"
+    "# TYPE certprobe_passive_last_success_timestamp_seconds gauge\n"
+    "certprobe_passive_last_success_timestamp_seconds{sink=\"icinga2\"} 1700000100\n";
 
 /*
  * The OpenMetrics rendering differs only in metadata: family names without _total and
@@ -867,7 +903,12 @@ static const char *const tiny_om_metadata[] = {
     "# TYPE certprobe_snmp_agentx_connected gauge\n"
     "certprobe_snmp_agentx_connected 1\n",
     "# TYPE certprobe_reload_cancelled_runs counter\n"
-    "certprobe_reload_cancelled_runs_total 0\n"
+    "certprobe_reload_cancelled_runs_total 0\n",
+    "# TYPE certprobe_passive_results counter\n"
+    "certprobe_passive_results_total{sink=\"icinga2\"} 7\n",
+    "# TYPE certprobe_passive_last_success_timestamp_seconds gauge\n"
+    "# UNIT certprobe_passive_last_success_timestamp_seconds seconds\n"
+    "certprobe_passive_last_success_timestamp_seconds{sink=\"icinga2\"} 1700000100\n"
     "# EOF\n",
 };
 
@@ -1455,10 +1496,10 @@ static void test_large_render(void **state)
 		       "reusing it; %zu lines, %.1f MB\n",
 		       om ? "OpenMetrics" : "0.0.4", cold, best, lines, (double)b.len / 1e6);
 		fflush(stdout);
-		/* 23 series per transaction; 404 endpoint series, 28 self (no shard set), 60
-		 * HELP/TYPE; 10 UNIT,
+		/* 23 series per transaction; 404 endpoint series, 28 self (no shard set, no
+		 * passive sink), 72 HELP/TYPE; 11 UNIT,
 		 * EOF (the interval family has no series here: its rows set no interval) */
-		assert_int_equal(lines, 10000 * 23 + 404 + 28 + 60 + (om ? 11 : 0));
+		assert_int_equal(lines, 10000 * 23 + 404 + 28 + 72 + (om ? 12 : 0));
 		assert_lint((const char *)b.data, om);
 		bbuf_free(&b);
 	}

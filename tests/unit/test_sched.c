@@ -142,8 +142,13 @@ static void rec_free(struct alert_sink *s)
 	free(s);
 }
 
-static const struct alert_sink_ops rec_ops = {"record", rec_raise, rec_resolve, rec_pending,
-                                              rec_free};
+static const struct alert_sink_ops rec_ops = {
+    .name = "record",
+    .raise = rec_raise,
+    .resolve = rec_resolve,
+    .pending = rec_pending,
+    .free = rec_free,
+};
 
 /* ---- a daemon without a loop ---- */
 

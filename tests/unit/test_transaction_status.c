@@ -113,6 +113,14 @@ static const struct golden_status {
     {85, "probe_file_not_regular"},
     {86, "probe_file_too_large"},
     {87, "probe_file_unreadable"},
+    {88, "dhcp_no_response"},
+    {89, "dhcp_opt43_missing"},
+    {90, "dhcp_opt43_truncated"},
+    {91, "dhcp_opt43_malformed"},
+    {92, "dhcp_opt120_missing"},
+    {93, "dhcp_opt120_addresses"},
+    {94, "dhcp_opt120_malformed"},
+    {95, "probe_dhcp_socket"},
     {113, "registrar_no_tls_dsk"},
     {114, "registrar_dsk_cert_rejected"},
     {115, "registrar_dsk_tls_alert"},
@@ -125,10 +133,9 @@ static const struct golden_status {
 
 /* Numbers of retired statuses: no row, never reused. None yet (UINT_MAX: the end). */
 static const unsigned retired[] = {
-    /* BEGIN phone-bootstrap placeholder (88-112 are the phone-bootstrap rows; delete this
+    /* BEGIN phone-bootstrap placeholder (96-112 are the phone-bootstrap rows; delete this
      * block when they are merged) */
-    88, 89, 90, 91, 92, 93, 94, 95, 96, 97, 98, 99, 100, 101, 102, 103, 104, 105, 106, 107, 108,
-    109, 110, 111, 112,
+    96, 97, 98, 99, 100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111, 112,
     /* END phone-bootstrap placeholder */
     UINT_MAX};
 

@@ -52,7 +52,7 @@
  */
 #define CONFIG_MAX_DEPTH CFG_MAX_FLOW_DEPTH
 #define CONFIG_MAX_ANCHORS 1000
-#define CONFIG_MAX_ALIASES 10000
+#define CONFIG_MAX_ALIASES 50000 /* five per transaction at 10,000 */
 
 /* A type's keys as found in a transaction, kept for the type's conf_check. */
 struct cfg_txn_part {

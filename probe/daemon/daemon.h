@@ -187,6 +187,9 @@ struct daemon {
 	/* page.c: the status page renders on this worker (made at the first page) */
 	struct offload *page_worker;
 	unsigned page_jobs; /* pages queued or rendering */
+	/* routes.c: /metrics renders on this worker from the shared snapshot copy */
+	struct offload *metrics_worker;
+	unsigned metrics_jobs; /* scrapes queued or rendering */
 };
 
 /* ---- gen.c ---- */
@@ -276,6 +279,8 @@ void passive_restore(struct daemon *d, const struct sf_state *s);
 void persist_open(struct daemon *d);
 /* Write the last document and stop the writer. */
 void persist_close(struct daemon *d);
+/* Drop a reference on a record (t->record; the writer thread holds others). NULL-safe. */
+void persist_record_unref(char *record);
 /* t's record after a new result r (NULL: rebuild it at the next flush). */
 void persist_record(struct target *t, const struct txn_result *r);
 /* Mark the state dirty; now: write on the next loop turn (an alert changed). */

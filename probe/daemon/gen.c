@@ -287,7 +287,7 @@ void gen_free(struct gen *g, bool free_cfg)
 		}
 		event_free(t->timer);
 		event_free(t->reap);
-		free(t->record);
+		persist_record_unref(t->record);
 		free(t->row_text);
 		history_free(t->history);
 		free(t->passive_text);

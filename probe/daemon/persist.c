@@ -9,6 +9,8 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +24,46 @@
 #include "exporters/statefile.h"
 
 #define STATE_WRITE_MS 5000 /* dirty state reaches the disk within this */
+/* Records made on the loop per flush for targets that never ran (at most this many). */
+#define STATE_FRESH_PER_FLUSH 64
+
+/*
+ * A record: immutable text with a reference count in front, so that a flush hands the
+ * writer thread pointers (each with a reference) instead of joining 23 MB on the loop.
+ */
+struct persist_rec {
+	atomic_uint refs;
+	char text[];
+};
+
+static struct persist_rec *rec_of(char *text)
+{
+	return (struct persist_rec *)(void *)(text - offsetof(struct persist_rec, text));
+}
+
+/* json (malloced) as a record with one reference; *len its length. */
+static char *rec_adopt(char *json, size_t *len)
+{
+	size_t n = strlen(json);
+	struct persist_rec *r = xmalloc(sizeof *r + n + 1);
+
+	atomic_init(&r->refs, 1);
+	memcpy(r->text, json, n + 1);
+	free(json);
+	*len = n;
+	return r->text;
+}
+
+void persist_record_unref(char *record)
+{
+	struct persist_rec *r;
+
+	if (record == NULL)
+		return;
+	r = rec_of(record);
+	if (atomic_fetch_sub(&r->refs, 1) == 1)
+		free(r);
+}
 
 /* The persisted view of t; r is its result just in (NULL: none, or not at hand). */
 static void target_view(const struct target *t, const struct txn_result *r, struct sf_txn *v)
@@ -46,50 +88,65 @@ void persist_record(struct target *t, const struct txn_result *r)
 {
 	struct sf_txn *view;
 
-	free(t->record);
+	persist_record_unref(t->record);
 	t->record = NULL;
 	t->record_len = 0;
 	if (r == NULL)
 		return;
 	view = xcalloc(1, sizeof *view);
 	target_view(t, r, view);
-	t->record = statefile_txn_json(view);
-	t->record_len = strlen(t->record);
+	t->record = rec_adopt(statefile_txn_json(view), &t->record_len);
 	free(view);
 }
 
-/* Join the records into one document and hand it to the writer thread. */
+/*
+ * Hand the writer thread the document: the cached records by reference (one pointer and
+ * one reference each: 10,000 transactions in well under a millisecond), the endpoints
+ * and alerts as text. The writer joins and writes it.
+ */
 void persist_flush(struct daemon *d)
 {
 	struct gen *g = d->g;
+	struct statefile_parts *p;
 	struct bbuf b;
-	size_t total = 0;
+	unsigned fresh = 0;
+	bool more = false;
 
 	if (d->writer == NULL)
 		return;
 	d->state_dirty = false;
-	/*
-	 * The records are cached; joining them is a sized memcpy (10,000 transactions: about
-	 * 23 MB in a few ms). The writer thread does the disk work.
-	 */
+	p = xcalloc(1, sizeof *p);
+	p->release = persist_record_unref;
+	p->items = xcalloc(g->n + 1, sizeof *p->items);
+	p->lens = xcalloc(g->n + 1, sizeof *p->lens);
 	for (size_t i = 0; i < g->n; i++) {
 		struct target *t = &g->targets[i];
 		if (t->record == NULL) {
 			struct sf_txn v;
+			/*
+			 * A target that never ran has nothing a restart needs yet; after a start
+			 * with 10,000 of them a flush makes 64 records (about 1 ms), not all.
+			 */
+			if (!t->have_last && fresh >= STATE_FRESH_PER_FLUSH) {
+				more = true;
+				continue;
+			}
+			fresh++;
 			target_view(t, NULL, &v);
-			t->record = statefile_txn_json(&v);
-			t->record_len = strlen(t->record);
+			t->record = rec_adopt(statefile_txn_json(&v), &t->record_len);
 		}
-		total += t->record_len + 1;
+		atomic_fetch_add(&rec_of(t->record)->refs, 1);
+		p->items[p->n] = t->record;
+		p->lens[p->n] = t->record_len;
+		p->n++;
 	}
 	bbuf_init(&b, SIZE_MAX);
-	bbuf_reserve(&b, total + 4096 + 1024 * g->n_eps);
 	statefile_doc_open(&b, d->cfgpath);
+	p->head = (char *)b.data;
+	p->head_len = b.len;
+	bbuf_init(&b, SIZE_MAX);
+	bbuf_reserve(&b, 4096 + 1024 * g->n_eps);
 	/* one record per line (statefile_load_some reads one out of 10,000 so) */
-	for (size_t i = 0; i < g->n; i++) {
-		bbuf_append(&b, i > 0 ? "\n," : "\n", i > 0 ? 2 : 1);
-		bbuf_append(&b, g->targets[i].record, g->targets[i].record_len);
-	}
 	bbuf_append(&b, "\n", 1);
 	statefile_doc_section(&b, "endpoints");
 	for (struct endpoint *e = g->endpoints; e != NULL; e = e->next) {
@@ -106,12 +163,17 @@ void persist_flush(struct daemon *d)
 	statefile_doc_section(&b, "passive");
 	passive_persist(d, &b);
 	statefile_doc_close(&b);
-	if (b.toobig) {
+	if (b.toobig || p->head == NULL) {
 		log_err("state: the document does not fit in memory; not written");
 		bbuf_free(&b);
+		statefile_parts_free(p);
 		return;
 	}
-	statefile_writer_submit(d->writer, (char *)b.data, b.len); /* the writer frees it */
+	p->tail = (char *)b.data;
+	p->tail_len = b.len;
+	statefile_writer_submit_parts(d->writer, p); /* the writer frees it */
+	if (more)
+		d->state_dirty = true; /* the rest at the next flush */
 }
 
 static void on_state_timer(evutil_socket_t fd, short what, void *arg)
@@ -182,8 +244,7 @@ void persist_restore(struct daemon *d)
 			for (size_t k = 0; k < history_count(r->history); k++)
 				history_add(t->history, history_get(r->history, k));
 		}
-		t->record = statefile_txn_json(r);
-		t->record_len = strlen(t->record);
+		t->record = rec_adopt(statefile_txn_json(r), &t->record_len);
 		passive_txn_restored(d, t, r);
 		n_txn++;
 	}

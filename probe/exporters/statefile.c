@@ -209,6 +209,7 @@ struct statefile_writer {
 	pthread_cond_t cv;
 	char *pending; /* next document, owned */
 	size_t pending_len;
+	struct statefile_parts *pending_parts; /* or the next document in pieces */
 	bool stop;
 	uint64_t failures;
 	char last_error[256];
@@ -260,6 +261,43 @@ static int write_atomic(struct statefile_writer *w, const char *doc, size_t len,
 	return 0;
 }
 
+void statefile_parts_free(struct statefile_parts *p)
+{
+	if (p == NULL)
+		return;
+	for (size_t i = 0; i < p->n; i++)
+		p->release(p->items[i]);
+	free(p->items);
+	free(p->lens);
+	free(p->head);
+	free(p->tail);
+	free(p);
+}
+
+/* The whole document in one exactly sized buffer (malloced). */
+static char *parts_join(const struct statefile_parts *p, size_t *len)
+{
+	size_t total = p->head_len + p->tail_len + 1, off = 0;
+	char *doc;
+
+	for (size_t i = 0; i < p->n; i++)
+		total += p->lens[i] + 2;
+	doc = xmalloc(total);
+	memcpy(doc, p->head, p->head_len);
+	off = p->head_len;
+	for (size_t i = 0; i < p->n; i++) {
+		memcpy(doc + off, i > 0 ? "\n," : "\n", i > 0 ? 2 : 1);
+		off += i > 0 ? 2 : 1;
+		memcpy(doc + off, p->items[i], p->lens[i]);
+		off += p->lens[i];
+	}
+	memcpy(doc + off, p->tail, p->tail_len);
+	off += p->tail_len;
+	doc[off] = '\0';
+	*len = off;
+	return doc;
+}
+
 static void *writer_main(void *arg)
 {
 	struct statefile_writer *w = arg;
@@ -271,14 +309,22 @@ static void *writer_main(void *arg)
 		char err[256];
 		int rc;
 
-		while (w->pending == NULL && !w->stop)
+		struct statefile_parts *parts;
+
+		while (w->pending == NULL && w->pending_parts == NULL && !w->stop)
 			pthread_cond_wait(&w->cv, &w->mu);
-		if (w->pending == NULL)
+		if (w->pending == NULL && w->pending_parts == NULL)
 			break; /* stop, nothing left to write */
 		doc = w->pending;
 		len = w->pending_len;
+		parts = w->pending_parts;
 		w->pending = NULL;
+		w->pending_parts = NULL;
 		pthread_mutex_unlock(&w->mu);
+		if (parts != NULL) {
+			doc = parts_join(parts, &len);
+			statefile_parts_free(parts);
+		}
 		rc = write_atomic(w, doc, len, err, sizeof err);
 		free(doc);
 		pthread_mutex_lock(&w->mu);
@@ -315,10 +361,28 @@ struct statefile_writer *statefile_writer_new(const char *path, char *err, size_
 	return w;
 }
 
+void statefile_writer_submit_parts(struct statefile_writer *w, struct statefile_parts *p)
+{
+	struct statefile_parts *old;
+	char *old_doc;
+
+	pthread_mutex_lock(&w->mu);
+	old = w->pending_parts;
+	old_doc = w->pending;
+	w->pending = NULL;
+	w->pending_parts = p;
+	pthread_cond_signal(&w->cv);
+	pthread_mutex_unlock(&w->mu);
+	statefile_parts_free(old); /* latest wins */
+	free(old_doc);
+}
+
 void statefile_writer_submit(struct statefile_writer *w, char *doc, size_t len)
 {
 	pthread_mutex_lock(&w->mu);
 	free(w->pending);
+	statefile_parts_free(w->pending_parts);
+	w->pending_parts = NULL;
 	w->pending = doc;
 	w->pending_len = len;
 	pthread_cond_signal(&w->cv);
@@ -337,6 +401,7 @@ void statefile_writer_free(struct statefile_writer *w)
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->cv);
 	free(w->pending);
+	statefile_parts_free(w->pending_parts);
 	free(w->path);
 	free(w->tmp);
 	free(w->dir);

@@ -112,6 +112,26 @@ struct statefile_writer *statefile_writer_new(const char *path, char *err, size_
  * thread is free; a document submitted while another waits replaces it (latest wins).
  */
 void statefile_writer_submit(struct statefile_writer *w, char *doc, size_t len);
+/*
+ * A document in pieces, joined on the writer thread so that the loop only collects
+ * pointers: head, then each item on a line of its own ("\n" before the first, "\n,"
+ * before the others), then tail. head, tail, items and lens are malloced and owned by the
+ * document; each item is handed to release (on whichever thread frees the document)
+ * instead of being freed. NULL-safe.
+ */
+struct statefile_parts {
+	char *head;
+	size_t head_len;
+	char **items;
+	size_t *lens;
+	size_t n;
+	char *tail;
+	size_t tail_len;
+	void (*release)(char *item);
+};
+void statefile_parts_free(struct statefile_parts *p);
+/* statefile_writer_submit() for a document in pieces (p malloced; the writer frees it). */
+void statefile_writer_submit_parts(struct statefile_writer *w, struct statefile_parts *p);
 /* Waits for the pending document to reach the disk, then stops the thread. NULL-safe. */
 void statefile_writer_free(struct statefile_writer *w);
 /* Failed writes since start, and the last error ("" if none); for logs and metrics. */

@@ -40,8 +40,10 @@ struct tls_conn {
 	struct event_base *base;
 	int fd;
 	SSL *ssl;
-	struct event *ev;
-	struct event *defer; /* deferred EOF / error delivery */
+	struct event *ev;           /* persistent, for the events in armed */
+	short armed;                /* EV_READ / EV_WRITE ev waits for; 0 = not added */
+	struct event *defer;        /* deferred EOF / error delivery */
+	struct tls_leaf_memo *memo; /* the context's last verified server chain */
 	enum conn_state state;
 	tls_conn_cb *cb;
 	void *arg;
@@ -75,11 +77,31 @@ const char *tls_alert_name(int alert)
 
 static void conn_on_io(evutil_socket_t fd, short what, void *arg);
 
+/* Wait for what; the event stays added (persistent) while that does not change. */
 static void conn_arm(struct tls_conn *c, short what)
 {
+	if (what == c->armed)
+		return;
 	event_del(c->ev);
-	event_assign(c->ev, c->base, c->fd, what, conn_on_io, c);
+	event_assign(c->ev, c->base, c->fd, what | EV_PERSIST, conn_on_io, c);
 	event_add(c->ev, NULL);
+	c->armed = what;
+}
+
+static void conn_disarm(struct tls_conn *c)
+{
+	event_del(c->ev);
+	c->armed = 0;
+}
+
+/*
+ * With read-ahead OpenSSL may hold bytes read from the socket that no socket event will
+ * announce again: run the read now when it does.
+ */
+static void conn_kick_pending(struct tls_conn *c)
+{
+	if (c->state == C_OPEN && !c->eof_pending && SSL_has_pending(c->ssl))
+		event_active(c->ev, EV_READ, 0);
 }
 
 static void conn_fail(struct tls_conn *c, enum txn_status st, const char *fmt, ...)
@@ -95,7 +117,7 @@ static void conn_fail(struct tls_conn *c, enum txn_status st, const char *fmt, .
 	va_start(ap, fmt);
 	vsnprintf(c->err_detail, sizeof c->err_detail, fmt, ap);
 	va_end(ap);
-	event_del(c->ev);
+	conn_disarm(c);
 }
 
 static void chain_describe(STACK_OF(X509) *sk, struct tls_peer_info *pi)
@@ -119,6 +141,39 @@ static void chain_describe(STACK_OF(X509) *sk, struct tls_peer_info *pi)
 	}
 }
 
+/* X509_cmp compares the hashes the decode computed: nearly free next to the facts. */
+static bool memo_matches(const struct tls_leaf_memo *m, X509 *leaf, STACK_OF(X509) *sent)
+{
+	STACK_OF(X509) *had;
+	int n;
+
+	if (m == NULL || m->leaf == NULL || X509_cmp(m->leaf, leaf) != 0)
+		return false;
+	had = m->chain;
+	n = sent != NULL ? sk_X509_num(sent) : 0;
+	if ((had != NULL ? sk_X509_num(had) : 0) != n)
+		return false;
+	for (int i = 0; i < n; i++)
+		if (X509_cmp(sk_X509_value(had, i), sk_X509_value(sent, i)) != 0)
+			return false;
+	return true;
+}
+
+static void memo_store(struct tls_leaf_memo *m, X509 *leaf, STACK_OF(X509) *sent,
+                       const struct tls_peer_info *pi)
+{
+	if (m == NULL)
+		return;
+	X509_free(m->leaf);
+	sk_X509_pop_free(m->chain, X509_free);
+	X509_up_ref(leaf);
+	m->leaf = leaf;
+	m->chain = sent != NULL ? X509_chain_up_ref(sent) : NULL;
+	m->facts = pi->leaf;
+	m->chain_len = pi->chain_len;
+	memcpy(m->chain_text, pi->chain, sizeof m->chain_text);
+}
+
 static int verify_cb(int ok, X509_STORE_CTX *xs)
 {
 	SSL *ssl = X509_STORE_CTX_get_ex_data(xs, SSL_get_ex_data_X509_STORE_CTX_idx());
@@ -131,11 +186,24 @@ static int verify_cb(int ok, X509_STORE_CTX *xs)
 	pi = &c->peer;
 	if (!pi->have_leaf) {
 		X509 *leaf = X509_STORE_CTX_get0_cert(xs);
-		if (leaf != NULL) {
-			tls_cert_facts_of(leaf, &pi->leaf);
+		STACK_OF(X509) *sent = X509_STORE_CTX_get0_untrusted(xs);
+		if (leaf != NULL && memo_matches(c->memo, leaf, sent)) {
+			/* the chain of the last handshake: its facts, with the clock read again */
+			pi->leaf = c->memo->facts;
+			pi->leaf.seconds_left =
+			    pki_cert_seconds_left(leaf, &pi->leaf.not_before_in);
+			pi->chain_len = c->memo->chain_len;
+			memcpy(pi->chain, c->memo->chain_text, sizeof pi->chain);
 			pi->have_leaf = true;
+		} else {
+			if (leaf != NULL) {
+				tls_cert_facts_of(leaf, &pi->leaf);
+				pi->have_leaf = true;
+			}
+			chain_describe(sent, pi);
+			if (leaf != NULL)
+				memo_store(c->memo, leaf, sent, pi);
 		}
-		chain_describe(X509_STORE_CTX_get0_untrusted(xs), pi);
 	}
 	if (!ok && pi->verify_error == X509_V_OK) {
 		pi->verify_error = X509_STORE_CTX_get_error(xs);
@@ -350,7 +418,7 @@ static bool conn_read(struct tls_conn *c)
 		      ERR_GET_REASON(ERR_peek_error()) == SSL_R_UNEXPECTED_EOF_WHILE_READING))) {
 			ERR_clear_error();
 			c->eof_pending = true;
-			event_del(c->ev);
+			conn_disarm(c);
 			return got;
 		}
 		conn_ssl_failed(c, e, r);
@@ -421,6 +489,7 @@ static void conn_on_io(evutil_socket_t fd, short what, void *arg)
 			c->state = C_OPEN;
 			conn_handshake_facts(c);
 			conn_arm(c, EV_READ);
+			conn_kick_pending(c);
 			c->cb(c, TLS_EV_HANDSHAKE_DONE, c->arg);
 			return;
 		}
@@ -487,6 +556,7 @@ struct tls_conn *tls_conn_start(struct event_base *base, struct tls_ctx *ctx,
 	c->fd = -1;
 	c->peer.alert = -1;
 	c->peer.client_cert_sent = tls_ctx_has_cert(ctx);
+	c->memo = tls_ctx_leaf_memo(ctx);
 	snprintf(c->verify_name, sizeof c->verify_name, "%s", verify_name);
 	bbuf_init(&c->in, TLS_INPUT_MAX);
 	bbuf_init(&c->out, TLS_OUTPUT_MAX);
@@ -543,8 +613,10 @@ int tls_conn_send(struct tls_conn *c, const void *p, size_t n)
 		event_active(c->defer, EV_TIMEOUT, 0);
 		return 0;
 	}
-	if (!c->eof_pending)
+	if (!c->eof_pending) {
 		conn_arm(c, EV_READ | (c->out.len > c->out_off ? EV_WRITE : 0));
+		conn_kick_pending(c);
+	}
 	return 0;
 }
 

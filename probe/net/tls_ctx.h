@@ -50,6 +50,19 @@ struct tls_cert_facts {
 	long not_before_in;   /* seconds until notBefore; > 0 when not yet valid */
 };
 
+/*
+ * The last server chain a connection through one context verified, with the report
+ * facts made from it (tls_conn.c fills and reads it on the loop thread): a registrar
+ * sends the same chain every time, so the facts are made once, not per handshake.
+ */
+struct tls_leaf_memo {
+	void *leaf;  /* X509 (a reference); NULL: none yet */
+	void *chain; /* STACK_OF(X509), the untrusted certificates as sent (references) */
+	struct tls_cert_facts facts;
+	int chain_len;
+	char chain_text[600];
+};
+
 enum tls_ctx_ret {
 	TLS_CTX_READY,   /* *out is usable now */
 	TLS_CTX_PENDING, /* loading: cb(arg) runs on the loop when it ends; ask again then */
@@ -81,6 +94,8 @@ void tls_ctx_cancel(struct tls_ctx_cache *cache, void *arg);
  * client certificate. */
 void *tls_ctx_ssl(const struct tls_ctx *ctx);
 bool tls_ctx_has_cert(const struct tls_ctx *ctx);
+/* ctx's memo of the last verified server chain (owned by ctx; loop thread only). */
+struct tls_leaf_memo *tls_ctx_leaf_memo(struct tls_ctx *ctx);
 
 /* Facts of an X509 (passed as void * for the same reason). */
 void tls_cert_facts_of(void *x509, struct tls_cert_facts *f);

@@ -22,30 +22,85 @@
 #include "core/xalloc.h"
 
 static OSSL_PROVIDER *pki_default_provider;
-static OSSL_PROVIDER *pki_legacy_provider;
+/*
+ * The legacy provider lives in a library context of its own, beside a second default
+ * provider: loaded into the default context it makes every decoder and key-management
+ * look-up there (each certificate decoded, each TLS handshake) walk it too.
+ */
+static OSSL_LIB_CTX *pki_legacy_ctx;
+static OSSL_PROVIDER *pki_legacy_default, *pki_legacy_provider;
+
+/* Fetched once (a fetch by name per use takes the store's locks every time). */
+static const char *const pki_md_names[] = {"SHA1", "SHA256", "SHA384", "SHA512", NULL};
+static const char *const pki_cipher_names[] = {"AES-128-CBC", "AES-256-CBC", "DES-EDE3-CBC", NULL};
+static EVP_MD *pki_mds[4];
+static EVP_CIPHER *pki_ciphers[3];
 
 int pki_init(void)
 {
 	pki_default_provider = OSSL_PROVIDER_load(NULL, "default");
 	if (pki_default_provider == NULL)
 		return -1;
-	pki_legacy_provider = OSSL_PROVIDER_load(NULL, "legacy");
+	pki_legacy_ctx = OSSL_LIB_CTX_new();
+	if (pki_legacy_ctx != NULL) {
+		pki_legacy_default = OSSL_PROVIDER_load(pki_legacy_ctx, "default");
+		pki_legacy_provider = OSSL_PROVIDER_load(pki_legacy_ctx, "legacy");
+	}
 	if (pki_legacy_provider == NULL) {
 		ERR_clear_error();
 		log_warn("OpenSSL legacy provider not available: single-DES SCEP replies cannot be "
 		         "read");
 	}
+	for (size_t i = 0; pki_md_names[i] != NULL; i++)
+		pki_mds[i] = EVP_MD_fetch(NULL, pki_md_names[i], NULL);
+	for (size_t i = 0; pki_cipher_names[i] != NULL; i++)
+		pki_ciphers[i] = EVP_CIPHER_fetch(NULL, pki_cipher_names[i], NULL);
+	ERR_clear_error();
 	return 0;
 }
 
 void pki_cleanup(void)
 {
+	for (size_t i = 0; pki_md_names[i] != NULL; i++) {
+		EVP_MD_free(pki_mds[i]);
+		pki_mds[i] = NULL;
+	}
+	for (size_t i = 0; pki_cipher_names[i] != NULL; i++) {
+		EVP_CIPHER_free(pki_ciphers[i]);
+		pki_ciphers[i] = NULL;
+	}
 	if (pki_legacy_provider != NULL)
 		OSSL_PROVIDER_unload(pki_legacy_provider);
+	if (pki_legacy_default != NULL)
+		OSSL_PROVIDER_unload(pki_legacy_default);
+	OSSL_LIB_CTX_free(pki_legacy_ctx);
 	if (pki_default_provider != NULL)
 		OSSL_PROVIDER_unload(pki_default_provider);
 	pki_legacy_provider = NULL;
+	pki_legacy_default = NULL;
+	pki_legacy_ctx = NULL;
 	pki_default_provider = NULL;
+}
+
+OSSL_LIB_CTX *pki_legacy_libctx(void)
+{
+	return pki_legacy_provider != NULL ? pki_legacy_ctx : NULL;
+}
+
+const EVP_MD *pki_md(const char *name)
+{
+	for (size_t i = 0; pki_md_names[i] != NULL; i++)
+		if (pki_mds[i] != NULL && strcmp(pki_md_names[i], name) == 0)
+			return pki_mds[i];
+	return EVP_get_digestbyname(name);
+}
+
+const EVP_CIPHER *pki_cipher(const char *name)
+{
+	for (size_t i = 0; pki_cipher_names[i] != NULL; i++)
+		if (pki_ciphers[i] != NULL && strcmp(pki_cipher_names[i], name) == 0)
+			return pki_ciphers[i];
+	return EVP_get_cipherbyname(name);
 }
 
 X509_NAME *pki_name_parse(const char *subject)

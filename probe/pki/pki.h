@@ -1,8 +1,9 @@
 /*
  * pki: OpenSSL set-up and small certificate helpers shared by the SCEP code.
- * pki_init loads the "default" and "legacy" providers into the process's default
- * library context: CAs that answer with single DES (micromdm scepserver, old NDES)
- * must stay readable, and we report them rather than fail on them.
+ * pki_init loads the "default" provider into the process's default library context,
+ * and "default" + "legacy" into a second context used only to decrypt single-DES SCEP
+ * replies (micromdm scepserver, old NDES must stay readable: we report them rather
+ * than fail on them), so that nothing else pays for the legacy provider's look-ups.
  */
 #ifndef CERTPROBE_PKI_H
 #define CERTPROBE_PKI_H
@@ -17,6 +18,15 @@
 /* 0, or -1 when a provider could not be loaded (the legacy one is optional: a warning). */
 int pki_init(void);
 void pki_cleanup(void);
+/* The library context holding the legacy provider (after pki_init); NULL without it. */
+OSSL_LIB_CTX *pki_legacy_libctx(void);
+/*
+ * A digest ("SHA256") or cipher ("AES-128-CBC") by name, fetched once by pki_init for
+ * the names SCEP uses (others are looked up); NULL when unknown. Valid until
+ * pki_cleanup; thread-safe.
+ */
+const EVP_MD *pki_md(const char *name);
+const EVP_CIPHER *pki_cipher(const char *name);
 
 /* "CN=a,O=b" → X509_NAME (caller frees), NULL on syntax error. "\," escapes a comma. */
 X509_NAME *pki_name_parse(const char *subject);

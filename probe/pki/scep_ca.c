@@ -20,6 +20,13 @@ void scep_ca_clear(struct scep_ca *ca)
 	memset(ca, 0, sizeof *ca);
 }
 
+void scep_ca_dup(const struct scep_ca *src, struct scep_ca *dst)
+{
+	*dst = *src;
+	dst->certs = src->certs != NULL ? X509_chain_up_ref(src->certs) : NULL;
+	dst->signers = src->signers != NULL ? sk_X509_dup(src->signers) : NULL;
+}
+
 static STACK_OF(X509) *scep_ca_decode(const unsigned char *body, size_t len)
 {
 	const unsigned char *p = body;

@@ -33,6 +33,12 @@ struct scep_ca {
 enum txn_status scep_ca_parse(const unsigned char *body, size_t len, struct scep_ca *ca,
                               char *detail, size_t dlen);
 void scep_ca_clear(struct scep_ca *ca);
+/*
+ * dst (uninitialised) becomes a copy of src sharing its certificates (each gets a new
+ * reference): clear both independently. The copy made after scep_ca_parse stands in for
+ * parsing the same bytes again.
+ */
+void scep_ca_dup(const struct scep_ca *src, struct scep_ca *dst);
 
 /*
  * Pin (NULL = none), validity and RA chain. May set ca->ca to the pinned cert.

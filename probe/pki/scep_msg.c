@@ -480,6 +480,13 @@ int scep_envelope_cipher_nid(const unsigned char *der, size_t len)
 	return nid;
 }
 
+/* Content ciphers only the legacy provider has. */
+static bool scep_cipher_is_legacy(int nid)
+{
+	return nid == NID_des_cbc || nid == NID_rc2_cbc || nid == NID_rc2_40_cbc ||
+	       nid == NID_rc2_64_cbc || nid == NID_bf_cbc || nid == NID_cast5_cbc;
+}
+
 enum txn_status scep_certrep_decrypt(const struct scep_certrep *rep, EVP_PKEY *key, X509 *cert,
                                      STACK_OF(X509) **certs, int *cipher_nid, char *detail,
                                      size_t dlen)
@@ -499,7 +506,16 @@ enum txn_status scep_certrep_decrypt(const struct scep_certrep *rep, EVP_PKEY *k
 		goto out;
 	}
 	*cipher_nid = scep_envelope_cipher_nid(rep->envelope, rep->envelope_len);
-	env = d2i_CMS_ContentInfo(NULL, &p, (long)rep->envelope_len);
+	if (scep_cipher_is_legacy(*cipher_nid) && pki_legacy_libctx() != NULL) {
+		/* parsed into the legacy context, CMS_decrypt fetches the cipher there */
+		env = CMS_ContentInfo_new_ex(pki_legacy_libctx(), NULL);
+		if (env != NULL && d2i_CMS_ContentInfo(&env, &p, (long)rep->envelope_len) == NULL) {
+			CMS_ContentInfo_free(env);
+			env = NULL;
+		}
+	} else {
+		env = d2i_CMS_ContentInfo(NULL, &p, (long)rep->envelope_len);
+	}
 	if (env == NULL || OBJ_obj2nid(CMS_get0_type(env)) != NID_pkcs7_enveloped) {
 		st = TXN_SCEP_CERTREP_MALFORMED;
 		snprintf(detail, dlen, "the signed content is not an EnvelopedData");

@@ -630,7 +630,7 @@ static void check_pkcsreq(EVP_PKEY *key, const char *cipher, int cipher_nid)
 	unsigned char nonce[SCEP_NONCE_LEN], zero[SCEP_NONCE_LEN] = {0};
 	size_t csr_len = 0, len = 0, plen;
 	char tid[65], err[256] = "";
-	EVP_CIPHER *c = EVP_CIPHER_fetch(NULL, cipher, NULL);
+	EVP_CIPHER *c = EVP_CIPHER_fetch(pki_legacy_libctx(), cipher, NULL);
 	struct scep_request req = {0};
 
 	assert_non_null(c);
@@ -813,7 +813,7 @@ static void test_request_build_errors(void **state)
 
 static void check_cipher_nid(const char *name, int want)
 {
-	EVP_CIPHER *c = EVP_CIPHER_fetch(NULL, name, NULL);
+	EVP_CIPHER *c = EVP_CIPHER_fetch(pki_legacy_libctx(), name, NULL);
 	unsigned char *der;
 	size_t len;
 
@@ -1011,7 +1011,7 @@ static void test_certrep_legacy_algorithms(void **state)
 
 	(void)state;
 	for (size_t i = 0; i < sizeof ciphers / sizeof ciphers[0]; i++) {
-		EVP_CIPHER *c = EVP_CIPHER_fetch(NULL, ciphers[i].cipher, NULL);
+		EVP_CIPHER *c = EVP_CIPHER_fetch(pki_legacy_libctx(), ciphers[i].cipher, NULL);
 		struct certrep_spec s = success_spec();
 		struct scep_certrep rep;
 		STACK_OF(X509) *certs = NULL;

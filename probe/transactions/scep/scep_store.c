@@ -2,10 +2,12 @@
 #include "transactions/scep/scep_store.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/fileload.h"
 #include "transactions/txn_state.h"
@@ -45,6 +47,44 @@ int scep_store_write(const char *dir, const char *file, const char *text)
 	if (fclose(f) != 0 || rename(tmp, path) == -1)
 		return -1;
 	return 0;
+}
+
+int scep_store_write_file(const char *dir, const char *file, const char *data, size_t len)
+{
+	char path[600], tmp[640];
+	int fd, e;
+	size_t off = 0;
+
+	scep_store_path(dir, file, path, sizeof path);
+	snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd == -1)
+		return -1;
+	while (off < len) {
+		ssize_t n = write(fd, data + off, len - off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			goto fail;
+		off += (size_t)n;
+	}
+	if (fsync(fd) == -1)
+		goto fail;
+	if (close(fd) == -1) {
+		fd = -1;
+		goto fail;
+	}
+	fd = -1;
+	if (rename(tmp, path) == -1)
+		goto fail;
+	return 0;
+fail:
+	e = errno;
+	if (fd != -1)
+		close(fd);
+	unlink(tmp);
+	errno = e;
+	return -1;
 }
 
 int scep_store_mkdir(const char *state_dir, const char *dir)

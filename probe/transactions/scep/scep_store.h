@@ -14,6 +14,12 @@ void scep_store_path(const char *dir, const char *file, char *buf, size_t len);
 int scep_store_read(const char *dir, const char *file, char *buf, size_t len);
 /* Replace dir/file with text and a newline (temporary file, rename); 0 or -1. */
 int scep_store_write(const char *dir, const char *file, const char *text);
+/*
+ * Replace dir/file with len bytes of data through a 0600 temporary file, fsync and one
+ * rename (a reader sees the old content or the new, never half); 0, or -1 (errno set)
+ * with the file unchanged. Safe on any thread.
+ */
+int scep_store_write_file(const char *dir, const char *file, const char *data, size_t len);
 /* Create state_dir, state_dir/txn and dir (mode 0700) when missing; 0 or -1 (errno set). */
 int scep_store_mkdir(const char *state_dir, const char *dir);
 

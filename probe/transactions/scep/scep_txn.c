@@ -15,7 +15,10 @@
 
 #include <event2/event.h>
 #include <openssl/evp.h>
+#include <openssl/crypto.h>
 #include <openssl/objects.h>
+#include <openssl/pem.h>
+#include <openssl/sha.h>
 #include <openssl/x509.h>
 
 #include "core/bbuf.h"
@@ -27,7 +30,9 @@
 #include "pki/pki.h"
 #include "pki/scep_ca.h"
 #include "pki/scep_msg.h"
+#include "core/offload.h"
 #include "transactions/scep/ndes_admin.h"
+#include "pki/scep_cache.h"
 #include "transactions/scep/scep_caps.h"
 #include "transactions/scep/scep_store.h"
 #include "transactions/scep/scep_conf.h"
@@ -39,6 +44,7 @@
 #define SCEP_CERTREP_MAX (256 * 1024)
 #define SCEP_NDES_PAGE_MAX (256 * 1024)
 #define SCEP_IIS_QUERY_LIMIT 2048
+#define SCEP_PEM_MAX (1024 * 1024) /* an identity.pem: a key and a few certificates */
 
 enum scep_step {
 	SCEP_STEP_CHALLENGE,
@@ -100,7 +106,34 @@ struct scep_txn {
 	const EVP_MD *md;
 	STACK_OF(X509) *issued_certs;
 	X509 *issued;
-	char dir[512]; /* state directory of this transaction */
+	char dir[512];                /* state directory of this transaction */
+	struct scep_cache *cache;     /* what earlier runs left in memory (loop-owned) */
+	struct scep_store_job *store; /* the files being written on the worker, or NULL */
+	bool finished;                /* the callback ran */
+};
+
+/*
+ * The files of one run, written on the worker (env.files) so that no open, fsync or
+ * rename runs on the loop. Everything the worker touches is copied in; t is the loop's
+ * (NULL once the run is freed: the job is then only freed when it comes back).
+ */
+struct scep_store_job {
+	struct scep_txn *t;
+	struct scep_cache *cache; /* updated in done when everything was written */
+	EVP_PKEY *key;            /* the key the files now hold (a reference), for the cache */
+	unsigned key_runs;
+	bool reuse; /* the key is kept for further runs */
+	char state_dir[512], dir[512];
+	bool mkdir;     /* make the directories first */
+	bool drop_old;  /* unlink the old layout's two files */
+	char *identity; /* identity.pem: key, certificate, chain (PEM); wiped */
+	size_t identity_len;
+	char *ca_pem;  /* ca.pem, or NULL: unchanged */
+	char *key_pem; /* key.pem, or NULL: unchanged; wiped */
+	size_t key_pem_len;
+	char runs[32];  /* key-runs, or "": not kept */
+	char caps[256]; /* caps, or "": unchanged */
+	int err;        /* errno of the first failure, 0 = all written */
 };
 
 static void scep_run(struct scep_txn *t);
@@ -109,6 +142,7 @@ static void scep_run(struct scep_txn *t);
 
 static void scep_finish(struct scep_txn *t)
 {
+	t->finished = true;
 	event_del(t->deadline_ev);
 	event_del(t->poll_ev);
 	http_request_cancel(t->http);
@@ -332,8 +366,9 @@ static enum step_ret scep_step_caps(struct scep_txn *t)
 
 static enum step_ret scep_step_caps_reply(struct scep_txn *t)
 {
-	char caps[256], prev[256];
+	char caps[256];
 	const char *body = (const char *)t->body.data;
+	struct scep_cache *c = t->cache;
 
 	if (t->http_status != 200 || t->body.len == 0 || (body != NULL && body[0] == '<')) {
 		/* RFC: no capabilities. Fall back to 3DES/SHA-1 and say so. */
@@ -347,9 +382,15 @@ static enum step_ret scep_step_caps_reply(struct scep_txn *t)
 	}
 	scep_caps_string(t->caps, caps, sizeof caps);
 	txn_result_fact(&t->result, "caps", "%s", caps);
-	if (t->caps_known && scep_store_read(t->dir, "caps", prev, sizeof prev) == 0 &&
-	    strcmp(prev, caps) != 0)
-		txn_result_finding(&t->result, TXN_SCEP_CAPS_CHANGED, "was %s, now %s", prev, caps);
+	if (!c->caps_read) {
+		/* once after a start; from then on the file holds what we last stored */
+		if (scep_store_read(t->dir, "caps", c->caps, sizeof c->caps) == -1)
+			c->caps[0] = '\0';
+		c->caps_read = true;
+	}
+	if (t->caps_known && c->caps[0] != '\0' && strcmp(c->caps, caps) != 0)
+		txn_result_finding(&t->result, TXN_SCEP_CAPS_CHANGED, "was %s, now %s", c->caps,
+		                   caps);
 	t->step = SCEP_STEP_CACERT;
 	return STEP_CONTINUE;
 }
@@ -375,9 +416,20 @@ static enum step_ret scep_step_cacert_reply(struct scep_txn *t)
 		snprintf(detail, sizeof detail, "GetCACert answered HTTP %ld", t->http_status);
 		return scep_fail(t, t->http_step, st, detail);
 	}
-	st = scep_ca_parse(t->body.data, t->body.len, &t->ca, detail, sizeof detail);
-	if (st != TXN_OK)
-		return scep_fail(t, t->http_step, st, detail);
+	if (t->cache->ca_body != NULL && t->cache->ca_body_len == t->body.len &&
+	    memcmp(t->cache->ca_body, t->body.data, t->body.len) == 0) {
+		/* the bytes of the last run: its parse, not another one */
+		scep_ca_dup(&t->cache->ca, &t->ca);
+	} else {
+		scep_cache_forget_ca(t->cache);
+		st = scep_ca_parse(t->body.data, t->body.len, &t->ca, detail, sizeof detail);
+		if (st != TXN_OK)
+			return scep_fail(t, t->http_step, st, detail);
+		t->cache->ca_body = xmalloc(t->body.len > 0 ? t->body.len : 1);
+		memcpy(t->cache->ca_body, t->body.data, t->body.len);
+		t->cache->ca_body_len = t->body.len;
+		scep_ca_dup(&t->ca, &t->cache->ca);
+	}
 	t->ca.warn_days = (long)t->conf->warn.expiry_days;
 	st = scep_ca_check(&t->ca, t->spec->has_ca_fingerprint ? t->spec->ca_fingerprint : NULL,
 	                   &expiring, detail, sizeof detail);
@@ -429,6 +481,84 @@ static void scep_pick_message(struct scep_txn *t)
 	t->msg_type = SCEP_MSG_RENEWALREQ;
 }
 
+/*
+ * What is made from the key (signer, CSR, transactionID) is kept with the reused key in
+ * the cache, for the subject it was made for; a fresh key's is made per run.
+ */
+static bool scep_made_for_key(struct scep_txn *t)
+{
+	struct scep_cache *c = t->cache;
+
+	if (!t->key_reused || c->key != t->key)
+		return false;
+	if (c->subject == NULL || strcmp(c->subject, t->spec->subject) != 0) {
+		X509_free(c->signer);
+		c->signer = NULL;
+		OPENSSL_free(c->csr);
+		c->csr = NULL;
+		free(c->subject);
+		c->subject = xstrdup(t->spec->subject);
+	}
+	return true;
+}
+
+/* The validity scep_selfsigned_build gives is 7 days: remake a day-old one. */
+#define SCEP_SIGNER_MAX_AGE (24 * 3600)
+
+/* The self-signed signer for t's key (a new reference); NULL when it cannot be built. */
+static X509 *scep_signer(struct scep_txn *t)
+{
+	struct scep_cache *c = t->cache;
+	time_t now = time(NULL);
+	X509 *x;
+
+	if (!scep_made_for_key(t))
+		return scep_selfsigned_build(t->key, t->subject, t->md);
+	if (c->signer != NULL && c->signer_md == EVP_MD_get_type(t->md) &&
+	    now - c->signer_made < SCEP_SIGNER_MAX_AGE && now >= c->signer_made) {
+		X509_up_ref(c->signer);
+		return c->signer;
+	}
+	x = scep_selfsigned_build(t->key, t->subject, t->md);
+	if (x == NULL)
+		return NULL;
+	X509_free(c->signer);
+	X509_up_ref(x);
+	c->signer = x;
+	c->signer_made = now;
+	c->signer_md = EVP_MD_get_type(t->md);
+	return x;
+}
+
+/* The CSR for t's key and challenge into *der (OPENSSL_malloc'd); 0 or -1. */
+static int scep_csr(struct scep_txn *t, unsigned char **der, size_t *len)
+{
+	struct scep_cache *c = t->cache;
+	unsigned char digest[32] = {0};
+	bool cacheable = scep_made_for_key(t);
+
+	if (t->challenge != NULL)
+		SHA256((const unsigned char *)t->challenge, strlen(t->challenge), digest);
+	if (cacheable && c->csr != NULL && c->csr_md == EVP_MD_get_type(t->md) &&
+	    c->csr_has_challenge == (t->challenge != NULL) &&
+	    CRYPTO_memcmp(c->csr_challenge, digest, sizeof digest) == 0) {
+		*der = OPENSSL_memdup(c->csr, c->csr_len);
+		*len = c->csr_len;
+		return *der != NULL ? 0 : -1;
+	}
+	if (scep_csr_build(t->key, t->subject, t->challenge, t->md, der, len) == -1)
+		return -1;
+	if (cacheable) {
+		OPENSSL_free(c->csr);
+		c->csr = OPENSSL_memdup(*der, *len);
+		c->csr_len = c->csr != NULL ? *len : 0;
+		c->csr_md = EVP_MD_get_type(t->md);
+		c->csr_has_challenge = t->challenge != NULL;
+		memcpy(c->csr_challenge, digest, sizeof digest);
+	}
+	return 0;
+}
+
 static enum step_ret scep_build_and_send(struct scep_txn *t, size_t step)
 {
 	struct scep_request req = {0};
@@ -450,7 +580,7 @@ static enum step_ret scep_build_and_send(struct scep_txn *t, size_t step)
 		req.ca = t->ca.ca;
 		req.subject = t->subject;
 	} else {
-		if (scep_csr_build(t->key, t->subject, t->challenge, t->md, &csr, &csr_len) == -1)
+		if (scep_csr(t, &csr, &csr_len) == -1)
 			return scep_fail(t, step, TXN_PROBE_INTERNAL, "cannot build the CSR");
 		req.csr_der = csr;
 		req.csr_len = csr_len;
@@ -505,8 +635,8 @@ static enum step_ret scep_step_request(struct scep_txn *t)
 	const char *cname = scep_caps_cipher_name(t->caps);
 	const char *dname = scep_caps_digest_name(t->caps);
 
-	t->cipher = EVP_get_cipherbyname(cname);
-	t->md = EVP_get_digestbyname(dname);
+	t->cipher = pki_cipher(cname);
+	t->md = pki_md(dname);
 	if (t->cipher == NULL || t->md == NULL)
 		return scep_fail(t, i, TXN_PROBE_INTERNAL, "cipher or digest unavailable");
 	scep_pick_message(t);
@@ -515,13 +645,19 @@ static enum step_ret scep_step_request(struct scep_txn *t)
 		X509_up_ref(t->signer);
 		t->signer_key = t->old_key;
 	} else {
-		t->signer = scep_selfsigned_build(t->key, t->subject, t->md);
+		t->signer = scep_signer(t);
 		if (t->signer == NULL)
 			return scep_fail(t, i, TXN_PROBE_INTERNAL,
 			                 "cannot build the self-signed signer");
 		t->signer_key = t->key;
 	}
-	scep_transaction_id(t->key, t->tid, sizeof t->tid);
+	if (scep_made_for_key(t)) {
+		if (t->cache->tid[0] == '\0')
+			scep_transaction_id(t->key, t->cache->tid, sizeof t->cache->tid);
+		snprintf(t->tid, sizeof t->tid, "%s", t->cache->tid);
+	} else {
+		scep_transaction_id(t->key, t->tid, sizeof t->tid);
+	}
 	txn_result_fact(&t->result, "transaction_id", "%s", t->tid);
 	txn_result_fact(&t->result, "request_alg", "%s + %s", cname, dname);
 	return scep_build_and_send(t, i);
@@ -704,54 +840,234 @@ static enum step_ret scep_step_verify(struct scep_txn *t)
 	return STEP_CONTINUE;
 }
 
-static enum step_ret scep_step_store(struct scep_txn *t)
+/* PEM of key, or of cert, appended to b; 0 or -1. */
+static int scep_pem_append(struct bbuf *b, EVP_PKEY *key, X509 *cert)
 {
-	size_t i = txn_step_begin(&t->result, "store");
-	char path[600], caps[256], runs[32];
-	STACK_OF(X509) *chain = sk_X509_new_null();
-	int rc = scep_store_mkdir(t->env.state_dir, t->dir);
+	BIO *bio = BIO_new(BIO_s_mem());
+	char *data;
+	long n;
+	int rc = -1;
 
+	if (bio == NULL)
+		return -1;
+	if (key != NULL ? PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL) != 1
+	                : PEM_write_bio_X509(bio, cert) != 1)
+		goto out;
+	n = BIO_get_mem_data(bio, &data);
+	if (n > 0)
+		rc = bbuf_append(b, data, (size_t)n);
+	explicit_bzero(data, n > 0 ? (size_t)n : 0);
+out:
+	BIO_free(bio);
+	return rc;
+}
+
+static void scep_store_job_free(struct scep_store_job *j)
+{
+	if (j == NULL)
+		return;
+	if (j->identity != NULL)
+		explicit_bzero(j->identity, j->identity_len);
+	free(j->identity);
+	free(j->ca_pem);
+	if (j->key_pem != NULL)
+		explicit_bzero(j->key_pem, j->key_pem_len);
+	free(j->key_pem);
+	EVP_PKEY_free(j->key);
+	free(j);
+}
+
+/* On the worker: the files, in the order a kill between two of them leaves usable. */
+static void scep_store_work(void *arg)
+{
+	struct scep_store_job *j = arg;
+	char path[600];
+
+	errno = 0;
+	if (j->mkdir && scep_store_mkdir(j->state_dir, j->dir) == -1)
+		goto fail;
 	/*
 	 * The key and its certificate are one file replaced by one rename: a failed write
 	 * or a kill between two renames can no longer leave a certificate with another
 	 * run's key. The issuing CA goes with them when it is an intermediate.
 	 */
-	if (!pki_cert_is_self_signed(t->ca.ca))
-		sk_X509_push(chain, t->ca.ca);
-	scep_store_path(t->dir, TXN_STATE_IDENTITY, path, sizeof path);
-	if (rc == 0)
-		rc = pki_identity_save(path, t->key, t->issued, chain);
-	sk_X509_free(chain);
-	if (rc == 0) {
+	if (scep_store_write_file(j->dir, TXN_STATE_IDENTITY, j->identity, j->identity_len) == -1)
+		goto fail;
+	if (j->drop_old) {
 		/* the two files of the old layout would only mislead a reader now */
-		scep_store_path(t->dir, "cert.pem", path, sizeof path);
+		scep_store_path(j->dir, "cert.pem", path, sizeof path);
 		unlink(path);
-		scep_store_path(t->dir, "cert-key.pem", path, sizeof path);
+		scep_store_path(j->dir, "cert-key.pem", path, sizeof path);
 		unlink(path);
 	}
-	scep_store_path(t->dir, "ca.pem", path, sizeof path);
-	if (rc == 0)
-		rc = pki_cert_save(path, t->ca.ca);
-	if (rc == 0 && t->spec->key.reuse_runs > 1) {
-		scep_store_path(t->dir, "key.pem", path, sizeof path);
-		if (!t->key_reused)
-			rc = pki_key_save(path, t->key);
-		snprintf(runs, sizeof runs, "%u", t->key_runs);
+	if (j->ca_pem != NULL &&
+	    scep_store_write_file(j->dir, "ca.pem", j->ca_pem, strlen(j->ca_pem)) == -1)
+		goto fail;
+	if (j->key_pem != NULL &&
+	    scep_store_write_file(j->dir, "key.pem", j->key_pem, j->key_pem_len) == -1)
+		goto fail;
+	if (j->runs[0] != '\0' && scep_store_write(j->dir, "key-runs", j->runs) == -1)
+		goto fail;
+	if (j->caps[0] != '\0' && scep_store_write(j->dir, "caps", j->caps) == -1)
+		goto fail;
+	j->err = 0;
+	return;
+fail:
+	j->err = errno != 0 ? errno : EIO;
+}
+
+/* On the loop: remember what the files now hold, then end the run (unless it ended). */
+static void scep_store_done(void *arg)
+{
+	struct scep_store_job *j = arg;
+	struct scep_cache *c = j->cache;
+	struct scep_txn *t = j->t;
+
+	if (j->err == 0) {
+		c->dir_ready = true;
+		if (j->ca_pem != NULL)
+			c->ca_saved = true;
+		if (j->caps[0] != '\0') {
+			snprintf(c->caps, sizeof c->caps, "%s", j->caps);
+			c->caps_read = true;
+		}
+		if (j->reuse && c->key == j->key)
+			scep_cache_set_key(c, j->key, j->key_runs, true);
+	} else {
+		/* read the directory again at the next run, as after a start */
+		scep_cache_set_key(c, NULL, 0, false);
+		c->disk_read = false;
+		c->dir_ready = false;
+		c->ca_saved = false;
+		c->caps_read = false;
+	}
+	if (t != NULL) {
+		t->store = NULL;
+		if (!t->finished) {
+			size_t i = t->http_step;
+			if (j->err != 0) {
+				/* the probe's failure, never the CA's: the primary status, UNKNOWN
+				 */
+				char detail[200];
+				snprintf(detail, sizeof detail, "%s: %s", t->dir, strerror(j->err));
+				scep_fail(t, i, TXN_PROBE_STATE_WRITE, detail);
+			} else {
+				txn_step_end(&t->result, i, TXN_OK, "%s", t->dir);
+			}
+			scep_finish(t);
+		}
+	}
+	scep_store_job_free(j);
+}
+
+static void scep_store_discard(void *arg)
+{
+	struct scep_store_job *j = arg;
+
+	if (j->t != NULL)
+		j->t->store = NULL;
+	scep_store_job_free(j);
+}
+
+/*
+ * The state directory gets what changed: identity.pem (a new certificate every run),
+ * key-runs, and only when they differ from what is there the CA, the key and the
+ * capabilities; written on the files worker, the run waiting for it without the loop.
+ */
+static enum step_ret scep_step_store(struct scep_txn *t)
+{
+	size_t i = txn_step_begin(&t->result, "store");
+	struct scep_cache *c = t->cache;
+	struct scep_store_job *j = xcalloc(1, sizeof *j);
+	bool reuse = t->spec->key.reuse_runs > 1;
+	struct bbuf b, kb;
+	int rc = 0;
+
+	t->http_step = i;
+	j->t = t;
+	j->cache = c;
+	j->reuse = reuse;
+	j->key = t->key;
+	EVP_PKEY_up_ref(t->key);
+	j->key_runs = t->key_runs;
+	snprintf(j->state_dir, sizeof j->state_dir, "%s", t->env.state_dir);
+	snprintf(j->dir, sizeof j->dir, "%s", t->dir);
+	j->mkdir = !c->dir_ready;
+	j->drop_old = !c->dir_ready;
+
+	bbuf_init(&b, SCEP_PEM_MAX);
+	bbuf_init(&kb, SCEP_PEM_MAX);
+	if (reuse) {
+		if (c->key != t->key)
+			scep_cache_set_key(c, t->key, 0, false);
+		if (c->key_pem == NULL) {
+			rc = scep_pem_append(&kb, t->key, NULL);
+			if (rc == 0) {
+				c->key_pem = xmalloc(kb.len + 1);
+				memcpy(c->key_pem, kb.data, kb.len);
+				c->key_pem[kb.len] = '\0';
+				c->key_pem_len = kb.len;
+			}
+		}
 		if (rc == 0)
-			rc = scep_store_write(t->dir, "key-runs", runs);
+			rc = bbuf_append(&b, c->key_pem, c->key_pem_len);
+		if (rc == 0 && !c->key_saved) {
+			j->key_pem = xmalloc(c->key_pem_len + 1);
+			memcpy(j->key_pem, c->key_pem, c->key_pem_len + 1);
+			j->key_pem_len = c->key_pem_len;
+		}
+		snprintf(j->runs, sizeof j->runs, "%u", t->key_runs);
+	} else {
+		rc = scep_pem_append(&b, t->key, NULL);
 	}
-	if (rc == 0 && t->caps_known) {
+	if (rc == 0)
+		rc = scep_pem_append(&b, NULL, t->issued);
+	if (rc == 0 && !pki_cert_is_self_signed(t->ca.ca))
+		rc = scep_pem_append(&b, NULL, t->ca.ca);
+	if (rc == 0 && !c->ca_saved) {
+		struct bbuf cb;
+		bbuf_init(&cb, SCEP_PEM_MAX);
+		rc = scep_pem_append(&cb, NULL, t->ca.ca);
+		if (rc == 0) {
+			j->ca_pem = xmalloc(cb.len + 1);
+			memcpy(j->ca_pem, cb.data, cb.len);
+			j->ca_pem[cb.len] = '\0';
+		}
+		bbuf_free(&cb);
+	}
+	if (t->caps_known) {
+		char caps[256];
 		scep_caps_string(t->caps, caps, sizeof caps);
-		rc = scep_store_write(t->dir, "caps", caps);
+		if (!c->caps_read || strcmp(caps, c->caps) != 0)
+			snprintf(j->caps, sizeof j->caps, "%s", caps);
 	}
+	if (kb.data != NULL)
+		explicit_bzero(kb.data, kb.len);
+	bbuf_free(&kb);
 	if (rc == -1) {
-		/* the probe's failure, never the CA's: the primary status, UNKNOWN */
-		char detail[200];
-		snprintf(detail, sizeof detail, "%s: %s", t->dir, strerror(errno));
-		return scep_fail(t, i, TXN_PROBE_STATE_WRITE, detail);
+		if (b.data != NULL)
+			explicit_bzero(b.data, b.len);
+		bbuf_free(&b);
+		scep_store_job_free(j);
+		return scep_fail(t, i, TXN_PROBE_INTERNAL, "cannot encode the identity as PEM");
 	}
-	txn_step_end(&t->result, i, TXN_OK, "%s", t->dir);
-	return STEP_DONE;
+	j->identity = xmalloc(b.len + 1);
+	memcpy(j->identity, b.data, b.len);
+	j->identity[b.len] = '\0';
+	j->identity_len = b.len;
+	explicit_bzero(b.data, b.len);
+	bbuf_free(&b);
+
+	if (t->env.files == NULL) {
+		/* a process without the worker (a benchmark): in line */
+		scep_store_work(j);
+		t->store = j;
+		scep_store_done(j);
+		return STEP_WAIT; /* done finished the run */
+	}
+	t->store = j;
+	offload_submit(t->env.files, j, scep_store_work, scep_store_done, scep_store_discard);
+	return STEP_WAIT;
 }
 
 static enum step_ret scep_step(struct scep_txn *t)
@@ -872,20 +1188,36 @@ static void *scep_txn_start(const struct txn_env *env, const struct txn_conf *co
 	t->cb = cb;
 	t->arg = arg;
 	bbuf_init(&t->body, 0);
-	txn_state_migrate(env->state_dir, conf->name);
 	txn_state_dir(env->state_dir, conf->name, t->dir, sizeof t->dir);
+	t->cache = scep_cache_get(t->dir);
+	if (!t->cache->dir_ready)
+		txn_state_migrate(env->state_dir, conf->name);
 	t->deadline_ev = evtimer_new(env->base, scep_deadline_cb, t);
 	t->poll_ev = evtimer_new(env->base, scep_poll_cb, t);
 	t->subject = pki_name_parse(sc->subject);
 	if (sc->key.reuse_runs > 1) {
-		char runs[32], path[600];
-		unsigned n = 0;
-		if (scep_store_read(t->dir, "key-runs", runs, sizeof runs) == 0)
-			n = (unsigned)strtoul(runs, NULL, 10);
-		scep_store_path(t->dir, "key.pem", path, sizeof path);
-		if (n > 0 && n < sc->key.reuse_runs && (t->key = pki_key_load(path)) != NULL) {
+		struct scep_cache *c = t->cache;
+		if (!c->disk_read) {
+			/* once after a start: later runs take the key from memory */
+			char runs[32], path[600];
+			unsigned n = 0;
+			EVP_PKEY *key = NULL;
+			if (scep_store_read(t->dir, "key-runs", runs, sizeof runs) == 0)
+				n = (unsigned)strtoul(runs, NULL, 10);
+			scep_store_path(t->dir, "key.pem", path, sizeof path);
+			if (n > 0)
+				key = pki_key_load(path);
+			if (key != NULL)
+				scep_cache_set_key(c, key, n, true);
+			EVP_PKEY_free(key);
+			c->disk_read = true;
+		}
+		if (c->key != NULL && c->key_saved && c->key_runs > 0 &&
+		    c->key_runs < sc->key.reuse_runs) {
+			t->key = c->key;
+			EVP_PKEY_up_ref(t->key);
 			t->key_reused = true;
-			t->key_runs = n + 1;
+			t->key_runs = c->key_runs + 1;
 		}
 	}
 	scep_key_spec(&sc->key, &spec);
@@ -908,6 +1240,8 @@ static void scep_txn_free(void *run)
 		return;
 	http_request_cancel(t->http);
 	keypool_cancel(t->env.keys, t);
+	if (t->store != NULL)
+		t->store->t = NULL; /* the worker's job frees itself when it comes back */
 	if (t->begin_ev != NULL)
 		event_free(t->begin_ev);
 	event_free(t->deadline_ev);

@@ -112,6 +112,18 @@ check "run again: both ok" jqtest 'all(.[]; .status == "ok")'
 check "run again: the registrar file is not rewritten when unchanged" \
 	[ "$(stat -c %Y.%i "$LAB/state/txn/lpe-alice/registrar")" = "$before" ]
 check "run again: ... and says so" contains "$(r lpe-alice details.registrar_recorded)" "(unchanged)"
+# a registrar line from before (another pool) is replaced by the next successful bootstrap
+echo "pool9.example.com:5061" >"$LAB/state/txn/lpe-alice/registrar"
+probe "$LAB/run.yaml"
+check "changed: both ok" jqtest 'all(.[]; .status == "ok")'
+check "changed: the file holds the registrar again" [ "$(cat "$LAB/state/txn/lpe-alice/registrar")" = "127.0.0.1:$REG" ]
+check "changed: the fact does not say unchanged" [ "$(r lpe-alice details.registrar_recorded)" = "127.0.0.1:$REG" ]
+# a file that holds no host:port: UNKNOWN, said so (the bootstrap alone is not run here)
+echo "no port here" >"$LAB/state/txn/lpe-alice/registrar"
+probe "$LAB/run.yaml" lpe-alice-logon
+check "malformed: UNKNOWN registrar_not_discovered" [ "$(r lpe-alice-logon status)" = registrar_not_discovered ]
+check "malformed: says what the file lacks" contains "$(r lpe-alice-logon error_detail)" "holds no host:port"
+probe "$LAB/run.yaml"
 "$BIN/certprobe" run -c "$LAB/run.yaml" >"$LAB/report.txt" 2>&1
 check "text report: both Result Success" [ "$(grep -c '^Result      : Success' "$LAB/report.txt")" = 2 ]
 check "no PIN or key in the output" sh -c "! grep -qE '$PIN|PRIVATE KEY' '$LAB/out.json' '$LAB/report.txt'"

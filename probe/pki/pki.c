@@ -327,6 +327,39 @@ int pki_identity_save(const char *path, EVP_PKEY *key, X509 *cert, STACK_OF(X509
 	return pki_write_pem(path, key, cert, chain);
 }
 
+int pki_identity_pem(EVP_PKEY *key, X509 *cert, STACK_OF(X509) *chain, char **pem, size_t *len)
+{
+	BIO *b = BIO_new(BIO_s_secmem());
+	char *data;
+	long n;
+	int rc = -1;
+
+	*pem = NULL;
+	*len = 0;
+	if (b == NULL)
+		b = BIO_new(BIO_s_mem());
+	if (b == NULL)
+		return -1;
+	if (key != NULL && PEM_write_bio_PrivateKey(b, key, NULL, NULL, 0, NULL, NULL) != 1)
+		goto out;
+	if (cert != NULL && PEM_write_bio_X509(b, cert) != 1)
+		goto out;
+	for (int i = 0; chain != NULL && i < sk_X509_num(chain); i++)
+		if (PEM_write_bio_X509(b, sk_X509_value(chain, i)) != 1)
+			goto out;
+	n = BIO_get_mem_data(b, &data);
+	if (n <= 0)
+		goto out;
+	*pem = xmalloc((size_t)n + 1);
+	memcpy(*pem, data, (size_t)n);
+	(*pem)[n] = '\0';
+	*len = (size_t)n;
+	rc = 0;
+out:
+	BIO_free(b); /* a secmem BIO clears its buffer when freed */
+	return rc;
+}
+
 const char *pki_last_error(char *buf, size_t len)
 {
 	unsigned long e = ERR_peek_last_error();

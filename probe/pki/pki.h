@@ -61,6 +61,12 @@ int pki_cert_save(const char *path, X509 *cert);
  * never a certificate with another key. 0, or -1 (errno set) with path unchanged.
  */
 int pki_identity_save(const char *path, EVP_PKEY *key, X509 *cert, STACK_OF(X509) *chain);
+/*
+ * The same PEM text in memory (*pem malloc'd, NUL-terminated, *len bytes), so that it can
+ * be written off the loop (scep_store_write_file on a worker). It holds the private key:
+ * the caller wipes it (explicit_bzero) before freeing. 0, or -1.
+ */
+int pki_identity_pem(EVP_PKEY *key, X509 *cert, STACK_OF(X509) *chain, char **pem, size_t *len);
 
 /* The last OpenSSL error as text (and clear the queue); buf returned. */
 const char *pki_last_error(char *buf, size_t len);

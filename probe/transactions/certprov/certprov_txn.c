@@ -121,8 +121,12 @@ struct cp_files_job {
  */
 struct cp_registrar_job {
 	struct cp_txn *t; /* NULL once the run is freed: done() then only frees the job */
+	char state_dir[512];
 	char dir[512];
-	char line[300]; /* "host:port" */
+	char *identity; /* identity.pem's text (key, certificate, chain): wiped when freed */
+	size_t identity_len;
+	const char *failed; /* the file a failed write was for */
+	char line[300];     /* "host:port" */
 	bool changed;
 	int err; /* errno of a failed write; 0 */
 };
@@ -851,23 +855,46 @@ static enum step_ret cp_step_verify(struct cp_txn *t)
 	return STEP_CONTINUE;
 }
 
-/* On the worker: replace dir/registrar when its line differs (a reader sees old or new). */
+/*
+ * On the worker: the directory, identity.pem (key + certificate + chain: one file, one
+ * rename), then dir/registrar when its line differs (a reader sees old or new).
+ */
 static void cp_registrar_work(void *arg)
 {
 	struct cp_registrar_job *j = arg;
 	char old[sizeof j->line];
 
+	if (scep_store_mkdir(j->state_dir, j->dir) == -1) {
+		j->err = errno != 0 ? errno : EIO;
+		j->failed = "";
+		return;
+	}
+	if (scep_store_write_file(j->dir, TXN_STATE_IDENTITY, j->identity, j->identity_len) == -1) {
+		j->err = errno != 0 ? errno : EIO;
+		j->failed = TXN_STATE_IDENTITY;
+		return;
+	}
 	if (scep_store_read(j->dir, TXN_STATE_REGISTRAR, old, sizeof old) == 0 &&
 	    strcmp(old, j->line) == 0)
 		return;
 	j->changed = true;
-	if (scep_store_write(j->dir, TXN_STATE_REGISTRAR, j->line) == -1)
+	if (scep_store_write(j->dir, TXN_STATE_REGISTRAR, j->line) == -1) {
 		j->err = errno != 0 ? errno : EIO;
+		j->failed = TXN_STATE_REGISTRAR;
+	}
+}
+
+static void cp_registrar_job_free(struct cp_registrar_job *j)
+{
+	if (j->identity != NULL)
+		explicit_bzero(j->identity, j->identity_len);
+	free(j->identity);
+	free(j);
 }
 
 static void cp_registrar_discard(void *arg)
 {
-	free(arg);
+	cp_registrar_job_free(arg);
 }
 
 /* Back on the loop: the store step ends (unless the run ended or went meanwhile). */
@@ -881,7 +908,7 @@ static void cp_registrar_done(void *arg)
 		if (!t->finished) {
 			if (j->err != 0) {
 				cp_fail(t, t->store_step, TXN_PROBE_STATE_WRITE, "%s/%s: %s",
-				        t->dir, TXN_STATE_REGISTRAR, strerror(j->err));
+				        t->dir, j->failed, strerror(j->err));
 			} else {
 				txn_result_fact(&t->result, "registrar_recorded", "%s%s", j->line,
 				                j->changed ? "" : " (unchanged)");
@@ -890,7 +917,7 @@ static void cp_registrar_done(void *arg)
 			cp_finish(t);
 		}
 	}
-	free(j);
+	cp_registrar_job_free(j);
 }
 
 /* "host:port" of the registrar the run used: Lync's 5061 unless it names a port. */
@@ -904,20 +931,19 @@ static void cp_registrar_line(const char *reg, char *buf, size_t len)
 		snprintf(buf, len, "%s:5061", reg);
 }
 
+/* identity.pem and the registrar line, written on the files worker; the run waits. */
 static enum step_ret cp_step_store(struct cp_txn *t)
 {
 	size_t i = txn_step_begin(&t->result, "store");
-	struct cp_registrar_job *j;
-	char path[600];
-	int rc = scep_store_mkdir(t->env.state_dir, t->dir);
+	struct cp_registrar_job *j = xcalloc(1, sizeof *j);
 
-	scep_store_path(t->dir, TXN_STATE_IDENTITY, path, sizeof path);
-	if (rc == 0)
-		rc = pki_identity_save(path, t->key, t->issued.cert, t->issued.chain);
-	if (rc == -1)
-		return cp_fail(t, i, TXN_PROBE_STATE_WRITE, "%s: %s", t->dir, strerror(errno));
-	j = xcalloc(1, sizeof *j);
+	if (pki_identity_pem(t->key, t->issued.cert, t->issued.chain, &j->identity,
+	                     &j->identity_len) == -1) {
+		cp_registrar_job_free(j);
+		return cp_fail(t, i, TXN_PROBE_INTERNAL, "cannot encode the identity as PEM");
+	}
 	j->t = t;
+	snprintf(j->state_dir, sizeof j->state_dir, "%s", t->env.state_dir);
 	snprintf(j->dir, sizeof j->dir, "%s", t->dir);
 	cp_registrar_line(t->registrar, j->line, sizeof j->line);
 	t->store_step = i;
@@ -927,12 +953,13 @@ static enum step_ret cp_step_store(struct cp_txn *t)
 		j->t = NULL;
 		if (j->err != 0) {
 			int err = j->err;
-			free(j);
-			return cp_fail(t, i, TXN_PROBE_STATE_WRITE, "%s/%s: %s", t->dir,
-			               TXN_STATE_REGISTRAR, strerror(err));
+			const char *failed = j->failed;
+			cp_registrar_job_free(j);
+			return cp_fail(t, i, TXN_PROBE_STATE_WRITE, "%s/%s: %s", t->dir, failed,
+			               strerror(err));
 		}
 		txn_result_fact(&t->result, "registrar_recorded", "%s", j->line);
-		free(j);
+		cp_registrar_job_free(j);
 		txn_step_end(&t->result, i, TXN_OK, "%s", t->dir);
 		return STEP_DONE;
 	}

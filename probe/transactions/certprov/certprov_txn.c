@@ -38,6 +38,7 @@
 #define CP_PAGE_MAX (64 * 1024)
 #define CP_MIN_VALIDITY_S 3600 /* an issued certificate must serve at least this long */
 #define CP_DIAG_HEADER "X-Ms-diagnostics"
+#define CP_DHCP_MARGIN_MS 50 /* the discovery ends this much before the deadline */
 
 enum cp_step {
 	CP_STEP_DISCOVER,
@@ -132,6 +133,7 @@ struct cp_txn {
 	char registrar[256];
 	struct dhcp_discover *dhcp; /* in flight during CP_STEP_DISCOVER_REPLY */
 	size_t discover_step;
+	char dhcp_interface[96]; /* "eth0 (the default route's interface)" */
 
 	/* the HTTP exchange in flight, and its answer */
 	struct http_request *http;
@@ -371,23 +373,45 @@ static void cp_discovered(struct cp_txn *t, const char *url, const char *registr
 	t->step = CP_STEP_ROOT_CHAIN;
 }
 
+/*
+ * What the report keeps of a discovery: the answering server and the raw options 43 and
+ * 120, and the exchange in one "discover" line. A run's facts are capped
+ * (TXN_MAX_FACTS) and the later steps need theirs, so not dhcp_discover_result_facts()'s
+ * nine: the URL and FQDN are Target and TargetFqdn already.
+ */
+static void cp_dhcp_facts(struct cp_txn *t, const struct dhcp_discover_result *r)
+{
+	char ntp[96] = "";
+
+	if (r->server[0] != '\0')
+		txn_result_fact(&t->result, "dhcp_server", "%s", r->server);
+	if (r->opt43_hex[0] != '\0')
+		txn_result_fact(&t->result, "dhcp_option_43", "%s", r->opt43_hex);
+	if (r->opt120_hex[0] != '\0')
+		txn_result_fact(&t->result, "dhcp_option_120", "%s", r->opt120_hex);
+	if (r->ntp_servers[0] != '\0')
+		snprintf(ntp, sizeof ntp, "; NTP (option 42) %s", r->ntp_servers);
+	txn_result_fact(&t->result, "discover", "dhcp: %s from %s, %s; %u sent, %u answered%s",
+	                r->message, r->local[0] != '\0' ? r->local : "?", t->dhcp_interface,
+	                r->attempts, r->answers, ntp);
+}
+
 static void cp_dhcp_done(const struct dhcp_discover_result *r, void *arg)
 {
 	struct cp_txn *t = arg;
 
 	t->dhcp = NULL; /* freed by dhcp_client once we return */
-	dhcp_discover_result_facts(r, &t->result);
+	cp_dhcp_facts(t, r);
 	if (r->status != TXN_OK) {
 		cp_fail(t, t->discover_step, r->status, "%s", r->detail);
 		cp_finish(t);
 		return;
 	}
-	txn_result_fact(&t->result, "discover", "dhcp: %s from %s answered by %s in %.1f ms",
-	                r->message, r->local, r->server, (double)r->answer_us / 1000.0);
 	cp_discovered(t, r->certprov_url, r->registrar);
 	txn_step_end(&t->result, t->discover_step, TXN_OK,
-	             "CertProv %s, Registrar %s (option 43 and 120 from DHCP server %s)",
-	             t->certprov_url, t->registrar, r->server);
+	             "CertProv %s, Registrar %s (options 43 and 120 from DHCP server %s in "
+	             "%.1f ms)",
+	             t->certprov_url, t->registrar, r->server, (double)r->answer_us / 1000.0);
 	cp_run(t);
 }
 
@@ -407,10 +431,17 @@ static enum step_ret cp_discover_dhcp(struct cp_txn *t)
 		               "no interface to send DHCP on (none is up besides loopback): set "
 		               "dhcp.interface");
 	}
-	txn_result_fact(&t->result, "dhcp_interface", "%s (%s)", ifname, why);
+	snprintf(t->dhcp_interface, sizeof t->dhcp_interface, "%s (%s)", ifname, why);
+	txn_result_fact(&t->result, "discover", "dhcp on %s", t->dhcp_interface);
 	o.interface = ifname; /* copied by dhcp_discover_start */
+	/*
+	 * A little less than what is left: the discovery then reports its own "no answer"
+	 * (with the attempts made) just before the transaction's deadline would.
+	 */
 	o.budget_ms = deadline_remaining(&t->deadline);
-	if (o.budget_ms == 0)
+	if (o.budget_ms > 2 * CP_DHCP_MARGIN_MS)
+		o.budget_ms -= CP_DHCP_MARGIN_MS;
+	else if (o.budget_ms == 0)
 		o.budget_ms = 1;
 	t->http_what = "the DHCP server";
 	t->step = CP_STEP_DISCOVER_REPLY;

@@ -61,7 +61,8 @@ until_true 15 grep -q ready "$LAB/double.out" ||
 	{ echo "FAIL - the double did not start"; cat "$LAB/double.err"; exit 1; }
 
 # ---- dnsmasq (DHCP only) on cpA ----
-# dnsmasq_conf PATH: the CertProv path sent as option 43 sub-option 5
+# dnsmasq_conf PATH [OPTION120]: the CertProv path sent as option 43 sub-option 5, and
+# option 120 (default: the pool FQDN; an IPv4 address makes dnsmasq send encoding 1)
 dnsmasq_conf() {
 	cat >"$LAB/dnsmasq.conf" <<EOF
 port=0
@@ -78,7 +79,7 @@ dhcp-option=vendor:MS-UC-Client,2,"https"
 dhcp-option=vendor:MS-UC-Client,3,"$POOL"
 dhcp-option=vendor:MS-UC-Client,4,"$https"
 dhcp-option=vendor:MS-UC-Client,5,"$1"
-dhcp-option=tag:ucc,120,$POOL
+dhcp-option=tag:ucc,120,${2:-$POOL}
 EOF
 }
 dnsmasq_stop() {
@@ -199,6 +200,15 @@ run "$LAB/ok.yaml"
 status ok certprov_publish_failed "User Services store"
 check "datastore: Target is the /k-datastore URL from option 43" [ "$(r ok target)" = "https://$POOL:$https/k-datastore/$SVC" ]
 check "datastore: the double saw the mode from the discovered URL" grep -q "datastore" "$LAB/double.err"
+
+# ---- option 120 as an IP address: the DHCP status and its Diagnosis end the run ----
+dnsmasq_conf "/$SVC" "$SRV" && dnsmasq_start || exit 1
+run "$LAB/ok.yaml"
+status ok dhcp_opt120_addresses "serve option 120 with encoding 0 and the pool FQDN"
+check "opt120 as address: the raw option 120 (encoding 1) is in the report" \
+	[ "$(fact ok dhcp_option_120)" = 010ac90001 ]
+check "opt120 as address: the run stopped at discover" \
+	jqtest '.[] | select(.name == "ok") | [.steps[] | .name] | index("root_chain") == null'
 
 # ---- dnsmasq stopped: no answer after every retry ----
 dnsmasq_stop

@@ -56,7 +56,8 @@ ip netns exec "$NSA" "$BIN/certprov_double" -b "$SRV" -p "$https" -a "$anon" \
 	--ocs-cert "$P/ocs-ca.crt" --ocs-key "$P/ocs-ca.key" --published-dir "$LAB/published" \
 	-u "phone=+14255550100,ext=1234,pin=$PIN,sip=sip:alice@example.com" -v \
 	>"$LAB/double.out" 2>"$LAB/double.err" &
-LAB_PIDS="$LAB_PIDS $!"
+DOUBLE=$!
+LAB_PIDS="$LAB_PIDS $DOUBLE"
 until_true 15 grep -q ready "$LAB/double.out" ||
 	{ echo "FAIL - the double did not start"; cat "$LAB/double.err"; exit 1; }
 
@@ -194,6 +195,26 @@ run "$LAB/unicast.yaml"
 status unicast ok
 check "unicast: answered by $SRV" [ "$(fact unicast dhcp_server)" = "$SRV" ]
 
+# ---- cost: 10 DHCP-discovered runs at once, against 10 with the static form ----
+{
+	cfg_head
+	for i in 1 2 3 4 5 6 7 8 9 10; do txn "many-$i" "dhcp: {interface: cpB, timeout: 2s, retries: 1}"; done
+} >"$LAB/many-dhcp.yaml"
+sed "s|discover: dhcp|discover: {certprov_url: $URL, registrar: $POOL}|; /^    dhcp: /d" \
+	"$LAB/many-dhcp.yaml" >"$LAB/many-static.yaml"
+chmod 600 "$LAB"/many-*.yaml
+for f in dhcp static; do
+	ip netns exec "$NSB" /usr/bin/time -f "%U %S %e" -o "$LAB/time-$f" \
+		"$BIN/certprobe" run -j -c "$LAB/many-$f.yaml" >"$LAB/many-$f.json" 2>/dev/null
+	OUT=$(cat "$LAB/many-$f.json")
+	check "10 runs at once, $f discovery: all Success" \
+		[ "$(printf '%s' "$OUT" | jq '[.[] | select(.status == "ok")] | length')" = 10 ]
+	read -r u s e <"$LAB/time-$f"
+	echo "note - 10 phone bootstraps, $f discovery: ${u}s user + ${s}s sys CPU, ${e}s wall (this build; key generation included)"
+done
+OUT=$(cat "$LAB/many-dhcp.json")
+echo "note - DHCP discover step, median of 10: $(printf '%s' "$OUT" | jq '[.[] | .steps[] | select(.name == "discover") | .duration_seconds * 1000] | sort | .[5] * 100 | round / 100') ms"
+
 # ---- a knob of the double selected through option 43's path: the URL came from DHCP ----
 dnsmasq_conf "/k-datastore/$SVC" && dnsmasq_start || exit 1
 run "$LAB/ok.yaml"
@@ -260,6 +281,13 @@ check "certprobed: two certificates issued" \
 	until_true 10 bash -c "[ \$(grep -c 'GetAndPublishCert.*200' '$LAB/double.err') -ge 2 ]"
 kill "$PROBED" 2>/dev/null
 wait "$PROBED" 2>/dev/null
+LAB_PIDS=${LAB_PIDS/ $PROBED/}
+kill "$DOUBLE"
+T0=$(date +%s%N)
+wait "$DOUBLE"
+check "the double exits cleanly on SIGTERM" [ $? = 0 ]
+LAB_PIDS=${LAB_PIDS/ $DOUBLE/}
+echo "note - the double took $((($(date +%s%N) - T0) / 1000000)) ms to exit"
 check "no ASan/LSan report" bash -c "! grep -q 'ERROR: AddressSanitizer\|ERROR: LeakSanitizer' '$LAB/daemon.log' '$LAB/err-all.txt' '$LAB/double.err'"
 check "the PIN never reached a report, a log or the state" \
 	bash -c "! grep -rqs '$PIN' '$LAB/daemon.log' '$LAB/err-all.txt' '$LAB/dstate/certprobed.state.json'"

@@ -62,8 +62,9 @@ until_true 15 grep -q ready "$LAB/double.out" ||
 	{ echo "FAIL - the double did not start"; cat "$LAB/double.err"; exit 1; }
 
 # ---- dnsmasq (DHCP only) on cpA ----
-# dnsmasq_conf PATH [OPTION120]: the CertProv path sent as option 43 sub-option 5, and
-# option 120 (default: the pool FQDN; an IPv4 address makes dnsmasq send encoding 1)
+# dnsmasq_conf PATH [OPTION120 [SCHEME]]: the CertProv path sent as option 43 sub-option
+# 5, option 120 (default: the pool FQDN; an IPv4 address makes dnsmasq send encoding 1)
+# and sub-option 2 (default https)
 dnsmasq_conf() {
 	cat >"$LAB/dnsmasq.conf" <<EOF
 port=0
@@ -76,7 +77,7 @@ log-dhcp
 log-facility=$LAB/dnsmasq.log
 dhcp-vendorclass=set:ucc,MS-UC-Client
 dhcp-option=vendor:MS-UC-Client,1,"MS-UC-Client"
-dhcp-option=vendor:MS-UC-Client,2,"https"
+dhcp-option=vendor:MS-UC-Client,2,"${3:-https}"
 dhcp-option=vendor:MS-UC-Client,3,"$POOL"
 dhcp-option=vendor:MS-UC-Client,4,"$https"
 dhcp-option=vendor:MS-UC-Client,5,"$1"
@@ -191,6 +192,12 @@ run "$LAB/default.yaml"
 status default-interface ok
 check "default-interface: cpB chosen (the only interface up with an address), a DHCPINFORM" \
 	contains "$(fact default-interface discover)" "DHCPINFORM from 10.201.0.2:68 on cpB, cpB (the first interface up with an IPv4 address)"
+ip -n "$NSB" route add default via "$SRV" dev cpB
+run "$LAB/default.yaml"
+status default-interface ok
+check "default-interface: with a default route, its interface" \
+	contains "$(fact default-interface discover)" "on cpB, cpB (the default route's interface)"
+ip -n "$NSB" route del default
 run "$LAB/unicast.yaml"
 status unicast ok
 check "unicast: answered by $SRV" [ "$(fact unicast dhcp_server)" = "$SRV" ]
@@ -230,6 +237,12 @@ check "opt120 as address: the raw option 120 (encoding 1) is in the report" \
 	[ "$(fact ok dhcp_option_120)" = 010ac90001 ]
 check "opt120 as address: the run stopped at discover" \
 	jqtest '.[] | select(.name == "ok") | [.steps[] | .name] | index("root_chain") == null'
+
+# ---- option 43 with sub-option 2 "http": the CertProv of a phone is HTTPS ----
+dnsmasq_conf "/$SVC" "$POOL" http && dnsmasq_start || exit 1
+run "$LAB/ok.yaml"
+status ok dhcp_opt43_malformed
+check "option 43 http: the detail says why" has ok error_detail "sub-option 2 must be https"
 
 # ---- dnsmasq stopped: no answer after every retry ----
 dnsmasq_stop

@@ -407,6 +407,15 @@ static void cp_dhcp_done(const struct dhcp_discover_result *r, void *arg)
 		cp_finish(t);
 		return;
 	}
+	if (strncmp(r->certprov_url, "https://", 8) != 0) {
+		/* sub-option 2 "http": the device's CertProv is HTTPS (the loader's rule too) */
+		cp_fail(t, t->discover_step, TXN_DHCP_OPT43_MALFORMED,
+		        "option 43 gives %s: Web Services answer CertProv over HTTPS (sub-option "
+		        "2 must be https)",
+		        r->certprov_url);
+		cp_finish(t);
+		return;
+	}
 	cp_discovered(t, r->certprov_url, r->registrar);
 	txn_step_end(&t->result, t->discover_step, TXN_OK,
 	             "CertProv %s, Registrar %s (options 43 and 120 from DHCP server %s in "

@@ -6,10 +6,13 @@
 # 10.201.0.1: HTTPS on 19571, the anonymous HTTP on port 80 as the device expects) and
 # option 120 (the pool FQDN). In the phone namespace `certprobe run` discovers the URL,
 # gets a PIN web ticket, enrolls and verifies: configured interface, the default
-# interface, unicast to the server. Then a knob of the double chosen through the path
-# in option 43 (/k-datastore: proof that the URL came from DHCP), dnsmasq stopped
-# (dhcp_no_response with its advice) and certprobed running the DHCP-discovered
-# transaction on a schedule (state file OK). Ports 19570-19599 (inside the namespaces).
+# interface (first one up, then the default route's), unicast to the server; 10 at once
+# against 10 static ones (CPU printed). Then a knob of the double chosen through the path
+# in option 43 (/k-datastore: proof that the URL came from DHCP), option 120 as an
+# address, option 43 with "http", dnsmasq stopped (dhcp_no_response with its advice, and
+# the transaction's deadline cutting the DHCP waits) and certprobed running the
+# DHCP-discovered transaction on a schedule (state file OK). Ports 19570-19599 (inside
+# the namespaces; the double's anonymous HTTP on port 80 of the server namespace).
 # Skips only when namespaces cannot be made (not root).
 set -u
 SRCDIR=${SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}

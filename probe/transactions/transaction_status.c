@@ -509,6 +509,11 @@ static const struct txn_status_info txn_status_table[] = {
 		"gssapi-data or Authentication-Info)",
 		"check that the address points at a Lync/Skype Registrar and read the detail; get "
 		"logs from every server in the pool; the next run retries"},
+	[TXN_REGISTRAR_NOT_DISCOVERED] = {RESULT_UNKNOWN, "registrar_not_discovered",
+		"the registrar is not known yet: the phone-bootstrap named in registrar.from has not "
+		"recorded one (it has not completed a run)",
+		"let the phone-bootstrap transaction named in registrar.from succeed first; the next "
+		"run retries"},
 };
 /* clang-format on */
 

@@ -179,6 +179,7 @@ enum txn_status {
 	TXN_REGISTRAR_DSK_TIMEOUT = 118,
 	TXN_REGISTRAR_DSK_BAD_RSPAUTH = 119,
 	TXN_REGISTRAR_DSK_PROTOCOL = 120,
+	TXN_REGISTRAR_NOT_DISCOVERED = 121,
 
 	TXN_STATUS_COUNT /* one past the highest number; not a status */
 };

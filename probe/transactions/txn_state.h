@@ -15,6 +15,11 @@
 #define TXN_STATE_SUBDIR "txn"
 /* The file holding the private key, then the issued certificate and its CA (PEM). */
 #define TXN_STATE_IDENTITY "identity.pem"
+/*
+ * The registrar a phone-bootstrap was given or discovered, one line "host:port", kept
+ * beside its identity for a client-auth's registrar: {from: NAME}.
+ */
+#define TXN_STATE_REGISTRAR "registrar"
 /* The lock file in state_dir (see txn_state_lock()). */
 #define TXN_STATE_LOCK "certprobe.lock"
 

@@ -118,6 +118,16 @@ struct txn_type {
 	 * state directory, for transactions that depend on it (depends_on) to use.
 	 */
 	bool issues_certificate;
+	/*
+	 * A run of this type records the registrar it was given or discovered in its state
+	 * directory (TXN_STATE_REGISTRAR), for a client-auth's registrar: {from: NAME}.
+	 */
+	bool records_registrar;
+	/*
+	 * With records_registrar: the registrar conf is configured with, "host:port", into
+	 * buf (len bytes); "" when it is only known once a run discovered it. NULL-able op.
+	 */
+	void (*configured_registrar)(const struct txn_conf *conf, char *buf, size_t len);
 };
 
 /* ---- the registry (registry.c) ---- */

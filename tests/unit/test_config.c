@@ -635,6 +635,81 @@ static void test_client_auth_spec(void **state)
 	free(out);
 }
 
+/*
+ * registrar: {from: NAME}: the phone-bootstrap's registrar; the dependency follows it, and
+ * the endpoint is the registrar NAME is configured with (Lync's 5061 unless it names one).
+ */
+static void test_client_auth_registrar_from(void **state)
+{
+	static const char yaml[] =
+	    "transactions:\n"
+	    "  - name: lpe-alice\n"
+	    "    type: phone-bootstrap\n"
+	    "    discover: {certprov_url: https://pool.example.com/CertProv/"
+	    "CertProvisioningService.svc, registrar: pool.example.com}\n"
+	    "    phone: \"+14255550100\"\n"
+	    "    pin: {value: \"1234\"}\n"
+	    "    sip_uri: sip:alice@example.com\n"
+	    "    trust_store: /etc/certprobe/roots.pem\n"
+	    "  - name: lpe-bob\n"
+	    "    type: phone-bootstrap\n"
+	    "    discover: {certprov_url: https://pool.example.com/CertProv/"
+	    "CertProvisioningService.svc, registrar: \"10.0.0.7:5062\"}\n"
+	    "    phone: \"1235\"\n"
+	    "    pin: {value: \"1234\"}\n"
+	    "    sip_uri: sip:bob@example.com\n"
+	    "    trust_store: /etc/certprobe/roots.pem\n"
+	    "  - name: c1\n"
+	    "    type: client-auth\n"
+	    "    auth: tls-dsk\n"
+	    "    registrar: {from: lpe-alice}\n"
+	    "    sip_uri: sip:alice@example.com\n"
+	    "    certificate: {from: lpe-alice}\n"
+	    "    trust_store: /etc/certprobe/roots.pem\n"
+	    "  - name: c2\n"
+	    "    type: client-auth\n"
+	    "    registrar: {from: lpe-bob, tls_name: pool.example.com}\n"
+	    "    sip_uri: sip:bob@example.com\n"
+	    "    certificate: {cert: /etc/certprobe/bob.pem, key: /etc/certprobe/bob.key}\n"
+	    "    trust_store: /etc/certprobe/roots.pem\n";
+	const struct clientauth_conf *cc;
+	enum endpoint_kind kind;
+	struct config *cfg;
+	struct txn_conf *c;
+	unsigned n = 0;
+	char *out, key[128], desc[200];
+
+	(void)state;
+	cfg = load_text(yaml, &out, &n);
+	if (cfg == NULL)
+		fail_msg("%s", out);
+	c = config_find_txn(cfg, "c1");
+	assert_non_null(c);
+	cc = c->spec;
+	assert_int_equal(cc->registrar.discover, REGISTRAR_FROM);
+	assert_string_equal(cc->registrar.from, "lpe-alice");
+	assert_string_equal(txn_conf_depends_on(c), "lpe-alice");
+	c->type->endpoint(c, key, sizeof key, &kind);
+	assert_string_equal(key, "pool.example.com:5061");
+	assert_int_equal(kind, ENDPOINT_KIND_REGISTRAR);
+	c->type->describe(c, desc, sizeof desc);
+	assert_string_equal(desc, "sip:alice@example.com at the registrar lpe-alice recorded");
+
+	c = config_find_txn(cfg, "c2");
+	assert_non_null(c);
+	cc = c->spec;
+	assert_null(cc->certificate.from);
+	/* the registrar alone is a dependency too */
+	assert_string_equal(txn_conf_depends_on(c), "lpe-bob");
+	assert_string_equal(cc->registrar.tls_name, "pool.example.com");
+	c->type->endpoint(c, key, sizeof key, &kind);
+	assert_string_equal(key, "10.0.0.7:5062");
+	assert_true(config_find_txn(cfg, "lpe-bob")->type->records_registrar);
+	assert_false(c->type->records_registrar);
+	config_free(cfg);
+	free(out);
+}
+
 /* Inputs with an inline secret and some error; the secret must never be printed. */
 static void test_secret_never_echoed(void **state)
 {
@@ -1080,6 +1155,7 @@ int main(void)
 	    cmocka_unit_test(test_type_secret_masked_on_caret_line),
 	    cmocka_unit_test(test_client_auth_spec),
 	    cmocka_unit_test(test_inline_secret_file_mode),
+	    cmocka_unit_test(test_client_auth_registrar_from),
 	    cmocka_unit_test(test_parse_limits),
 	    cmocka_unit_test(test_secret_file_mode),
 	    cmocka_unit_test(test_config_load_missing_file),

@@ -146,6 +146,7 @@ static const struct golden_status {
     {118, "registrar_dsk_timeout"},
     {119, "registrar_dsk_bad_rspauth"},
     {120, "registrar_dsk_protocol"},
+    {121, "registrar_not_discovered"},
 };
 
 /* Numbers of retired statuses: no row, never reused. None yet (UINT_MAX: the end). */

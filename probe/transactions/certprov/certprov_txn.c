@@ -117,6 +117,19 @@ struct cp_files_job {
 	struct fileload_fail fail[2];
 };
 
+/*
+ * The registrar the run was given or discovered, recorded beside identity.pem
+ * (TXN_STATE_REGISTRAR) for a client-auth's registrar: {from: NAME}; written on the
+ * offload worker, and only when it differs from what the file holds.
+ */
+struct cp_registrar_job {
+	struct cp_txn *t; /* NULL once the run is freed: done() then only frees the job */
+	char dir[512];
+	char line[300]; /* "host:port" */
+	bool changed;
+	int err; /* errno of a failed write; 0 */
+};
+
 struct cp_txn {
 	struct txn_env env;
 	const struct txn_conf *conf;
@@ -129,8 +142,7 @@ struct cp_txn {
 	struct event *deadline_ev;
 
 	/* where this run goes: configured, or what DHCP discovery found (options 43, 120) */
-	char certprov_url[700];
-	char registrar[256];
+	char certprov_url[700];     /* the registrar (host[:port]) is registrar[] below */
 	struct dhcp_discover *dhcp; /* in flight during CP_STEP_DISCOVER_REPLY */
 	size_t discover_step;
 	char dhcp_interface[96]; /* "eth0 (the default route's interface)" */
@@ -176,12 +188,17 @@ struct cp_txn {
 	struct fileload_fail files_fail[2];
 	char *trust_text;
 	size_t trust_len;
+	char registrar[300];                    /* given or discovered: "host" or "host:port" */
+	struct cp_registrar_job *registrar_job; /* in flight on env->files */
+	size_t store_step;
+	bool finished;
 };
 
 static void cp_run(struct cp_txn *t);
 
 static void cp_finish(struct cp_txn *t)
 {
+	t->finished = true;
 	event_del(t->deadline_ev);
 	dhcp_discover_cancel(t->dhcp);
 	t->dhcp = NULL;
@@ -936,9 +953,63 @@ static enum step_ret cp_step_verify(struct cp_txn *t)
 	return STEP_CONTINUE;
 }
 
+/* On the worker: replace dir/registrar when its line differs (a reader sees old or new). */
+static void cp_registrar_work(void *arg)
+{
+	struct cp_registrar_job *j = arg;
+	char old[sizeof j->line];
+
+	if (scep_store_read(j->dir, TXN_STATE_REGISTRAR, old, sizeof old) == 0 &&
+	    strcmp(old, j->line) == 0)
+		return;
+	j->changed = true;
+	if (scep_store_write(j->dir, TXN_STATE_REGISTRAR, j->line) == -1)
+		j->err = errno != 0 ? errno : EIO;
+}
+
+static void cp_registrar_discard(void *arg)
+{
+	free(arg);
+}
+
+/* Back on the loop: the store step ends (unless the run ended or went meanwhile). */
+static void cp_registrar_done(void *arg)
+{
+	struct cp_registrar_job *j = arg;
+	struct cp_txn *t = j->t;
+
+	if (t != NULL) {
+		t->registrar_job = NULL;
+		if (!t->finished) {
+			if (j->err != 0) {
+				cp_fail(t, t->store_step, TXN_PROBE_STATE_WRITE, "%s/%s: %s",
+				        t->dir, TXN_STATE_REGISTRAR, strerror(j->err));
+			} else {
+				txn_result_fact(&t->result, "registrar_recorded", "%s%s", j->line,
+				                j->changed ? "" : " (unchanged)");
+				txn_step_end(&t->result, t->store_step, TXN_OK, "%s", t->dir);
+			}
+			cp_finish(t);
+		}
+	}
+	free(j);
+}
+
+/* "host:port" of the registrar the run used: Lync's 5061 unless it names a port. */
+static void cp_registrar_line(const char *reg, char *buf, size_t len)
+{
+	const char *colon = strrchr(reg, ':');
+
+	if (reg[0] == '[' || (colon != NULL && strchr(reg, ':') == colon))
+		snprintf(buf, len, "%s", reg);
+	else
+		snprintf(buf, len, "%s:5061", reg);
+}
+
 static enum step_ret cp_step_store(struct cp_txn *t)
 {
 	size_t i = txn_step_begin(&t->result, "store");
+	struct cp_registrar_job *j;
 	char path[600];
 	int rc = scep_store_mkdir(t->env.state_dir, t->dir);
 
@@ -947,8 +1018,29 @@ static enum step_ret cp_step_store(struct cp_txn *t)
 		rc = pki_identity_save(path, t->key, t->issued.cert, t->issued.chain);
 	if (rc == -1)
 		return cp_fail(t, i, TXN_PROBE_STATE_WRITE, "%s: %s", t->dir, strerror(errno));
-	txn_step_end(&t->result, i, TXN_OK, "%s", t->dir);
-	return STEP_DONE;
+	j = xcalloc(1, sizeof *j);
+	j->t = t;
+	snprintf(j->dir, sizeof j->dir, "%s", t->dir);
+	cp_registrar_line(t->registrar, j->line, sizeof j->line);
+	t->store_step = i;
+	if (t->env.files == NULL) {
+		/* no worker (a test's env): write here */
+		cp_registrar_work(j);
+		j->t = NULL;
+		if (j->err != 0) {
+			int err = j->err;
+			free(j);
+			return cp_fail(t, i, TXN_PROBE_STATE_WRITE, "%s/%s: %s", t->dir,
+			               TXN_STATE_REGISTRAR, strerror(err));
+		}
+		txn_result_fact(&t->result, "registrar_recorded", "%s", j->line);
+		free(j);
+		txn_step_end(&t->result, i, TXN_OK, "%s", t->dir);
+		return STEP_DONE;
+	}
+	t->registrar_job = j;
+	offload_submit(t->env.files, j, cp_registrar_work, cp_registrar_done, cp_registrar_discard);
+	return STEP_WAIT;
 }
 
 static enum step_ret cp_step(struct cp_txn *t)
@@ -1092,6 +1184,17 @@ static void cp_key_ready(EVP_PKEY *key, uint64_t gen_us, void *arg)
 	offload_submit(t->env.files, j, cp_files_work, cp_files_done, cp_files_discard);
 }
 
+static void cp_configured_registrar(const struct txn_conf *conf, char *buf, size_t len)
+{
+	const struct certprov_conf *sc = conf->spec;
+
+	if (sc->discover != CERTPROV_DISCOVER_STATIC || sc->registrar == NULL) {
+		snprintf(buf, len, "%s", "");
+		return;
+	}
+	cp_registrar_line(sc->registrar, buf, len);
+}
+
 static void *cp_txn_start(const struct txn_env *env, const struct txn_conf *conf, txn_done_cb *cb,
                           void *arg)
 {
@@ -1133,6 +1236,8 @@ static void cp_txn_free(void *run)
 	keypool_cancel(t->env.keys, t);
 	if (t->files_job != NULL)
 		t->files_job->t = NULL; /* the queue owns it: done() frees it */
+	if (t->registrar_job != NULL)
+		t->registrar_job->t = NULL;
 	free(t->trust_text);
 	free(t->issuer_ca_pem);
 	event_free(t->deadline_ev);
@@ -1170,4 +1275,6 @@ const struct txn_type certprov_txn_type = {
     .conf_free = certprov_conf_free,
     .conf_check = certprov_conf_check,
     .issues_certificate = true,
+    .records_registrar = true,
+    .configured_registrar = cp_configured_registrar,
 };

@@ -132,9 +132,15 @@ static void arm(struct dhcp_discover *d, uint64_t ms)
 	evtimer_add(d->timer, &tv);
 }
 
+/*
+ * A timer may fire a millisecond before the budget's end as clock_now_ms() sees it: an
+ * attempt with less than this left could not be answered, so the budget counts as spent.
+ */
+#define MIN_ATTEMPT_MS 5
+
 static bool budget_spent(const struct dhcp_discover *d)
 {
-	return d->budget.at_ms != 0 && deadline_expired(&d->budget);
+	return d->budget.at_ms != 0 && deadline_remaining(&d->budget) < MIN_ATTEMPT_MS;
 }
 
 /* ms, cut to what is left of the budget */

@@ -122,6 +122,7 @@ enum registrar_key {
 	REG_K_TLS_NAME,
 	REG_K_FAMILY,
 	REG_K_TLS_MAX,
+	REG_K_FROM,
 };
 
 static const struct cfg_key registrar_keys[] = {
@@ -159,6 +160,12 @@ static const struct cfg_key registrar_keys[] = {
                        .kind = CFG_SCALAR,
                        .handler = handle_tls_max,
                        .offset = offsetof(struct registrar_conf, tls_max_minor)},
+    [REG_K_FROM] = {.key = "from",
+                    .kind = CFG_SCALAR,
+                    .handler = cfg_walk_string,
+                    .offset = offsetof(struct registrar_conf, from),
+                    .hint = "a phone-bootstrap transaction: the registrar it was given or "
+                            "discovered"},
     {.key = NULL},
 };
 
@@ -169,6 +176,20 @@ static void handle_registrar(struct cfg_loader *ld, struct cfg_node *node, void 
 	struct cfg_found found;
 
 	cfg_walk_mapping(ld, node, registrar_keys, reg, "in registrar", &found);
+	if (found.key[REG_K_FROM] != NULL) {
+		static const int excl[] = {REG_K_DISCOVER, REG_K_HOST, REG_K_PORT, REG_K_DOMAIN};
+		for (size_t k = 0; k < sizeof excl / sizeof excl[0]; k++)
+			if (found.key[excl[k]] != NULL)
+				cfg_walk_error(ld, found.key[excl[k]], NULL,
+				               "registrar: '%s' does not go with 'from' (the "
+				               "phone-bootstrap's registrar is used)",
+				               registrar_keys[excl[k]].key);
+		reg->discover = REGISTRAR_FROM;
+		reg->port = 5061;
+		return;
+	}
+	free(reg->from);
+	reg->from = NULL;
 	if (reg->discover == REGISTRAR_DNS) {
 		if (found.key[REG_K_DOMAIN] == NULL)
 			cfg_walk_error(
@@ -183,8 +204,8 @@ static void handle_registrar(struct cfg_loader *ld, struct cfg_node *node, void 
 	} else {
 		if (found.key[REG_K_HOST] == NULL)
 			cfg_walk_error(ld, node,
-			               "e.g. registrar: {host: pool1.example.com, port: 5061} or "
-			               "{discover: dns, domain: example.com}",
+			               "e.g. registrar: {host: pool1.example.com, port: 5061}, "
+			               "{discover: dns, domain: example.com} or {from: lpe-alice}",
 			               "registrar: missing required key 'host'");
 		if (found.key[REG_K_DOMAIN] != NULL)
 			cfg_walk_error(ld, found.key[REG_K_DOMAIN], NULL,
@@ -376,6 +397,8 @@ void clientauth_conf_free(void *spec)
 	free(cc->registrar.domain);
 	free(cc->registrar.resolver);
 	free(cc->registrar.tls_name);
+	free(cc->registrar.from);
+	free(cc->registrar.from_configured);
 	free(cc->sip_uri);
 	free(cc->certificate.from);
 	free(cc->certificate.cert);
@@ -384,14 +407,52 @@ void clientauth_conf_free(void *spec)
 	free(cc);
 }
 
+/* registrar.from: a phone-bootstrap, the same as certificate.from when both are given. */
+static void check_registrar_from(struct cfg_loader *ld, const struct config *cfg,
+                                 struct clientauth_conf *cc, const struct cfg_found *found)
+{
+	struct cfg_node *from = cfg_walk_child(ld, found->value[CA_K_REGISTRAR], "from");
+	const struct txn_conf *src;
+	char buf[80], reg[300];
+
+	if (cc->registrar.from == NULL || from == NULL)
+		return;
+	src = config_find_txn(cfg, cc->registrar.from);
+	if (src == NULL) {
+		cfg_walk_error(ld, from, NULL, "registrar.from: no transaction named '%s'",
+		               cfg_walk_clip(cfg_walk_scalar(from), buf, sizeof buf));
+		return;
+	}
+	if (src->type != NULL && !src->type->records_registrar) {
+		cfg_walk_error(ld, from, NULL,
+		               "registrar.from: '%s' is not a phone-bootstrap transaction (only "
+		               "those record the registrar they were given or discovered)",
+		               src->name);
+		return;
+	}
+	if (cc->certificate.from != NULL && strcmp(cc->certificate.from, cc->registrar.from) != 0)
+		cfg_walk_error(ld, from, NULL,
+		               "registrar.from: '%s' differs from certificate.from '%s'; a "
+		               "client-auth follows one transaction",
+		               src->name, cc->certificate.from);
+	free(cc->registrar.from_configured);
+	cc->registrar.from_configured = NULL;
+	if (src->type != NULL && src->type->configured_registrar != NULL) {
+		src->type->configured_registrar(src, reg, sizeof reg);
+		if (reg[0] != '\0')
+			cc->registrar.from_configured = xstrdup(reg);
+	}
+}
+
 void clientauth_conf_check(struct cfg_loader *ld, const struct config *cfg, struct txn_conf *conf,
                            const struct cfg_found *found)
 {
-	const struct clientauth_conf *cc = conf->spec;
+	struct clientauth_conf *cc = conf->spec;
 	struct cfg_node *from = cfg_walk_child(ld, found->value[CA_K_CERTIFICATE], "from");
 	const struct txn_conf *src;
 	char buf[80];
 
+	check_registrar_from(ld, cfg, cc, found);
 	if (cc->auth == CLIENTAUTH_AUTH_TLS_DSK && found->value[CA_K_AUTH] != NULL) {
 		if (found->value[CA_K_CERTIFICATE] == NULL)
 			cfg_walk_error(

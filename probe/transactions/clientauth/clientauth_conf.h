@@ -15,6 +15,7 @@ enum sip_method { SIP_METHOD_REGISTER = 0, SIP_METHOD_OPTIONS };
 enum registrar_discovery {
 	REGISTRAR_STATIC = 0, /* {host, port} */
 	REGISTRAR_DNS,        /* {discover: dns, domain}: SRV in device order, then A fallbacks */
+	REGISTRAR_FROM,       /* {from: NAME}: what the phone-bootstrap NAME recorded */
 };
 
 enum addr_family { ADDR_FAMILY_IPV4 = 0, ADDR_FAMILY_IPV6 };
@@ -35,6 +36,9 @@ struct registrar_conf {
 	char *tls_name; /* name the server certificate must carry; NULL = host / SRV target */
 	enum addr_family family; /* address family to connect over (default ipv4) */
 	unsigned tls_max_minor;  /* tls_max_version: 0 = newest (1.3), 2 = "1.2", 3 = "1.3" */
+	char *from;              /* FROM: the phone-bootstrap whose recorded registrar is used */
+	char *from_configured;   /* FROM: "host:port" NAME is configured with; NULL when it
+	                            discovers it (the endpoint key then names NAME) */
 };
 
 /* The client certificate of a client-auth transaction. All NULL: none is sent. */
@@ -65,7 +69,9 @@ void clientauth_conf_free(void *spec);
 
 /*
  * txn_type.conf_check: certificate.from must name a transaction whose type issues
- * certificates (an enrollment); auth: tls-dsk needs a certificate and method register.
+ * certificates (an enrollment), registrar.from one that records its registrar (a
+ * phone-bootstrap), and both the same one when both are given; auth: tls-dsk needs a
+ * certificate and method register.
  */
 void clientauth_conf_check(struct cfg_loader *ld, const struct config *cfg, struct txn_conf *conf,
                            const struct cfg_found *found);

@@ -24,6 +24,7 @@
 
 enum ca_state {
 	CA_CERT,
+	CA_REGISTRAR_FROM, /* reading what registrar.from's phone-bootstrap recorded */
 	CA_DISCOVER,
 	CA_FALLBACK,
 	CA_RESOLVE,
@@ -42,6 +43,8 @@ struct ca_lookup {
 	size_t n;
 	struct dns_addr addr; /* fallback: first address */
 };
+
+struct ca_registrar_job;
 
 struct clientauth_txn {
 	struct txn_env env;
@@ -63,6 +66,9 @@ struct clientauth_txn {
 
 	struct ca_lookup lookups[CA_N_SRV > CA_N_FALLBACK ? CA_N_SRV : CA_N_FALLBACK];
 	unsigned pending_lookups;
+
+	struct ca_registrar_job *reg_job;  /* registrar.from's file, read on env->files */
+	struct ca_registrar_job *reg_done; /* back from the worker, for the step to take */
 
 	char host[256]; /* where to connect */
 	unsigned port;

@@ -14,6 +14,7 @@
 #include "transactions/clientauth/clientauth_txn.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -24,7 +25,10 @@
 
 #include <event2/event.h>
 
+#include "config/cfg_walk.h"
+#include "core/fileload.h"
 #include "core/log.h"
+#include "core/offload.h"
 #include "core/xalloc.h"
 #include "net/dns.h"
 #include "net/sip_msg.h"
@@ -204,6 +208,128 @@ static enum step_ret step_cert(struct clientauth_txn *t)
 		txn_step_end(&t->result, t->step, TXN_OK, "%s, valid until %s", t->client.subject,
 		             t->client.not_after);
 	return STEP_CONTINUE;
+}
+
+/* ---- registrar: {from: NAME} ---- */
+
+/* The registrar NAME recorded (TXN_STATE_REGISTRAR), read on the offload worker. */
+struct ca_registrar_job {
+	struct clientauth_txn *t; /* NULL once the run is freed: done() then only frees it */
+	char path[700];
+	char *text;
+	size_t len;
+	int rc;
+	struct fileload_fail fail;
+};
+
+#define CA_REGISTRAR_FILE_MAX 512
+
+static void registrar_job_work(void *arg)
+{
+	struct ca_registrar_job *j = arg;
+
+	j->rc = fileload_read(j->path, CA_REGISTRAR_FILE_MAX, &j->text, &j->len, &j->fail);
+}
+
+static void registrar_job_discard(void *arg)
+{
+	struct ca_registrar_job *j = arg;
+
+	free(j->text);
+	free(j);
+}
+
+/* "host:port" or "[v6]:port" (one line, CR/LF stripped) → t->host, t->port; 0 or -1. */
+static int parse_recorded(struct clientauth_txn *t, const char *text, size_t len)
+{
+	char line[CA_REGISTRAR_FILE_MAX + 1];
+	const char *colon, *host = line;
+	size_t n = strcspn(text, "\r\n"), hl;
+	uint64_t port;
+
+	if (n > len)
+		n = len;
+	if (n == 0 || n >= sizeof line)
+		return -1;
+	memcpy(line, text, n);
+	line[n] = '\0';
+	colon = strrchr(line, ':');
+	if (colon == NULL || cfg_walk_parse_uint(colon + 1, 65535, &port) == -1 || port == 0)
+		return -1;
+	hl = (size_t)(colon - line);
+	if (line[0] == '[') {
+		if (hl < 3 || line[hl - 1] != ']')
+			return -1;
+		host = line + 1;
+		hl -= 2;
+	}
+	if (hl == 0 || hl >= sizeof t->host || memchr(host, ' ', hl) != NULL)
+		return -1;
+	snprintf(t->host, sizeof t->host, "%.*s", (int)hl, host);
+	t->port = (unsigned)port;
+	return 0;
+}
+
+static enum step_ret registrar_recorded(struct clientauth_txn *t, struct ca_registrar_job *j)
+{
+	const char *name = t->spec->registrar.from;
+	char why[160];
+
+	if (j->rc == -1 && j->fail.why == FILELOAD_UNREADABLE && j->fail.err == ENOENT)
+		return ca_fail(t, TXN_REGISTRAR_NOT_DISCOVERED,
+		               "registrar not yet discovered by %s (no %s yet)", name, j->path);
+	if (j->rc == -1)
+		return ca_fail(t, TXN_PROBE_FILE_UNREADABLE, "%s: %s", j->path,
+		               fileload_describe(&j->fail, CA_REGISTRAR_FILE_MAX, why, sizeof why));
+	if (parse_recorded(t, j->text, j->len) == -1)
+		return ca_fail(t, TXN_REGISTRAR_NOT_DISCOVERED,
+		               "registrar not yet discovered by %s (%s holds no host:port)", name,
+		               j->path);
+	snprintf(t->verify_name, sizeof t->verify_name, "%s",
+	         t->spec->registrar.tls_name != NULL ? t->spec->registrar.tls_name : t->host);
+	txn_step_end(&t->result, t->step, TXN_OK, "%s:%u, as %s recorded it", t->host, t->port,
+	             name);
+	/* then the certificate, as for any registrar; the host is known */
+	t->state = CA_CERT;
+	return STEP_CONTINUE;
+}
+
+static void registrar_job_done(void *arg)
+{
+	struct ca_registrar_job *j = arg;
+	struct clientauth_txn *t = j->t;
+
+	if (t == NULL || t->state != CA_REGISTRAR_FROM) {
+		registrar_job_discard(j);
+		return;
+	}
+	t->reg_done = j; /* the CA_REGISTRAR_FROM step takes it */
+	ca_resume(t);
+}
+
+/* Read what registrar.from's phone-bootstrap recorded, off the loop. */
+static enum step_ret step_registrar_from(struct clientauth_txn *t)
+{
+	struct ca_registrar_job *j = xcalloc(1, sizeof *j);
+	char dir[600];
+	enum step_ret r;
+
+	t->step = txn_step_begin(&t->result, "registrar");
+	txn_state_dir(t->env.state_dir, t->spec->registrar.from, dir, sizeof dir);
+	snprintf(j->path, sizeof j->path, "%s/%s", dir, TXN_STATE_REGISTRAR);
+	if (t->env.files == NULL) {
+		/* no worker (a test's env): read here */
+		registrar_job_work(j);
+		r = registrar_recorded(t, j);
+		registrar_job_discard(j);
+		return r;
+	}
+	j->t = t;
+	t->reg_job = j;
+	t->waiting = true;
+	offload_submit(t->env.files, j, registrar_job_work, registrar_job_done,
+	               registrar_job_discard);
+	return STEP_WAIT;
 }
 
 static void on_conn(struct tls_conn *c, enum tls_event ev, void *arg);
@@ -603,6 +729,10 @@ static enum step_ret txn_step(struct clientauth_txn *t)
 		enum step_ret r = step_cert(t);
 		if (r != STEP_CONTINUE)
 			return r;
+		if (t->spec->registrar.discover == REGISTRAR_FROM) {
+			t->state = CA_RESOLVE; /* the registrar step set host and port */
+			return STEP_CONTINUE;
+		}
 		if (t->spec->registrar.discover == REGISTRAR_DNS) {
 			t->state = CA_DISCOVER;
 			return ca_discover_start(t);
@@ -614,6 +744,19 @@ static enum step_ret txn_step(struct clientauth_txn *t)
 		                                             : t->host);
 		t->state = CA_RESOLVE;
 		return STEP_CONTINUE;
+	}
+	case CA_REGISTRAR_FROM: {
+		struct ca_registrar_job *j = t->reg_done;
+		enum step_ret r;
+		if (j == NULL && t->reg_job == NULL)
+			return step_registrar_from(t);
+		if (j == NULL)
+			return STEP_WAIT; /* registrar_job_done() resumes */
+		t->reg_done = NULL;
+		t->reg_job = NULL;
+		r = registrar_recorded(t, j);
+		registrar_job_discard(j);
+		return r;
 	}
 	case CA_DISCOVER:
 		return ca_discover_done(t);
@@ -687,6 +830,12 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	switch (t->state) {
+	case CA_REGISTRAR_FROM:
+		ca_fail(t, TXN_PROBE_FILE_UNREADABLE,
+		        "the registrar %s recorded was not read within %.1f s (the probe's file "
+		        "loader is busy or its disk hangs)",
+		        t->spec->registrar.from, secs);
+		break;
 	case CA_CERT:
 		/* the probe's own files: never the registrar's fault */
 		ca_fail(t, TXN_PROBE_FILE_UNREADABLE,
@@ -753,7 +902,9 @@ static void *clientauth_txn_start(const struct txn_env *env, const struct txn_co
 	tv.tv_sec = (time_t)(conf->timeout_ms / 1000);
 	tv.tv_usec = (suseconds_t)(conf->timeout_ms % 1000) * 1000;
 	evtimer_add(t->timer, &tv);
-	t->state = CA_CERT;
+	/* registrar: {from: NAME}: what NAME recorded comes first, so that a bootstrap that has
+	 * not run yet reads as such rather than as a missing certificate */
+	t->state = t->spec->registrar.discover == REGISTRAR_FROM ? CA_REGISTRAR_FROM : CA_CERT;
 	ca_kick(t);
 	return t;
 }
@@ -767,6 +918,10 @@ static void clientauth_txn_free(void *run)
 	for (size_t i = 0; i < sizeof t->lookups / sizeof t->lookups[0]; i++)
 		dns_cancel(t->lookups[i].q);
 	dns_cancel(t->resolve_q);
+	if (t->reg_job != NULL && t->reg_done == NULL)
+		t->reg_job->t = NULL; /* the queue owns it: done() frees it */
+	if (t->reg_done != NULL)
+		registrar_job_discard(t->reg_done);
 	tls_ctx_cancel(t->env.tls, t);
 	tls_conn_close(t->conn);
 	ca_dsk_free(t);
@@ -795,6 +950,10 @@ static void clientauth_endpoint(const struct txn_conf *conf, char *key, size_t l
 
 	if (cc->registrar.discover == REGISTRAR_DNS)
 		snprintf(key, len, "%s", cc->registrar.domain);
+	else if (cc->registrar.discover == REGISTRAR_FROM && cc->registrar.from_configured != NULL)
+		snprintf(key, len, "%s", cc->registrar.from_configured);
+	else if (cc->registrar.discover == REGISTRAR_FROM)
+		snprintf(key, len, "registrar of %s", cc->registrar.from);
 	else
 		snprintf(key, len, "%s:%u", cc->registrar.host, cc->registrar.port);
 	*kind = ENDPOINT_KIND_REGISTRAR;
@@ -804,7 +963,8 @@ static const char *clientauth_depends_on(const struct txn_conf *conf)
 {
 	const struct clientauth_conf *cc = conf->spec;
 
-	return cc->certificate.from;
+	/* the loader holds registrar.from to certificate.from when both are given */
+	return cc->certificate.from != NULL ? cc->certificate.from : cc->registrar.from;
 }
 
 static void clientauth_describe(const struct txn_conf *conf, char *buf, size_t len)
@@ -813,6 +973,9 @@ static void clientauth_describe(const struct txn_conf *conf, char *buf, size_t l
 
 	if (cc->registrar.discover == REGISTRAR_DNS)
 		snprintf(buf, len, "%s via DNS (%s)", cc->sip_uri, cc->registrar.domain);
+	else if (cc->registrar.discover == REGISTRAR_FROM)
+		snprintf(buf, len, "%s at the registrar %s recorded", cc->sip_uri,
+		         cc->registrar.from);
 	else
 		snprintf(buf, len, "%s at %s:%u", cc->sip_uri, cc->registrar.host,
 		         cc->registrar.port);
@@ -820,7 +983,8 @@ static void clientauth_describe(const struct txn_conf *conf, char *buf, size_t l
 
 static const char *const clientauth_steps[] = {
     "certificate", "discover", "discover_fallback", "resolve",   "connect",       "tls_handshake",
-    "register",    "options",  "unregister",        "challenge", "dsk_handshake", NULL,
+    "register",    "options",  "unregister",        "challenge", "dsk_handshake", "registrar",
+    NULL,
 };
 
 const struct txn_type clientauth_txn_type = {

@@ -5,6 +5,8 @@
  */
 #include "transactions/certprov/certprov_conf.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,13 +46,7 @@ static void handle_discover(struct cfg_loader *ld, struct cfg_node *node, void *
 	(void)key;
 	if (s[0] != '\0') {
 		if (strcmp(s, "dhcp") == 0) {
-			/*
-			 * HOOK(dhcp): DHCP discovery (dhcp_discover_start(), statuses 88-95) is
-			 * the DHCP branch's; until it is merged the static form is the only one.
-			 */
 			cc->discover = CERTPROV_DISCOVER_DHCP;
-			cfg_walk_error(ld, node, "give {certprov_url: ..., registrar: ...}",
-			               "discover: dhcp is not built into this version yet");
 			return;
 		}
 		cfg_walk_error(ld, node, "use dhcp or {certprov_url: ..., registrar: ...}",
@@ -65,6 +61,66 @@ static void handle_discover(struct cfg_loader *ld, struct cfg_node *node, void *
 		               "Web Services answer CertProv over HTTPS",
 		               "discover.certprov_url must be an https:// URL");
 }
+
+/* ---- dhcp: {interface, server, timeout, retries} ---- */
+
+static void handle_interface(struct cfg_loader *ld, struct cfg_node *node, void *obj,
+                             const struct cfg_key *key)
+{
+	const char *s = cfg_walk_scalar(node);
+	char buf[80];
+
+	/* what the kernel takes as an interface name (IFNAMSIZ 16, no '/', no blank) */
+	if (strlen(s) > 15 || strcmp(s, ".") == 0 || strcmp(s, "..") == 0 ||
+	    strpbrk(s, "/ \t:") != NULL) {
+		cfg_walk_error(ld, node, "an interface name of at most 15 characters, e.g. eth0",
+		               "bad interface '%s'", cfg_walk_clip(s, buf, sizeof buf));
+		return;
+	}
+	cfg_walk_string(ld, node, obj, key);
+}
+
+static void handle_ipv4(struct cfg_loader *ld, struct cfg_node *node, void *obj,
+                        const struct cfg_key *key)
+{
+	const char *s = cfg_walk_scalar(node);
+	struct in_addr a;
+	char buf[80];
+
+	if (inet_pton(AF_INET, s, &a) != 1 || a.s_addr == htonl(INADDR_ANY) ||
+	    a.s_addr == htonl(INADDR_BROADCAST)) {
+		cfg_walk_error(ld, node,
+		               "the DHCP server's IPv4 address, e.g. 10.0.0.1 (leave it out to "
+		               "broadcast)",
+		               "bad dhcp server '%s'", cfg_walk_clip(s, buf, sizeof buf));
+		return;
+	}
+	cfg_walk_string(ld, node, obj, key);
+}
+
+static const struct cfg_key dhcp_keys[] = {
+    {.key = "interface",
+     .kind = CFG_SCALAR,
+     .handler = handle_interface,
+     .offset = offsetof(struct certprov_dhcp_conf, interface)},
+    {.key = "server",
+     .kind = CFG_SCALAR,
+     .handler = handle_ipv4,
+     .offset = offsetof(struct certprov_dhcp_conf, server)},
+    {.key = "timeout",
+     .kind = CFG_SCALAR,
+     .handler = cfg_walk_duration,
+     .offset = offsetof(struct certprov_dhcp_conf, timeout_ms),
+     .min = 100,
+     .max = 60 * 1000},
+    {.key = "retries",
+     .kind = CFG_SCALAR,
+     .handler = cfg_walk_uint,
+     .offset = offsetof(struct certprov_dhcp_conf, retries),
+     .min = 0,
+     .max = 10},
+    {.key = NULL},
+};
 
 /* ---- values ---- */
 
@@ -226,6 +282,7 @@ enum certprov_key {
 	CP_K_ROOT_CHAIN,
 	CP_K_CONNECT_TO,
 	CP_K_WEB_TICKET,
+	CP_K_DHCP,
 	CP_K_COUNT,
 };
 
@@ -234,7 +291,8 @@ const struct cfg_key certprov_conf_keys[] = {
                        .kind = CFG_ANY,
                        .handler = handle_discover,
                        .flags = CFG_REQUIRED,
-                       .hint = "discover: {certprov_url: https://..., registrar: pool.example.com}",
+                       .hint = "discover: dhcp, or {certprov_url: https://..., registrar: "
+                               "pool.example.com}",
                        .sub = discover_keys},
     [CP_K_PHONE] = {.key = "phone",
                     .kind = CFG_SCALAR,
@@ -285,6 +343,11 @@ const struct cfg_key certprov_conf_keys[] = {
                          .handler = cfg_walk_section,
                          .offset = offsetof(struct certprov_conf, web_ticket),
                          .sub = web_ticket_keys},
+    [CP_K_DHCP] = {.key = "dhcp",
+                   .kind = CFG_MAPPING,
+                   .handler = cfg_walk_section,
+                   .offset = offsetof(struct certprov_conf, dhcp),
+                   .sub = dhcp_keys},
     [CP_K_COUNT] = {.key = NULL},
 };
 _Static_assert(CP_K_COUNT <= CFG_KEYS_MAX, "cfg_found must cover every phone-bootstrap key");
@@ -297,6 +360,8 @@ void *certprov_conf_new(void)
 	cc->key.bits = 2048;
 	cc->web_ticket.base64 = certprov_shape_default.base64;
 	cc->web_ticket.entropy = certprov_shape_default.entropy;
+	cc->dhcp.timeout_ms = 4000; /* a phone's wait (dhcp_client's default) */
+	cc->dhcp.retries = 2;
 	return cc;
 }
 
@@ -323,6 +388,8 @@ void certprov_conf_free(void *spec)
 	free(cc->web_ticket.username_element);
 	free(cc->web_ticket.password_element);
 	free(cc->web_ticket.token_type);
+	free(cc->dhcp.interface);
+	free(cc->dhcp.server);
 	free(cc);
 }
 
@@ -335,6 +402,12 @@ void certprov_conf_check(struct cfg_loader *ld, const struct config *cfg, struct
 	(void)cfg;
 	if (at == NULL)
 		return; /* required keys are reported by the walk */
+	if (found->key[CP_K_DHCP] != NULL &&
+	    ((struct certprov_conf *)conf->spec)->discover != CERTPROV_DISCOVER_DHCP)
+		cfg_walk_error(ld, found->key[CP_K_DHCP],
+		               "configured certprov_url and registrar bypass DHCP: drop dhcp:, or "
+		               "say discover: dhcp",
+		               "'dhcp' goes with discover: dhcp");
 	if (((struct certprov_conf *)conf->spec)->key.type != KEY_TYPE_RSA)
 		cfg_walk_error(ld, found->key[CP_K_KEY], "Lync Phone Edition devices use RSA",
 		               "a phone-bootstrap key must be rsa");
@@ -404,19 +477,29 @@ void certprov_conf_endpoint(const struct txn_conf *conf, char *key, size_t len,
                             enum endpoint_kind *kind)
 {
 	const struct certprov_conf *cc = conf->spec;
-	const char *url = cc->certprov_url != NULL ? cc->certprov_url : "dhcp";
+	const char *url = cc->certprov_url != NULL ? cc->certprov_url : "";
 	const char *p = strstr(url, "://");
 	size_t n;
 
+	*kind = ENDPOINT_KIND_WEB_SERVICE;
+	if (cc->discover == CERTPROV_DISCOVER_DHCP) {
+		/* the web service is known only once a run has discovered it */
+		snprintf(key, len, "dhcp:%s",
+		         cc->dhcp.interface != NULL ? cc->dhcp.interface : "default");
+		return;
+	}
 	p = p != NULL ? p + 3 : url;
 	n = strcspn(p, "/?#");
 	snprintf(key, len, "%.*s", (int)n, p);
-	*kind = ENDPOINT_KIND_WEB_SERVICE;
 }
 
 void certprov_conf_describe(const struct txn_conf *conf, char *buf, size_t len)
 {
 	const struct certprov_conf *cc = conf->spec;
 
-	snprintf(buf, len, "%s", cc->certprov_url != NULL ? cc->certprov_url : "(DHCP discovery)");
+	if (cc->discover == CERTPROV_DISCOVER_DHCP)
+		snprintf(buf, len, "DHCP discovery on %s",
+		         cc->dhcp.interface != NULL ? cc->dhcp.interface : "the default interface");
+	else
+		snprintf(buf, len, "%s", cc->certprov_url != NULL ? cc->certprov_url : "");
 }

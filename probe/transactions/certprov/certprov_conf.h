@@ -8,6 +8,7 @@
 #define CERTPROBE_CERTPROV_CONF_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "config/cfg_walk.h"
 #include "config/config.h"
@@ -18,7 +19,15 @@
 
 enum certprov_discover {
 	CERTPROV_DISCOVER_STATIC = 0, /* discover: {certprov_url, registrar} */
-	CERTPROV_DISCOVER_DHCP,       /* discover: dhcp (the DHCP engineer's dhcp_discover_start) */
+	CERTPROV_DISCOVER_DHCP,       /* discover: dhcp (dhcp_discover_start, dhcp: below) */
+};
+
+/* dhcp: {interface, server, timeout, retries}, for discover: dhcp. */
+struct certprov_dhcp_conf {
+	char *interface;     /* NULL: the default route's interface, else the first one up */
+	char *server;        /* an IPv4 address to unicast the INFORM to; NULL: broadcast */
+	uint64_t timeout_ms; /* per attempt; 4 s */
+	unsigned retries;    /* attempts after the first; 2 */
 };
 
 enum certprov_root_chain {
@@ -54,6 +63,7 @@ struct certprov_conf {
 	char *root_chain_url;
 	char *connect_to; /* every host of the run is reached at this address (tests, labs) */
 	struct certprov_web_ticket_conf web_ticket;
+	struct certprov_dhcp_conf dhcp;
 };
 
 /* The keys of a phone-bootstrap transaction (txn_type.keys). */
@@ -69,8 +79,11 @@ void certprov_conf_shape(const struct certprov_conf *cc, struct certprov_shape *
 /* "alice@example.com": sip_uri without "sip:" into buf. */
 void certprov_conf_entity(const struct certprov_conf *cc, char *buf, size_t len);
 
-/* txn_type ops: protocol "certprov"; the endpoint is the CertProv URL's authority (a web
- * service); the description is the CertProv URL. */
+/*
+ * txn_type ops: protocol "certprov"; the endpoint is the CertProv URL's authority (a web
+ * service), "dhcp:IF" under discover: dhcp (the URL is known only once a run has
+ * discovered it); the description is the CertProv URL, or "DHCP discovery on IF".
+ */
 const char *certprov_conf_protocol(const struct txn_conf *conf);
 void certprov_conf_endpoint(const struct txn_conf *conf, char *key, size_t len,
                             enum endpoint_kind *kind);

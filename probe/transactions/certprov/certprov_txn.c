@@ -29,6 +29,7 @@
 #include "transactions/certprov/certprov_conf.h"
 #include "transactions/certprov/certprov_crypto.h"
 #include "transactions/certprov/certprov_soap.h"
+#include "transactions/certprov/dhcp_client.h"
 #include "transactions/scep/scep_store.h"
 #include "transactions/thresholds.h"
 #include "transactions/txn_state.h"
@@ -37,9 +38,11 @@
 #define CP_PAGE_MAX (64 * 1024)
 #define CP_MIN_VALIDITY_S 3600 /* an issued certificate must serve at least this long */
 #define CP_DIAG_HEADER "X-Ms-diagnostics"
+#define CP_DHCP_MARGIN_MS 50 /* the discovery ends this much before the deadline */
 
 enum cp_step {
 	CP_STEP_DISCOVER,
+	CP_STEP_DISCOVER_REPLY, /* DHCP: the discovery's callback resumes the machine */
 	CP_STEP_ROOT_CHAIN,
 	CP_STEP_ROOT_CHAIN_REPLY,
 	CP_STEP_TLS_VERIFY,
@@ -142,6 +145,12 @@ struct cp_txn {
 	struct deadline deadline;
 	struct event *deadline_ev;
 
+	/* where this run goes: configured, or what DHCP discovery found (options 43, 120) */
+	char certprov_url[700];     /* the registrar (host[:port]) is registrar[] below */
+	struct dhcp_discover *dhcp; /* in flight during CP_STEP_DISCOVER_REPLY */
+	size_t discover_step;
+	char dhcp_interface[96]; /* "eth0 (the default route's interface)" */
+
 	/* the HTTP exchange in flight, and its answer */
 	struct http_request *http;
 	size_t http_step;
@@ -195,6 +204,8 @@ static void cp_finish(struct cp_txn *t)
 {
 	t->finished = true;
 	event_del(t->deadline_ev);
+	dhcp_discover_cancel(t->dhcp);
+	t->dhcp = NULL;
 	http_request_cancel(t->http);
 	t->http = NULL;
 	txn_result_finish(&t->result);
@@ -234,6 +245,8 @@ static void cp_deadline_cb(evutil_socket_t fd, short what, void *arg)
 		st = TXN_CERTPROV_SERVICE_DOWN;
 	else if (t->step == CP_STEP_ROOT_CHAIN_REPLY)
 		st = TXN_CERTPROV_ROOT_CHAIN_FAILED;
+	else if (t->step == CP_STEP_DISCOVER_REPLY)
+		st = TXN_DHCP_NO_RESPONSE; /* the budget ends with the deadline: no answer in it */
 	snprintf(detail, sizeof detail, "%s did not answer within the %.1f s deadline",
 	         t->http_what != NULL ? t->http_what : "the transaction",
 	         (double)t->conf->timeout_ms / 1000.0);
@@ -366,22 +379,113 @@ static void cp_anon_url(const char *https, char *buf, size_t len)
 	snprintf(buf, len, "http://%.*s%s", (int)hl, host, path);
 }
 
+/* The rest of the run goes to url and registrar: the report's Target and TargetFqdn. */
+static void cp_discovered(struct cp_txn *t, const char *url, const char *registrar)
+{
+	snprintf(t->certprov_url, sizeof t->certprov_url, "%s", url);
+	snprintf(t->registrar, sizeof t->registrar, "%s", registrar);
+	snprintf(t->result.target, sizeof t->result.target, "%s", url);
+	txn_result_fact(&t->result, "target_fqdn", "%s", registrar);
+	bbuf_init(&t->trust, FILELOAD_MAX_PEM_BUNDLE + CP_ROOT_CHAIN_MAX * 2);
+	bbuf_append(&t->trust, t->trust_text, t->trust_len);
+	bbuf_append(&t->trust, "\n", 1);
+	free(t->trust_text);
+	t->trust_text = NULL;
+	t->step = CP_STEP_ROOT_CHAIN;
+}
+
+/*
+ * What the report keeps of a discovery: the answering server and the raw options 43 and
+ * 120, and the exchange in one "discover" line. A run's facts are capped
+ * (TXN_MAX_FACTS) and the later steps need theirs, so not dhcp_discover_result_facts()'s
+ * nine: the URL and FQDN are Target and TargetFqdn already.
+ */
+static void cp_dhcp_facts(struct cp_txn *t, const struct dhcp_discover_result *r)
+{
+	char ntp[96] = "";
+
+	if (r->server[0] != '\0')
+		txn_result_fact(&t->result, "dhcp_server", "%s", r->server);
+	if (r->opt43_hex[0] != '\0')
+		txn_result_fact(&t->result, "dhcp_option_43", "%s", r->opt43_hex);
+	if (r->opt120_hex[0] != '\0')
+		txn_result_fact(&t->result, "dhcp_option_120", "%s", r->opt120_hex);
+	if (r->ntp_servers[0] != '\0')
+		snprintf(ntp, sizeof ntp, "; NTP (option 42) %s", r->ntp_servers);
+	txn_result_fact(&t->result, "discover", "dhcp: %s from %s, %s; %u sent, %u answered%s",
+	                r->message, r->local[0] != '\0' ? r->local : "?", t->dhcp_interface,
+	                r->attempts, r->answers, ntp);
+}
+
+static void cp_dhcp_done(const struct dhcp_discover_result *r, void *arg)
+{
+	struct cp_txn *t = arg;
+
+	t->dhcp = NULL; /* freed by dhcp_client once we return */
+	cp_dhcp_facts(t, r);
+	if (r->status != TXN_OK) {
+		cp_fail(t, t->discover_step, r->status, "%s", r->detail);
+		cp_finish(t);
+		return;
+	}
+	if (strncmp(r->certprov_url, "https://", 8) != 0) {
+		/* sub-option 2 "http": the device's CertProv is HTTPS (the loader's rule too) */
+		cp_fail(t, t->discover_step, TXN_DHCP_OPT43_MALFORMED,
+		        "option 43 gives %s: Web Services answer CertProv over HTTPS (sub-option "
+		        "2 must be https)",
+		        r->certprov_url);
+		cp_finish(t);
+		return;
+	}
+	cp_discovered(t, r->certprov_url, r->registrar);
+	txn_step_end(&t->result, t->discover_step, TXN_OK,
+	             "CertProv %s, Registrar %s (options 43 and 120 from DHCP server %s in "
+	             "%.1f ms)",
+	             t->certprov_url, t->registrar, r->server, (double)r->answer_us / 1000.0);
+	cp_run(t);
+}
+
+/* DHCPINFORM (DISCOVER without an address) as the phone sends it, on the loop. */
+static enum step_ret cp_discover_dhcp(struct cp_txn *t)
+{
+	const struct certprov_dhcp_conf *c = &t->spec->dhcp;
+	struct dhcp_discover_opts o = {
+	    .server = c->server, .timeout_ms = c->timeout_ms, .retries = c->retries};
+	char ifname[32];
+	const char *why = "configured";
+
+	if (c->interface != NULL) {
+		snprintf(ifname, sizeof ifname, "%s", c->interface);
+	} else if (dhcp_default_interface(ifname, sizeof ifname, &why) == -1) {
+		return cp_fail(t, t->discover_step, TXN_PROBE_DHCP_SOCKET,
+		               "no interface to send DHCP on (none is up besides loopback): set "
+		               "dhcp.interface");
+	}
+	snprintf(t->dhcp_interface, sizeof t->dhcp_interface, "%s (%s)", ifname, why);
+	txn_result_fact(&t->result, "discover", "dhcp on %s", t->dhcp_interface);
+	o.interface = ifname; /* copied by dhcp_discover_start */
+	/*
+	 * A little less than what is left: the discovery then reports its own "no answer"
+	 * (with the attempts made) just before the transaction's deadline would.
+	 */
+	o.budget_ms = deadline_remaining(&t->deadline);
+	if (o.budget_ms > 2 * CP_DHCP_MARGIN_MS)
+		o.budget_ms -= CP_DHCP_MARGIN_MS;
+	else if (o.budget_ms == 0)
+		o.budget_ms = 1;
+	t->http_what = "the DHCP server";
+	t->step = CP_STEP_DISCOVER_REPLY;
+	t->dhcp = dhcp_discover_start(t->env.base, &o, cp_dhcp_done, t);
+	return STEP_WAIT;
+}
+
 static enum step_ret cp_step_discover(struct cp_txn *t)
 {
 	size_t i = txn_step_begin(&t->result, "discover");
 	struct fileload_fail f;
 	char why[160];
 
-	if (t->spec->discover == CERTPROV_DISCOVER_DHCP) {
-		/*
-		 * HOOK(dhcp): dhcp_discover_start() (the DHCP branch) fills certprov_url and
-		 * registrar from options 43 and 120 and resumes the machine here.
-		 */
-		return cp_fail(t, i, TXN_PROBE_INTERNAL, "DHCP discovery is not built in");
-	}
-	snprintf(t->registrar, sizeof t->registrar, "%s", t->spec->registrar);
-	txn_result_fact(&t->result, "target_fqdn", "%s", t->spec->registrar);
-	txn_result_fact(&t->result, "discover", "static (certprov_url and registrar configured)");
+	t->discover_step = i;
 	if (t->files_rc[0] == -1) {
 		f = t->files_fail[0];
 		return cp_fail(t, i,
@@ -391,14 +495,12 @@ static enum step_ret cp_step_discover(struct cp_txn *t)
 		               "trust_store %s: %s", t->spec->trust_store,
 		               fileload_describe(&f, FILELOAD_MAX_PEM_BUNDLE, why, sizeof why));
 	}
-	bbuf_init(&t->trust, FILELOAD_MAX_PEM_BUNDLE + CP_ROOT_CHAIN_MAX * 2);
-	bbuf_append(&t->trust, t->trust_text, t->trust_len);
-	bbuf_append(&t->trust, "\n", 1);
-	free(t->trust_text);
-	t->trust_text = NULL;
-	txn_step_end(&t->result, i, TXN_OK, "CertProv %s, Registrar %s", t->spec->certprov_url,
-	             t->spec->registrar);
-	t->step = CP_STEP_ROOT_CHAIN;
+	if (t->spec->discover == CERTPROV_DISCOVER_DHCP)
+		return cp_discover_dhcp(t);
+	txn_result_fact(&t->result, "discover", "static (certprov_url and registrar configured)");
+	cp_discovered(t, t->spec->certprov_url, t->spec->registrar);
+	txn_step_end(&t->result, i, TXN_OK, "CertProv %s, Registrar %s", t->certprov_url,
+	             t->registrar);
 	return STEP_CONTINUE;
 }
 
@@ -414,7 +516,7 @@ static enum step_ret cp_step_root_chain(struct cp_txn *t)
 	if (t->spec->root_chain == CERTPROV_ROOT_CHAIN_URL)
 		snprintf(url, sizeof url, "%s", t->spec->root_chain_url);
 	else
-		cp_anon_url(t->spec->certprov_url, url, sizeof url);
+		cp_anon_url(t->certprov_url, url, sizeof url);
 	txn_result_fact(&t->result, "root_chain_url", "%s", url);
 	cp_http_start(t, "root_chain", "the anonymous CertProv URL (root chain)", url, NULL, NULL,
 	              false, false);
@@ -470,7 +572,7 @@ static enum step_ret cp_step_tls_verify(struct cp_txn *t)
 {
 	char url[700];
 
-	snprintf(url, sizeof url, "%s/mex", t->spec->certprov_url);
+	snprintf(url, sizeof url, "%s/mex", t->certprov_url);
 	cp_http_start(t, "tls_verify", "Web Services over HTTPS (CertProv /mex)", url, NULL, NULL,
 	              false, true);
 	t->step = CP_STEP_TLS_VERIFY_REPLY;
@@ -514,7 +616,7 @@ static enum step_ret cp_step_tls_verify_reply(struct cp_txn *t)
 	/* name the missing link: look at what the server sends, without trusting it */
 	t->tls_status = st;
 	snprintf(t->tls_detail, sizeof t->tls_detail, "%s", t->http_error_detail);
-	snprintf(url, sizeof url, "%s/mex", t->spec->certprov_url);
+	snprintf(url, sizeof url, "%s/mex", t->certprov_url);
 	cp_http_start(t, NULL, "Web Services' certificate chain", url, NULL, NULL, true, true);
 	t->step = CP_STEP_TLS_DIAG_REPLY;
 	return STEP_WAIT;
@@ -973,6 +1075,8 @@ static enum step_ret cp_step(struct cp_txn *t)
 	switch (t->step) {
 	case CP_STEP_DISCOVER:
 		return cp_step_discover(t);
+	case CP_STEP_DISCOVER_REPLY:
+		return STEP_WAIT; /* not reached: cp_dhcp_done moves on */
 	case CP_STEP_ROOT_CHAIN:
 		return cp_step_root_chain(t);
 	case CP_STEP_ROOT_CHAIN_REPLY:
@@ -1155,6 +1259,7 @@ static void cp_txn_free(void *run)
 	if (t == NULL)
 		return;
 	http_request_cancel(t->http);
+	dhcp_discover_cancel(t->dhcp);
 	keypool_cancel(t->env.keys, t);
 	if (t->files_job != NULL)
 		t->files_job->t = NULL; /* the queue owns it: done() frees it */

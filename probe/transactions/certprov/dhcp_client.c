@@ -132,9 +132,15 @@ static void arm(struct dhcp_discover *d, uint64_t ms)
 	evtimer_add(d->timer, &tv);
 }
 
+/*
+ * A timer may fire a millisecond before the budget's end as clock_now_ms() sees it: an
+ * attempt with less than this left could not be answered, so the budget counts as spent.
+ */
+#define MIN_ATTEMPT_MS 5
+
 static bool budget_spent(const struct dhcp_discover *d)
 {
-	return d->budget.at_ms != 0 && deadline_expired(&d->budget);
+	return d->budget.at_ms != 0 && deadline_remaining(&d->budget) < MIN_ATTEMPT_MS;
 }
 
 /* ms, cut to what is left of the budget */
@@ -508,6 +514,51 @@ void dhcp_discover_cancel(struct dhcp_discover *d)
 	free(d->server);
 	free(d->vendor_class);
 	free(d);
+}
+
+int dhcp_default_interface(char *buf, size_t len, const char **why)
+{
+	struct ifaddrs *ifa = NULL;
+	char line[256], name[IFNAMSIZ + 1], fallback[IFNAMSIZ] = "";
+	unsigned long dest, gw, flags;
+	FILE *f = fopen("/proc/net/route", "re");
+	int found = -1;
+
+	/* a small in-memory file: no reason to leave the loop for it */
+	while (f != NULL && fgets(line, sizeof line, f) != NULL)
+		if (sscanf(line, "%16s %lx %lx %lx", name, &dest, &gw, &flags) == 4 && dest == 0 &&
+		    (flags & 1) != 0 && strlen(name) < IFNAMSIZ) {
+			snprintf(buf, len, "%s", name);
+			*why = "the default route's interface";
+			found = 0;
+			break;
+		}
+	if (f != NULL)
+		fclose(f);
+	if (found == 0)
+		return 0;
+	if (getifaddrs(&ifa) == -1)
+		return -1;
+	for (struct ifaddrs *i = ifa; i != NULL; i = i->ifa_next) {
+		if ((i->ifa_flags & IFF_UP) == 0 || (i->ifa_flags & IFF_LOOPBACK) != 0 ||
+		    strlen(i->ifa_name) >= IFNAMSIZ)
+			continue;
+		if (i->ifa_addr != NULL && i->ifa_addr->sa_family == AF_INET) {
+			snprintf(buf, len, "%s", i->ifa_name);
+			*why = "the first interface up with an IPv4 address";
+			found = 0;
+			break;
+		}
+		if (fallback[0] == '\0')
+			snprintf(fallback, sizeof fallback, "%s", i->ifa_name);
+	}
+	freeifaddrs(ifa);
+	if (found == -1 && fallback[0] != '\0') {
+		snprintf(buf, len, "%s", fallback);
+		*why = "the first interface up (no IPv4 address: a DHCPDISCOVER)";
+		found = 0;
+	}
+	return found;
 }
 
 void dhcp_discover_result_facts(const struct dhcp_discover_result *r, struct txn_result *tr)

@@ -16,6 +16,7 @@
 #define CERTPROBE_DHCP_CLIENT_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "transactions/transaction_status.h"
@@ -98,6 +99,15 @@ struct dhcp_discover *dhcp_discover_start(struct event_base *base,
 
 /* Stop d without calling back, and free it. NULL-safe; not after its callback. */
 void dhcp_discover_cancel(struct dhcp_discover *d);
+
+/*
+ * The interface a phone on this host would send from when none is configured: the one
+ * of the IPv4 default route (/proc/net/route), else the first interface that is up, not
+ * loopback and has an IPv4 address, else the first that is up and not loopback (a
+ * DHCPDISCOVER then). Writes its name to buf (IFNAMSIZ holds any) and how it was chosen
+ * to *why (a static string). 0, or -1 when there is none.
+ */
+int dhcp_default_interface(char *buf, size_t len, const char **why);
 
 struct txn_result;
 

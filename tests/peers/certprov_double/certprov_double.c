@@ -81,7 +81,8 @@ const char *const mode_names[M_COUNT] = {
     [M_SLOW] = "slow",
 };
 
-struct globals G = {.ticket_lifetime = 28800, .cert_hours = 4320, .name = "pool1.example.com"};
+struct globals G = {
+    .ticket_lifetime = 28800, .cert_hours = 4320, .name = "pool1.example.com", .bind = "127.0.0.1"};
 
 void vlog(const char *fmt, ...)
 {
@@ -523,7 +524,7 @@ static void host_of(struct rq *q)
 	if (ok)
 		snprintf(q->host, sizeof q->host, "%s", h);
 	else
-		snprintf(q->host, sizeof q->host, "127.0.0.1:%u", q->lis->port);
+		snprintf(q->host, sizeof q->host, "%s:%u", G.bind, q->lis->port);
 }
 
 static void on_request(struct evhttp_request *req, void *arg)
@@ -628,8 +629,8 @@ static void listen_on(unsigned port, const char *chain, const char *key)
 		SSL_CTX_set_min_proto_version(l->ctx, TLS1_2_VERSION);
 		evhttp_set_bevcb(l->http, bevcb, l);
 	}
-	if (evhttp_bind_socket_with_handle(l->http, "127.0.0.1", (ev_uint16_t)port) == NULL)
-		die("cannot listen on 127.0.0.1:%u: %s", port, strerror(errno));
+	if (evhttp_bind_socket_with_handle(l->http, G.bind, (ev_uint16_t)port) == NULL)
+		die("cannot listen on %s:%u: %s", G.bind, port, strerror(errno));
 }
 
 static char *file_read(const char *path, size_t *len)
@@ -770,7 +771,7 @@ static void usage(void)
 	                "--chain ROOT_CHAIN --ocs-cert CERT --ocs-key KEY --published-dir DIR "
 	                "[-x PORT:CHAIN:KEY]... [-u USER]... [-U FILE] [-m MODE] "
 	                "[--ticket-lifetime S] [--cert-hours H] [--max-pin-attempts N] [-n NAME] "
-	                "[-v]\n");
+	                "[-b ADDR] [-v]\n");
 	exit(2);
 }
 
@@ -828,6 +829,8 @@ int main(int argc, char **argv)
 			users_file(v);
 		else if (strcmp(a, "-n") == 0)
 			G.name = v;
+		else if (strcmp(a, "-b") == 0)
+			G.bind = v;
 		else if (strcmp(a, "--ticket-lifetime") == 0)
 			G.ticket_lifetime = num(v, 1, 86400 * 30);
 		else if (strcmp(a, "--cert-hours") == 0)

@@ -138,6 +138,7 @@ struct globals {
 	size_t chain_pem_len;
 	const char *published;
 	const char *name;
+	const char *bind; /* -b: the address every listener binds (127.0.0.1) */
 	struct mode mode;
 	long ticket_lifetime;
 	long cert_hours;

@@ -120,6 +120,7 @@ struct gen {
 	struct endpoint *endpoints;
 	size_t n_eps;
 	struct snapshot_txn *rows;     /* one per target, same order: what /metrics reads */
+	uint8_t *rows_changed;         /* per row: changed since daemon.snap was made */
 	struct snapshot_endpoint *eps; /* one per endpoint */
 };
 
@@ -168,6 +169,7 @@ struct daemon {
 	unsigned probe_draining;   /* 503s of a stop still going out */
 	struct event *drain_timer; /* ends the loop if they take too long */
 	struct snapshot *snap;     /* the copy readers share; NULL = make one at the next read */
+	bool snap_stale;           /* rows changed since snap was made (g->rows_changed) */
 	struct event *sig_term, *sig_int, *sig_hup;
 	/* loop health */
 	struct event *stall_timer;
@@ -304,6 +306,11 @@ void routes_cancel_probes(struct daemon *d, const char *why);
 void routes_stop(struct daemon *d);
 /* The rows changed: the next reader gets a new snapshot copy (and the subagent one soon). */
 void routes_invalidate(struct daemon *d);
+/*
+ * Row i of d->g->rows, or an endpoint row (i = SIZE_MAX), changed: the next read copies
+ * that row again and shares the others with the copy before.
+ */
+void routes_row_changed(struct daemon *d, size_t i);
 /*
  * A fresh copy of the rows (flags: snapshot_copy_flags) with the daemon's own numbers,
  * not shared with the scrapes: for a reader on another thread (the SNMP subagent).

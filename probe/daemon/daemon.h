@@ -96,8 +96,8 @@ struct target {
 	struct health health;
 	struct target *after;   /* waits for this target's first run */
 	struct target *ep_next; /* endpoint wait queue */
-	char *record;           /* state-file record (with the last result); NULL = to be made */
-	size_t record_len;
+	struct persist_rec
+	    *record;             /* state-file record (with the last result); NULL = to be made */
 	char *row_text;          /* the strings the row points at (detail, certificates); owned */
 	struct history *history; /* recent results (probe.history of them); owned */
 	/* certificate notifications sent, per role: which certificate (a hash of its
@@ -282,7 +282,13 @@ void persist_open(struct daemon *d);
 /* Write the last document and stop the writer. */
 void persist_close(struct daemon *d);
 /* Drop a reference on a record (t->record; the writer thread holds others). NULL-safe. */
-void persist_record_unref(char *record);
+void persist_record_unref(struct persist_rec *rec);
+struct persist_rec *persist_record_ref(struct persist_rec *rec);
+/*
+ * The record's JSON text, made on first use by whichever thread asks (the writer thread,
+ * the page worker; never needed on the loop); valid while a reference is held.
+ */
+const char *persist_record_text(struct persist_rec *rec, size_t *len);
 /* t's record after a new result r (NULL: rebuild it at the next flush). */
 void persist_record(struct target *t, const struct txn_result *r);
 /* Mark the state dirty; now: write on the next loop turn (an alert changed). */

@@ -334,7 +334,6 @@ void gen_carry(struct gen *g, struct gen *old, bool *keep_due)
 		t->last_reason = o->last_reason;
 		memcpy(t->last_detail, o->last_detail, sizeof t->last_detail);
 		t->record = o->record; /* the record names the same transaction and endpoint */
-		t->record_len = o->record_len;
 		o->record = NULL;
 		{
 			/* the row's result and certificates; identity fields stay the new ones */

@@ -108,11 +108,14 @@ struct snapshot *snapshot_copy_since(const struct snapshot *from, const struct s
 		prev = NULL;
 	o->s = *from;
 	atomic_init(&o->refs, 1);
-	o->txns = xcalloc(from->n_txns + 1, sizeof *o->txns);
+	/* not calloc: every row is written below (zeroing 9 MB at 10,000 rows was half a copy) */
+	o->txns = xmalloc((from->n_txns + 1) * sizeof *o->txns);
 	o->blocks = xcalloc(from->n_txns + 1, sizeof *o->blocks);
 	o->endpoints = xcalloc(from->n_endpoints + 1, sizeof *o->endpoints);
+	/* the rows as prev has them (strings and all), or as from has them (a full copy) */
 	if (from->n_txns > 0)
-		memcpy(o->txns, from->txns, from->n_txns * sizeof *o->txns);
+		memcpy(o->txns, prev != NULL ? prev->txns : from->txns,
+		       from->n_txns * sizeof *o->txns);
 	if (from->n_endpoints > 0)
 		memcpy(o->endpoints, from->endpoints, from->n_endpoints * sizeof *o->endpoints);
 	/* a full copy: every row's strings in one block, one reference per row */
@@ -130,16 +133,17 @@ struct snapshot *snapshot_copy_since(const struct snapshot *from, const struct s
 			o->blocks[i] = shared;
 		} else if (!changed[i]) {
 			/* the row as the copy before has it, strings and all */
-			*t = prev->txns[i];
 			o->blocks[i] = prev->owned->blocks[i];
 			if (o->blocks[i] != NULL)
 				atomic_fetch_add(&o->blocks[i]->refs, 1);
 		} else {
 			size_t p = 0;
+			*t = from->txns[i];
 			o->blocks[i] = block_new(txn_strings_size(t), 1);
 			txn_strings_put(t, o->blocks[i]->data, &p);
 		}
-		t->history = (flags & SNAPSHOT_COPY_HISTORY) ? history_copy(t->history) : NULL;
+		t->history =
+		    (flags & SNAPSHOT_COPY_HISTORY) ? history_copy(from->txns[i].history) : NULL;
 	}
 	total = 0;
 	for (size_t i = 0; i < from->n_endpoints; i++)

@@ -347,13 +347,13 @@ void alerts_endpoint_update(struct daemon *d, struct endpoint *e)
 	free(members);
 	if (e->g->eps[e->index].failing != e->health.members_failing) {
 		e->g->eps[e->index].failing = e->health.members_failing;
-		routes_invalidate(d);
+		routes_row_changed(d, SIZE_MAX);
 	}
 	if (!(c.state_changed || c.notify || c.flap_started || c.flap_stopped))
 		return;
 	e->g->eps[e->index].state = e->health.state;
 	e->g->eps[e->index].since = (int64_t)e->health.last_change;
-	routes_invalidate(d);
+	routes_row_changed(d, SIZE_MAX);
 	if (c.state_changed)
 		passive_endpoint_changed(d, e);
 	health_endpoint_change_describe(line, sizeof line, endpoint_kind_name(e->kind), e->key,

@@ -96,8 +96,8 @@ struct target {
 	struct health health;
 	struct target *after;   /* waits for this target's first run */
 	struct target *ep_next; /* endpoint wait queue */
-	char *record;           /* state-file record (with the last result); NULL = to be made */
-	size_t record_len;
+	struct persist_rec
+	    *record;             /* state-file record (with the last result); NULL = to be made */
 	char *row_text;          /* the strings the row points at (detail, certificates); owned */
 	struct history *history; /* recent results (probe.history of them); owned */
 	/* certificate notifications sent, per role: which certificate (a hash of its
@@ -120,6 +120,7 @@ struct gen {
 	struct endpoint *endpoints;
 	size_t n_eps;
 	struct snapshot_txn *rows;     /* one per target, same order: what /metrics reads */
+	uint8_t *rows_changed;         /* per row: changed since daemon.snap was made */
 	struct snapshot_endpoint *eps; /* one per endpoint */
 };
 
@@ -168,6 +169,7 @@ struct daemon {
 	unsigned probe_draining;   /* 503s of a stop still going out */
 	struct event *drain_timer; /* ends the loop if they take too long */
 	struct snapshot *snap;     /* the copy readers share; NULL = make one at the next read */
+	bool snap_stale;           /* rows changed since snap was made (g->rows_changed) */
 	struct event *sig_term, *sig_int, *sig_hup;
 	/* loop health */
 	struct event *stall_timer;
@@ -280,7 +282,13 @@ void persist_open(struct daemon *d);
 /* Write the last document and stop the writer. */
 void persist_close(struct daemon *d);
 /* Drop a reference on a record (t->record; the writer thread holds others). NULL-safe. */
-void persist_record_unref(char *record);
+void persist_record_unref(struct persist_rec *rec);
+struct persist_rec *persist_record_ref(struct persist_rec *rec);
+/*
+ * The record's JSON text, made on first use by whichever thread asks (the writer thread,
+ * the page worker; never needed on the loop); valid while a reference is held.
+ */
+const char *persist_record_text(struct persist_rec *rec, size_t *len);
 /* t's record after a new result r (NULL: rebuild it at the next flush). */
 void persist_record(struct target *t, const struct txn_result *r);
 /* Mark the state dirty; now: write on the next loop turn (an alert changed). */
@@ -304,6 +312,11 @@ void routes_cancel_probes(struct daemon *d, const char *why);
 void routes_stop(struct daemon *d);
 /* The rows changed: the next reader gets a new snapshot copy (and the subagent one soon). */
 void routes_invalidate(struct daemon *d);
+/*
+ * Row i of d->g->rows, or an endpoint row (i = SIZE_MAX), changed: the next read copies
+ * that row again and shares the others with the copy before.
+ */
+void routes_row_changed(struct daemon *d, size_t i);
 /*
  * A fresh copy of the rows (flags: snapshot_copy_flags) with the daemon's own numbers,
  * not shared with the scrapes: for a reader on another thread (the SNMP subagent).

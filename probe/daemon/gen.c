@@ -150,6 +150,7 @@ void gen_row_update(struct target *t, const struct txn_result *r)
 {
 	struct snapshot_txn *row = &t->g->rows[t->index];
 
+	t->g->rows_changed[t->index] = 1;
 	if (r != NULL) {
 		const char *detail;
 		struct history_entry he;
@@ -218,6 +219,7 @@ struct gen *gen_new(struct daemon *d, struct config *cfg)
 		health_init(&t->health);
 	}
 	g->rows = xcalloc(g->n + 1, sizeof *g->rows);
+	g->rows_changed = xcalloc(g->n + 1, sizeof *g->rows_changed);
 	for (i = 0; i < g->n; i++) {
 		struct target *t = &g->targets[i];
 		g->rows[i].name = t->conf->name;
@@ -301,6 +303,7 @@ void gen_free(struct gen *g, bool free_cfg)
 	}
 	free(g->targets);
 	free(g->rows);
+	free(g->rows_changed);
 	free(g->eps);
 	if (!free_cfg)
 		g->hold->cfg = NULL; /* another owner frees it */
@@ -331,7 +334,6 @@ void gen_carry(struct gen *g, struct gen *old, bool *keep_due)
 		t->last_reason = o->last_reason;
 		memcpy(t->last_detail, o->last_detail, sizeof t->last_detail);
 		t->record = o->record; /* the record names the same transaction and endpoint */
-		t->record_len = o->record_len;
 		o->record = NULL;
 		{
 			/* the row's result and certificates; identity fields stay the new ones */

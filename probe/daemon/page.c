@@ -40,7 +40,7 @@ struct page_job {
 	struct snapshot *snap;      /* with the history */
 	struct statuspage_endpoint_extra *eps;
 	struct statuspage_txn_extra *txns;
-	char **records; /* per row: a state-file record (malloced) or NULL */
+	struct persist_rec **records; /* per row: a state-file record (a reference) or NULL */
 	const char *sinks[DAEMON_MAX_SINKS];
 	size_t n_sinks;
 	long txn; /* -1: the index; else the row of /txn/NAME */
@@ -57,7 +57,7 @@ static void job_free(struct page_job *j)
 		return;
 	if (j->records != NULL)
 		for (size_t i = 0; i < j->snap->n_txns; i++)
-			free(j->records[i]);
+			persist_record_unref(j->records[i]);
 	free(j->records);
 	free(j->eps);
 	free(j->txns);
@@ -73,14 +73,18 @@ static const struct txn_result *job_last(void *arg, size_t i)
 	struct page_job *j = arg;
 	struct bbuf doc;
 	char err[256];
+	const char *rec;
+	size_t len;
 
 	statefile_state_free(j->parsed);
 	j->parsed = NULL;
 	if (j->records == NULL || j->records[i] == NULL)
 		return NULL;
+	rec = persist_record_text(j->records[i], &len); /* made here if the writer has not yet */
 	bbuf_init(&doc, SIZE_MAX);
-	bbuf_appendf(&doc, "{\"version\":%d,\"transactions\":[%s],\"endpoints\":[],\"alerts\":[]}",
-	             STATEFILE_VERSION, j->records[i]);
+	bbuf_appendf(&doc,
+	             "{\"version\":%d,\"transactions\":[%.*s],\"endpoints\":[],\"alerts\":[]}",
+	             STATEFILE_VERSION, (int)len, rec);
 	j->parsed = statefile_parse("record", (const char *)doc.data, doc.len, err, sizeof err);
 	bbuf_free(&doc);
 	if (j->parsed == NULL || j->parsed->n_txns != 1 || !j->parsed->txns[0].have_last)
@@ -203,7 +207,7 @@ static void job_fill(struct page_job *j, struct daemon *d)
 		                         : (long)i == j->txn;
 		j->txns[i].expiry_warn_days = t->conf->warn.expiry_days;
 		if (wanted && t->record != NULL) {
-			j->records[i] = xstrndup(t->record, t->record_len);
+			j->records[i] = persist_record_ref(t->record);
 			traces++;
 		}
 	}

@@ -1,13 +1,17 @@
 /*
- * persist: the daemon's state file. Each target's record is serialised when its result
- * changes and cached; a flush joins the cached records, the endpoints and the alerts
- * into one document for the writer thread (statefile.c), which does the disk work off
- * the loop. Restore reads the file at start and gives every transaction whose name, type
- * and endpoint are unchanged its health, counters, last result and recent history back.
+ * persist: the daemon's state file. Each target's record is captured when its result
+ * changes (an immutable view: the result's used steps, findings and facts, a copy of the
+ * history ring) and serialised once, lazily, by the thread that first needs its text:
+ * the writer thread at the next flush, or the status page's worker. A flush hands the
+ * writer the records by reference with the endpoints and the alerts as text; it joins
+ * them into one document and does the disk work off the loop. Restore reads the file at start and
+ * gives every transaction whose name, type and endpoint are unchanged its health, counters, last
+ * result and recent history back.
  */
 #include "daemon/daemon.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <limits.h>
 #include <stdatomic.h>
 #include <stddef.h>
@@ -28,47 +32,190 @@
 #define STATE_FRESH_PER_FLUSH 64
 
 /*
- * A record: immutable text with a reference count in front, so that a flush hands the
- * writer thread pointers (each with a reference) instead of joining 23 MB on the loop.
+ * A record: an immutable view of one target, and its JSON text once made. The loop
+ * makes the view (a few kB of copies, no JSON); the first persist_record_text() makes the
+ * text and drops the view. References let a flush hand the writer thread pointers
+ * instead of joining 23 MB on the loop.
  */
 struct persist_rec {
 	atomic_uint refs;
-	char text[];
+	_Atomic(char *) text; /* NULL until made; then len holds its length */
+	size_t len;
+	/* the view, until the text is made */
+	/*
+	 * Its strings in one block (a reload may free the config's; a restored record's
+	 * point into the loaded file): name, endpoint, type, endpoint kind, the result's
+	 * type and protocol (NULL when the result has none).
+	 */
+	char *names;
+	const char *str[6];
+	uint64_t interval_ms;
+	struct health health;
+	int64_t last_run, last_success;
+	uint64_t runs[RESULT_UNKNOWN + 1];
+	struct history *hist; /* owned copy of the ring; NULL = none */
+	unsigned char *res;   /* the result compacted (res_pack); NULL = no last result */
+	size_t n_steps, n_findings, n_facts;
 };
 
-static struct persist_rec *rec_of(char *text)
+/* One mutex for making texts: the writer makes nearly all, the page worker a few. */
+static pthread_mutex_t text_mu = PTHREAD_MUTEX_INITIALIZER;
+
+#define RES_HEAD offsetof(struct txn_result, steps)
+
+static size_t min_size(size_t a, size_t b)
 {
-	return (struct persist_rec *)(void *)(text - offsetof(struct persist_rec, text));
+	return a < b ? a : b;
 }
 
-/* json (malloced) as a record with one reference; *len its length. */
-static char *rec_adopt(char *json, size_t *len)
+/* The fixed head and the used steps, findings and facts of r, in one allocation. */
+static void res_pack(struct persist_rec *rec, const struct txn_result *r)
 {
-	size_t n = strlen(json);
-	struct persist_rec *r = xmalloc(sizeof *r + n + 1);
+	size_t ns = min_size(r->n_steps, TXN_MAX_STEPS),
+	       nf = min_size(r->n_findings, TXN_MAX_FINDINGS);
+	size_t nk = min_size(r->n_facts, TXN_MAX_FACTS), off = RES_HEAD;
+	size_t size = RES_HEAD + ns * sizeof r->steps[0] + nf * sizeof r->findings[0] +
+	              nk * sizeof r->facts[0];
 
-	atomic_init(&r->refs, 1);
-	memcpy(r->text, json, n + 1);
-	free(json);
-	*len = n;
-	return r->text;
+	rec->res = xmalloc(size);
+	memcpy(rec->res, r, RES_HEAD);
+	memcpy(rec->res + off, r->steps, ns * sizeof r->steps[0]);
+	off += ns * sizeof r->steps[0];
+	memcpy(rec->res + off, r->findings, nf * sizeof r->findings[0]);
+	off += nf * sizeof r->findings[0];
+	memcpy(rec->res + off, r->facts, nk * sizeof r->facts[0]);
+	rec->n_steps = ns;
+	rec->n_findings = nf;
+	rec->n_facts = nk;
 }
 
-void persist_record_unref(char *record)
+static void res_unpack(const struct persist_rec *rec, struct txn_result *r)
 {
-	struct persist_rec *r;
+	size_t off = RES_HEAD;
 
-	if (record == NULL)
+	memcpy(r, rec->res, RES_HEAD);
+	memcpy(r->steps, rec->res + off, rec->n_steps * sizeof r->steps[0]);
+	off += rec->n_steps * sizeof r->steps[0];
+	r->n_steps = rec->n_steps;
+	memcpy(r->findings, rec->res + off, rec->n_findings * sizeof r->findings[0]);
+	off += rec->n_findings * sizeof r->findings[0];
+	r->n_findings = rec->n_findings;
+	memcpy(r->facts, rec->res + off, rec->n_facts * sizeof r->facts[0]);
+	r->n_facts = rec->n_facts;
+}
+
+/* A record of v with one reference; it owns copies of everything v points at. */
+static struct persist_rec *rec_new(const struct sf_txn *v)
+{
+	struct persist_rec *rec = xcalloc(1, sizeof *rec);
+	const char *src[6] = {v->name,
+	                      v->endpoint,
+	                      v->type,
+	                      v->endpoint_kind,
+	                      v->have_last ? v->last.type : NULL,
+	                      v->have_last ? v->last.protocol : NULL};
+	size_t total = 0, off = 0;
+
+	atomic_init(&rec->refs, 1);
+	atomic_init(&rec->text, NULL);
+	for (size_t k = 0; k < 6; k++)
+		total += src[k] != NULL ? strlen(src[k]) + 1 : 0;
+	rec->names = xmalloc(total + 1);
+	for (size_t k = 0; k < 6; k++) {
+		size_t n;
+		if (src[k] == NULL)
+			continue;
+		n = strlen(src[k]) + 1;
+		rec->str[k] = memcpy(rec->names + off, src[k], n);
+		off += n;
+	}
+	rec->interval_ms = v->interval_ms;
+	rec->health = v->health;
+	rec->last_run = v->last_run;
+	rec->last_success = v->last_success;
+	memcpy(rec->runs, v->runs, sizeof rec->runs);
+	if (v->have_last)
+		res_pack(rec, &v->last);
+	rec->hist = v->history != NULL ? history_copy(v->history) : NULL;
+	return rec;
+}
+
+static void rec_view_free(struct persist_rec *rec)
+{
+	free(rec->names);
+	free(rec->res);
+	history_free(rec->hist);
+	rec->names = NULL;
+	rec->res = NULL;
+	rec->hist = NULL;
+}
+
+const char *persist_record_text(struct persist_rec *rec, size_t *len)
+{
+	char *text = atomic_load_explicit(&rec->text, memory_order_acquire);
+
+	if (text == NULL) {
+		pthread_mutex_lock(&text_mu);
+		text = atomic_load_explicit(&rec->text, memory_order_relaxed);
+		if (text == NULL) {
+			struct sf_txn *v = xcalloc(1, sizeof *v);
+			v->name = rec->str[0];
+			v->endpoint = rec->str[1];
+			v->type = rec->str[2];
+			v->endpoint_kind = rec->str[3];
+			v->interval_ms = rec->interval_ms;
+			v->health = rec->health;
+			v->have_last = rec->res != NULL;
+			if (rec->res != NULL) {
+				res_unpack(rec, &v->last);
+				v->last.type = rec->str[4];
+				v->last.protocol = rec->str[5];
+			}
+			v->last_run = rec->last_run;
+			v->last_success = rec->last_success;
+			memcpy(v->runs, rec->runs, sizeof v->runs);
+			v->history = rec->hist;
+			text = statefile_txn_json(v);
+			free(v);
+			rec->len = strlen(text);
+			rec_view_free(rec);
+			atomic_store_explicit(&rec->text, text, memory_order_release);
+		}
+		pthread_mutex_unlock(&text_mu);
+	}
+	*len = rec->len;
+	return text;
+}
+
+struct persist_rec *persist_record_ref(struct persist_rec *rec)
+{
+	atomic_fetch_add(&rec->refs, 1);
+	return rec;
+}
+
+void persist_record_unref(struct persist_rec *rec)
+{
+	if (rec == NULL || atomic_fetch_sub(&rec->refs, 1) != 1)
 		return;
-	r = rec_of(record);
-	if (atomic_fetch_sub(&r->refs, 1) == 1)
-		free(r);
+	rec_view_free(rec);
+	free(atomic_load(&rec->text));
+	free(rec);
+}
+
+static void release_item(void *item)
+{
+	persist_record_unref(item);
+}
+
+static const char *item_text(void *item, size_t *len)
+{
+	return persist_record_text(item, len);
 }
 
 /* The persisted view of t; r is its result just in (NULL: none, or not at hand). */
 static void target_view(const struct target *t, const struct txn_result *r, struct sf_txn *v)
 {
-	memset(v, 0, sizeof *v);
+	memset(v, 0, offsetof(struct sf_txn, last)); /* last: only when r (a copy of 17 kB) */
 	v->name = t->conf->name;
 	v->type = t->g->rows[t->index].type;
 	v->endpoint = t->ep->key;
@@ -90,12 +237,11 @@ void persist_record(struct target *t, const struct txn_result *r)
 
 	persist_record_unref(t->record);
 	t->record = NULL;
-	t->record_len = 0;
 	if (r == NULL)
 		return;
-	view = xcalloc(1, sizeof *view);
+	view = xmalloc(sizeof *view);
 	target_view(t, r, view);
-	t->record = rec_adopt(statefile_txn_json(view), &t->record_len);
+	t->record = rec_new(view);
 	free(view);
 }
 
@@ -116,9 +262,9 @@ void persist_flush(struct daemon *d)
 		return;
 	d->state_dirty = false;
 	p = xcalloc(1, sizeof *p);
-	p->release = persist_record_unref;
+	p->release = release_item;
+	p->text = item_text;
 	p->items = xcalloc(g->n + 1, sizeof *p->items);
-	p->lens = xcalloc(g->n + 1, sizeof *p->lens);
 	for (size_t i = 0; i < g->n; i++) {
 		struct target *t = &g->targets[i];
 		if (t->record == NULL) {
@@ -133,11 +279,9 @@ void persist_flush(struct daemon *d)
 			}
 			fresh++;
 			target_view(t, NULL, &v);
-			t->record = rec_adopt(statefile_txn_json(&v), &t->record_len);
+			t->record = rec_new(&v);
 		}
-		atomic_fetch_add(&rec_of(t->record)->refs, 1);
-		p->items[p->n] = t->record;
-		p->lens[p->n] = t->record_len;
+		p->items[p->n] = persist_record_ref(t->record);
 		p->n++;
 	}
 	bbuf_init(&b, SIZE_MAX);
@@ -244,7 +388,7 @@ void persist_restore(struct daemon *d)
 			for (size_t k = 0; k < history_count(r->history); k++)
 				history_add(t->history, history_get(r->history, k));
 		}
-		t->record = rec_adopt(statefile_txn_json(r), &t->record_len);
+		t->record = rec_new(r);
 		passive_txn_restored(d, t, r);
 		n_txn++;
 	}

@@ -129,8 +129,15 @@ static struct snapshot *current_snapshot(struct daemon *d)
 	struct snapshot s;
 
 	rows_view(d, &s);
-	if (d->snap == NULL)
-		d->snap = snapshot_copy(&s);
+	if (d->snap == NULL || d->snap_stale) {
+		/* the rows that changed copied again, the others shared with the copy before */
+		struct snapshot *prev = d->snap;
+		d->snap =
+		    snapshot_copy_since(&s, prev, prev != NULL ? d->g->rows_changed : NULL, 0);
+		snapshot_unref(prev);
+		memset(d->g->rows_changed, 0, d->g->n);
+		d->snap_stale = false;
+	}
 	fill_self(d, &d->snap->self);
 	return snapshot_ref(d->snap);
 }
@@ -676,6 +683,13 @@ void routes_invalidate(struct daemon *d)
 {
 	snapshot_unref(d->snap);
 	d->snap = NULL;
+	d->snmp_dirty = true;
+}
+
+void routes_row_changed(struct daemon *d, size_t i)
+{
+	(void)i; /* gen_row_update() marked the row in g->rows_changed */
+	d->snap_stale = true;
 	d->snmp_dirty = true;
 }
 

@@ -148,7 +148,7 @@ void sched_result(const struct txn_result *r, void *arg)
 		        t->conf->name, detail);
 	}
 	gen_row_update(t, r);
-	routes_invalidate(d);
+	routes_row_changed(d, t->index);
 	persist_record(t, r);
 	persist_schedule(d, false);
 	log_debug("%s: %s %s (%.1f ms)", t->conf->name, result_class_name(r->result),

@@ -162,6 +162,14 @@ struct snapshot *snapshot_copy(const struct snapshot *s);
 /* snapshot_copy(), and with SNAPSHOT_COPY_HISTORY each row's history ring too. */
 #define SNAPSHOT_COPY_HISTORY 1u
 struct snapshot *snapshot_copy_flags(const struct snapshot *s, unsigned flags);
+/*
+ * snapshot_copy_flags() of s that shares with prev (an earlier copy of the same rows, or
+ * NULL) the strings of every row i with changed[i] == 0: such a row is taken as prev has
+ * it, so changed[] must name every row that differs since prev was made. A prev with
+ * another number of rows, or changed NULL, makes a full copy.
+ */
+struct snapshot *snapshot_copy_since(const struct snapshot *s, const struct snapshot *prev,
+                                     const uint8_t *changed, unsigned flags);
 struct snapshot *snapshot_ref(struct snapshot *s);
 void snapshot_unref(struct snapshot *s);
 

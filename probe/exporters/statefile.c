@@ -268,7 +268,6 @@ void statefile_parts_free(struct statefile_parts *p)
 	for (size_t i = 0; i < p->n; i++)
 		p->release(p->items[i]);
 	free(p->items);
-	free(p->lens);
 	free(p->head);
 	free(p->tail);
 	free(p);
@@ -278,19 +277,26 @@ void statefile_parts_free(struct statefile_parts *p)
 static char *parts_join(const struct statefile_parts *p, size_t *len)
 {
 	size_t total = p->head_len + p->tail_len + 1, off = 0;
+	const char **texts = xcalloc(p->n + 1, sizeof *texts);
+	size_t *lens = xcalloc(p->n + 1, sizeof *lens);
 	char *doc;
 
-	for (size_t i = 0; i < p->n; i++)
-		total += p->lens[i] + 2;
+	/* the items' texts, made here (on the writer thread) where not made yet */
+	for (size_t i = 0; i < p->n; i++) {
+		texts[i] = p->text(p->items[i], &lens[i]);
+		total += lens[i] + 2;
+	}
 	doc = xmalloc(total);
 	memcpy(doc, p->head, p->head_len);
 	off = p->head_len;
 	for (size_t i = 0; i < p->n; i++) {
 		memcpy(doc + off, i > 0 ? "\n," : "\n", i > 0 ? 2 : 1);
 		off += i > 0 ? 2 : 1;
-		memcpy(doc + off, p->items[i], p->lens[i]);
-		off += p->lens[i];
+		memcpy(doc + off, texts[i], lens[i]);
+		off += lens[i];
 	}
+	free(texts);
+	free(lens);
 	memcpy(doc + off, p->tail, p->tail_len);
 	off += p->tail_len;
 	doc[off] = '\0';

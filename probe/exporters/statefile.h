@@ -115,19 +115,20 @@ void statefile_writer_submit(struct statefile_writer *w, char *doc, size_t len);
 /*
  * A document in pieces, joined on the writer thread so that the loop only collects
  * pointers: head, then each item on a line of its own ("\n" before the first, "\n,"
- * before the others), then tail. head, tail, items and lens are malloced and owned by the
+ * before the others), then tail. head, tail and items are malloced and owned by the
  * document; each item is handed to release (on whichever thread frees the document)
  * instead of being freed. NULL-safe.
  */
 struct statefile_parts {
 	char *head;
 	size_t head_len;
-	char **items;
-	size_t *lens;
+	void **items; /* n records, each read through text() */
 	size_t n;
 	char *tail;
 	size_t tail_len;
-	void (*release)(char *item);
+	/* item's JSON text and its length; called on the writer thread, may make it */
+	const char *(*text)(void *item, size_t *len);
+	void (*release)(void *item);
 };
 void statefile_parts_free(struct statefile_parts *p);
 /* statefile_writer_submit() for a document in pieces (p malloced; the writer frees it). */

@@ -13,6 +13,7 @@ set -u
 SRCDIR=${SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$SRCDIR/tests/lab/lib.sh"
 . "$SRCDIR/tests/integration/assert.sh"
+. "$SRCDIR/tests/lab/dhcp-lab.sh"
 
 NSA=cpdhcp-srv-$$ NSB=cpdhcp-cli-$$
 if ! ip netns add "$NSA" 2>/dev/null; then
@@ -27,13 +28,7 @@ command -v dnsmasq >/dev/null || {
 lab_test_init
 trap 'dnsmasq_stop; lab_cleanup; ip netns del "$NSA" 2>/dev/null; ip netns del "$NSB" 2>/dev/null;
 	[ "${FAIL:-0}" -eq 0 ] && rm -rf "$LAB"' EXIT
-ip netns add "$NSB" || exit 1
-ip link add vA netns "$NSA" type veth peer name vB netns "$NSB" || exit 1
-ip -n "$NSA" addr add 10.200.0.1/24 dev vA
-ip -n "$NSB" addr add 10.200.0.2/24 dev vB
-for ns in "$NSA" "$NSB"; do ip -n "$ns" link set lo up; done
-ip -n "$NSA" link set vA up
-ip -n "$NSB" link set vB up
+dhcp_lab_netns "$NSA" "$NSB" vA vB 10.200.0 || exit 1
 
 PATHV=/CertProv/CertProvisioningService.svc
 URL=https://pool.example.test:443$PATHV
@@ -64,26 +59,6 @@ good_options() {
 	echo "dhcp-option=vendor:MS-UC-Client,5,\"$PATHV\""
 	echo "dhcp-option=tag:ucc,120,${2:-sip.example.test}"
 	echo "dhcp-option=tag:ucc,42,10.200.0.1"
-}
-
-dnsmasq_stop() {
-	[ -n "$DPID" ] || return 0
-	kill "$DPID" 2>/dev/null
-	wait "$DPID" 2>/dev/null
-	DPID=
-}
-
-dhcp_listening() {
-	ip netns exec "$NSA" cat /proc/net/udp | awk '{print $2}' | grep -qi ':0043$'
-}
-
-# dnsmasq_start: (re)start dnsmasq with $LAB/dnsmasq.conf, ready when it holds port 67
-dnsmasq_start() {
-	dnsmasq_stop
-	: >"$LAB/dnsmasq.log"
-	ip netns exec "$NSA" dnsmasq -k -C "$LAB/dnsmasq.conf" 2>>"$LAB/dnsmasq.err" &
-	DPID=$!
-	until_true 10 dhcp_listening || { echo "FAIL - dnsmasq did not start:"; cat "$LAB/dnsmasq.err"; return 1; }
 }
 
 # discover [args]: certprobe dhcp-discover -j in the probe's namespace; JSON in $OUT

@@ -18,6 +18,7 @@ set -u
 SRCDIR=${SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$SRCDIR/tests/lab/lib.sh"
 . "$SRCDIR/tests/integration/assert.sh"
+. "$SRCDIR/tests/lab/dhcp-lab.sh"
 
 for t in certprov_double certprobe certprobed; do
 	[ -x "$BIN/$t" ] || { echo "SKIP - $BIN/$t not built"; exit 77; }
@@ -36,13 +37,7 @@ lab_test_init
 DPID=
 trap 'dnsmasq_stop; lab_cleanup; ip netns del "$NSA" 2>/dev/null; ip netns del "$NSB" 2>/dev/null;
 	[ "${FAIL:-0}" -eq 0 ] && rm -rf "$LAB"' EXIT
-ip netns add "$NSB" || exit 1
-ip link add cpA netns "$NSA" type veth peer name cpB netns "$NSB" || exit 1
-ip -n "$NSA" addr add 10.201.0.1/24 dev cpA
-ip -n "$NSB" addr add 10.201.0.2/24 dev cpB
-for ns in "$NSA" "$NSB"; do ip -n "$ns" link set lo up; done
-ip -n "$NSA" link set cpA up
-ip -n "$NSB" link set cpB up
+dhcp_lab_netns "$NSA" "$NSB" cpA cpB 10.201.0 || exit 1
 
 SRV=10.201.0.1 https=19571 anon=80 d_listen=19575
 SVC=CertProv/CertProvisioningService.svc
@@ -87,22 +82,7 @@ dhcp-option=vendor:MS-UC-Client,5,"$1"
 dhcp-option=tag:ucc,120,${2:-$POOL}
 EOF
 }
-dnsmasq_stop() {
-	[ -n "$DPID" ] || return 0
-	kill "$DPID" 2>/dev/null
-	wait "$DPID" 2>/dev/null
-	DPID=
-}
-dhcp_listening() { ip netns exec "$NSA" cat /proc/net/udp | awk '{print $2}' | grep -qi ':0043$'; }
 dhcp_gone() { ! dhcp_listening; }
-dnsmasq_start() {
-	dnsmasq_stop
-	: >"$LAB/dnsmasq.log"
-	ip netns exec "$NSA" dnsmasq -k -C "$LAB/dnsmasq.conf" 2>>"$LAB/dnsmasq.err" &
-	DPID=$!
-	until_true 10 dhcp_listening || { echo "FAIL - dnsmasq did not start:"; cat "$LAB/dnsmasq.err"; return 1; }
-}
-
 # txn NAME [yaml lines...]: alice by PIN, discover: dhcp; every host reached at $SRV
 txn() {
 	local name=$1 l

@@ -12,6 +12,7 @@
 set -u
 SRCDIR=${SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$SRCDIR/tests/lab/lib.sh"
+. "$SRCDIR/tests/lab/snmp-lab.sh"
 . "$SRCDIR/tests/lab/sip-lab.sh"
 . "$SRCDIR/tests/lab/monitoring-lab.sh"
 . "$SRCDIR/tests/integration/assert.sh"
@@ -136,30 +137,7 @@ mkdir -p "$LAB/am"
 LAB_PIDS="$LAB_PIDS $!"
 check "Alertmanager ready" until_true 15 curl -fs "http://127.0.0.1:$AMP/-/ready"
 
-export MIBS= SNMP_PERSISTENT_DIR=$LAB/persist-cli
-mkdir -p "$LAB/snmpd" "$LAB/trapd"
-cat >"$LAB/trapd/snmptrapd.conf" <<EOF
-[snmp] persistentDir $LAB/trapd/persist
-snmpTrapdAddr udp:127.0.0.1:$TRAPP
-authCommunity log cptrap
-format2 TRAP %V| %v\n
-EOF
-snmptrapd -f -Lf "$LAB/trapd/trapd.log" -On -n -C -c "$LAB/trapd/snmptrapd.conf" \
-	-p "$LAB/trapd/pid" >/dev/null 2>&1 &
-LAB_PIDS="$LAB_PIDS $!"
-cat >"$LAB/snmpd/snmpd.conf" <<EOF
-[snmp] persistentDir $LAB/snmpd/persist
-agentaddress udp:127.0.0.1:$SNMPP
-master agentx
-agentXSocket $LAB/agentx.sock
-agentXPerms 0660 0770
-agentXTimeout 1
-agentXRetries 1
-rocommunity cpmon 127.0.0.1
-trap2sink 127.0.0.1:$TRAPP cptrap
-EOF
-snmpd -f -Lf "$LAB/snmpd/snmpd.log" -C -c "$LAB/snmpd/snmpd.conf" -p "$LAB/snmpd/pid" &
-LAB_PIDS="$LAB_PIDS $!"
+snmp_lab_start "$SNMPP" "$TRAPP"
 
 N=$LAB/nagios
 mkdir -p "$N"

@@ -11,6 +11,7 @@
 set -u
 SRCDIR=${SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 . "$SRCDIR/tests/lab/lib.sh"
+. "$SRCDIR/tests/lab/snmp-lab.sh"
 . "$SRCDIR/tests/lab/sip-lab.sh"
 . "$SRCDIR/tests/integration/assert.sh"
 lab_test_init
@@ -212,30 +213,7 @@ fi
 # SNMP: a private snmpd (master agentx) forwarding notifications to snmptrapd
 SNMP=
 if command -v snmpd >/dev/null && command -v snmptrapd >/dev/null && command -v snmpget >/dev/null; then
-	export MIBS= SNMP_PERSISTENT_DIR=$LAB/persist-cli
-	mkdir -p "$LAB/snmpd" "$LAB/trapd"
-	cat >"$LAB/trapd/snmptrapd.conf" <<EOF
-[snmp] persistentDir $LAB/trapd/persist
-snmpTrapdAddr udp:127.0.0.1:$TRAPP
-authCommunity log cptrap
-format2 TRAP %V| %v\n
-EOF
-	snmptrapd -f -Lf "$LAB/trapd/trapd.log" -On -n -C -c "$LAB/trapd/snmptrapd.conf" \
-		-p "$LAB/trapd/pid" >/dev/null 2>&1 &
-	LAB_PIDS="$LAB_PIDS $!"
-	cat >"$LAB/snmpd/snmpd.conf" <<EOF
-[snmp] persistentDir $LAB/snmpd/persist
-agentaddress udp:127.0.0.1:$SNMPP
-master agentx
-agentXSocket $LAB/agentx.sock
-agentXPerms 0660 0770
-agentXTimeout 1
-agentXRetries 1
-rocommunity cpmon 127.0.0.1
-trap2sink 127.0.0.1:$TRAPP cptrap
-EOF
-	snmpd -f -Lf "$LAB/snmpd/snmpd.log" -C -c "$LAB/snmpd/snmpd.conf" -p "$LAB/snmpd/pid" &
-	LAB_PIDS="$LAB_PIDS $!"
+	snmp_lab_start "$SNMPP" "$TRAPP"
 	SNMP=1
 fi
 ROOT=.1.3.6.1.4.1.8072.9999.9999.1
